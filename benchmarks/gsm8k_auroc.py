@@ -1,0 +1,102 @@
+"""AUROC of molecule stability for solution correctness on the GSM8K dev solutions.
+
+Each of the 2,640 model solutions in ../shared/data/gsm8k/model_solutions.dev.jsonl
+(660 questions x 4 generators) is one trace: question + solution, no ground truth.
+Scores measured side by side in one run:
+- stability, per backend (lexical, model);
+- baseline: solution length (shorter scores higher);
+- baseline: SmolLM2 mean token log-prob of the solution given the question.
+
+    python benchmarks/gsm8k_auroc.py --json out/gsm8k_auroc.json [--limit N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bondkd.config import AnalyzeConfig
+from bondkd.formats import parse_record
+from bondkd.metrics import auroc
+from bondkd.pipeline import Analyzer
+
+DEV = Path(__file__).resolve().parents[1] / ".." / "shared/data/gsm8k/model_solutions.dev.jsonl"
+GENERATORS = ("6b_finetuning", "6b_verification", "175b_finetuning", "175b_verification")
+
+
+def load(path: Path, limit: int | None):
+    rows = [json.loads(line) for line in path.open(encoding="utf-8")]
+    if limit:
+        rows = rows[:limit]
+    traces, labels, lengths = [], [], []
+    for q, row in enumerate(rows):
+        for g in GENERATORS:
+            sol = row[g]["solution"]
+            rec = {"id": f"q{q}-{g}", "question": row["question"], "solution": sol}
+            traces.append(parse_record(rec, source=f"{path.name}:{q + 1}"))
+            labels.append(bool(row[g]["is_correct"]))
+            lengths.append(len(sol))
+    return traces, labels, lengths
+
+
+def mean_logprob(traces) -> list[float]:
+    import torch
+
+    from bondkd.models import load_causal_lm
+
+    lm = load_causal_lm("smollm2")
+    out = []
+    with torch.inference_mode():
+        for t in traces:
+            prefix = lm.tokenizer(t.question + "\n\n", return_tensors="pt").input_ids
+            full = lm.tokenizer(t.question + "\n\n" + t.reasoning, return_tensors="pt").input_ids
+            logits = lm.model(full).logits[0, :-1].float()
+            lp = torch.log_softmax(logits, -1).gather(1, full[0, 1:, None])[:, 0]
+            out.append(float(lp[prefix.shape[1] - 1 :].mean()))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--data", type=Path, default=DEV)
+    ap.add_argument("--limit", type=int, help="Only the first N questions (4 traces each).")
+    ap.add_argument("--backends", default="lexical,model")
+    ap.add_argument("--no-logprob", action="store_true")
+    ap.add_argument("--json", type=Path, help="Write results here.")
+    args = ap.parse_args()
+
+    traces, labels, lengths = load(args.data, args.limit)
+    result: dict = {"traces": len(traces), "correct": int(sum(labels)), "auroc": {}, "seconds": {}}
+    result["auroc"]["length (shorter = better)"] = auroc([-x for x in lengths], labels)
+    for backend in args.backends.split(","):
+        t0 = time.perf_counter()
+        analyzer = Analyzer(AnalyzeConfig(backend=backend))
+        mols = list(analyzer.analyze_many(traces))
+        dt = time.perf_counter() - t0
+        stab = [m.stability for m in mols]
+        result["auroc"][f"stability ({backend})"] = auroc(stab, labels)
+        result["seconds"][backend] = dt
+        result[f"traces_per_s_{backend}"] = len(traces) / dt
+        acc = np.array([m.accepted for m in mols])
+        y = np.array(labels)
+        result[f"accepted_{backend}"] = {
+            "accepted": int(acc.sum()),
+            "precision": float(y[acc].mean()) if acc.any() else None,
+            "recall": float(acc[y].mean()),
+        }
+    if not args.no_logprob:
+        t0 = time.perf_counter()
+        result["auroc"]["SmolLM2 mean token log-prob"] = auroc(mean_logprob(traces), labels)
+        result["seconds"]["logprob"] = time.perf_counter() - t0
+    print(json.dumps(result, indent=2))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""One pydantic config per component, with defaults, ranges and help.
+
+`AnalyzeConfig` nests them; `--config FILE` (TOML or JSON) overrides any field,
+e.g. ``[bonds] strong = 0.85``. Unknown keys are errors, not silently ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+import tomllib
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+Backend = Literal["model", "lexical"]
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class SegmentConfig(_Config):
+    granularity: Literal["paragraph", "sentence", "clause"] = Field(
+        default="sentence",
+        description="paragraph: blank lines and list items only; sentence: also sentence ends "
+        "and discourse markers; clause: also commas before connectives (so/then/所以).",
+    )
+    min_chars: int = Field(
+        default=12, ge=0, le=1000, description="Fragments shorter than this merge into a neighbour."
+    )
+    max_chars: int = Field(
+        default=800, ge=50, description="Longer steps are cut at the best boundary inside."
+    )
+
+
+class AttentionConfig(_Config):
+    model: str = Field(
+        default="smollm2",
+        description="'smollm2' (the packaged SmolLM2-135M-Instruct GGUF), an HF id or a local path.",
+    )
+    device: str = Field(default="cpu", description="torch device, e.g. cpu, cuda, cuda:1.")
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    layers: list[int] | None = Field(
+        default=None, description="Layer indices to read (negative from the end); None: all."
+    )
+    heads: list[int] | None = Field(default=None, description="Head indices; None: all heads.")
+    receiver_heads: int | None = Field(
+        default=None,
+        ge=1,
+        description="Keep only the k heads whose step attention is most concentrated on few "
+        "earlier steps (kurtosis of vertical scores, as in Thought Anchors).",
+    )
+    chunk: int = Field(default=512, ge=16, description="Query tokens per chunk in the engine.")
+    max_tokens: int = Field(
+        default=4096, ge=64, description="Window length; longer traces are read in windows."
+    )
+    overlap: int = Field(default=1024, ge=0, description="Tokens shared by consecutive windows.")
+
+
+class EmbedderConfig(_Config):
+    model: str = Field(
+        default="all-MiniLM-L6-v2",
+        description="sentence-transformers model: the packaged all-MiniLM-L6-v2, an HF id or path.",
+    )
+    device: str = "cpu"
+    batch_size: int = Field(default=64, ge=1)
+
+
+class ComponentWeights(_Config):
+    attention: float = Field(default=1.0, ge=0.0)
+    semantic: float = Field(default=1.0, ge=0.0)
+    coherence: float = Field(default=1.0, ge=0.0)
+
+
+class EnergyConfig(_Config):
+    model_weights: ComponentWeights = Field(
+        default_factory=lambda: ComponentWeights(attention=1.0, semantic=1.0, coherence=2.0),
+        description="Weights of the model backend (attention, MiniLM cosine, coherence).",
+    )
+    lexical_weights: ComponentWeights = Field(
+        default_factory=lambda: ComponentWeights(attention=0.0, semantic=1.0, coherence=2.0),
+        description="Weights of the lexical backend (no attention; TF-IDF char n-gram cosine).",
+    )
+    model_cosine: tuple[float, float] = Field(
+        default=(0.1, 0.8),
+        description="MiniLM cosine range mapped linearly onto [0, 1] (clipped outside).",
+    )
+    lexical_cosine: tuple[float, float] = Field(
+        default=(0.05, 0.6),
+        description="TF-IDF char n-gram cosine range mapped linearly onto [0, 1].",
+    )
+    local_window: int = Field(
+        default=4, ge=1, description="Every step is paired with this many preceding steps."
+    )
+    long_range: int = Field(
+        default=4, ge=0, description="Plus this many earlier steps sharing the most rare terms."
+    )
+
+
+class BondConfig(_Config):
+    strong: float = Field(default=0.8, ge=0.0, le=1.0, description="strong_logic band floor.")
+    reflection: float = Field(default=0.6, ge=0.0, le=1.0, description="reflection band floor.")
+    exploratory: float = Field(default=0.3, ge=0.0, le=1.0, description="No bond below this.")
+    max_per_step: int = Field(
+        default=3, ge=1, description="Bonds kept per source step (the strongest)."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BondConfig:
+        if not self.exploratory <= self.reflection <= self.strong:
+            raise ValueError("bands must satisfy exploratory <= reflection <= strong")
+        return self
+
+
+class StabilityConfig(_Config):
+    threshold: float = Field(default=0.5, ge=0.0, le=1.0, description="accepted iff >= this.")
+    conflict_cost: float = Field(
+        default=0.5, ge=0.0, description="Stability lost per conflict left standing."
+    )
+    resolved_cost: float = Field(
+        default=0.1, ge=0.0, description="Stability lost per conflict a later reflection fixes."
+    )
+    weak_chain: int = Field(
+        default=5, ge=2, description="Strong-logic chains this long with no reflection are weak."
+    )
+
+
+class AnalyzeConfig(_Config):
+    backend: Backend = "model"
+    segment: SegmentConfig = Field(default_factory=SegmentConfig)
+    attention: AttentionConfig = Field(default_factory=AttentionConfig)
+    embedder: EmbedderConfig = Field(default_factory=EmbedderConfig)
+    energy: EnergyConfig = Field(default_factory=EnergyConfig)
+    bonds: BondConfig = Field(default_factory=BondConfig)
+    stability: StabilityConfig = Field(default_factory=StabilityConfig)
+
+    def weights(self) -> ComponentWeights:
+        return self.energy.model_weights if self.backend == "model" else self.energy.lexical_weights
+
+    def hash(self) -> str:
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        return "sha256:" + hashlib.sha256(blob).hexdigest()[:16]
+
+
+class ConfigError(ValueError):
+    """A config file that does not validate; the message names file and field."""
+
+
+def load_config(path: str | Path | None, **overrides: object) -> AnalyzeConfig:
+    data: dict = {}
+    if path is not None:
+        p = Path(path)
+        try:
+            text = p.read_text(encoding="utf-8")
+            data = tomllib.loads(text) if p.suffix == ".toml" else json.loads(text)
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, json.JSONDecodeError) as e:
+            raise ConfigError(f"{p}: cannot read config: {e}") from None
+    for key, value in overrides.items():
+        if value is not None:
+            section, _, field = key.partition("__")
+            if field:
+                data.setdefault(section, {})[field] = value
+            else:
+                data[key] = value
+    try:
+        return AnalyzeConfig.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"])
+        raise ConfigError(f"{path or '<options>'}: field '{loc}': {err['msg']}") from None

@@ -1,0 +1,124 @@
+"""Logical conflicts, found once here and recorded on the molecule.
+
+Later consumers (the dataset gate) read `Molecule.conflicts` instead of
+recomputing. Precision matters more than recall: a false conflict rejects a
+good sample. A conflict that a later reflection step corrects is `resolved_by`
+that step and costs `resolved_cost` instead of `conflict_cost`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from bondkd import lexicon, quantities
+from bondkd.bonds import Behaviour
+from bondkd.config import StabilityConfig
+from bondkd.schema import Conflict
+
+NEGATION_OVERLAP = 0.6  # term Jaccard above which "X" and "not X" are the same claim
+
+
+def find_conflicts(
+    texts: Sequence[str],
+    behaviour: Sequence[Behaviour],
+    answer: str | None,
+    pairs: np.ndarray,
+    config: StabilityConfig,
+) -> list[Conflict]:
+    reflections = [k for k, b in enumerate(behaviour) if b == "reflection"]
+    numbers = [{quantities.canon(q.value) for q in quantities.numbers(t)} for t in texts]
+
+    def fixer(after: int, values: Sequence[float], until: int | None = None) -> int | None:
+        """First reflection step after `after` that restates one of `values`, or any
+        reflection up to `until` (a correction that caused the change)."""
+        want = {quantities.canon(v) for v in values}
+        for r in reflections:
+            if r > after and ((until is not None and r <= until) or numbers[r] & want):
+                return r
+        return None
+
+    found: list[tuple[str, list[int], str, int | None]] = []
+    for k, text in enumerate(texts):
+        for a in quantities.annotations(text):
+            truth = quantities.evaluate(a.expr)
+            if (
+                a.value is not None
+                and truth is not None
+                and not quantities.same_value(a.value, truth)
+            ):
+                desc = f"calculator annotation <<{a.expr}={a.value:g}>> but the expression gives {truth:g}"
+                found.append(("calc_mismatch", [k], desc, fixer(k, [truth])))
+            elif (
+                a.value is not None
+                and a.stated is not None
+                and not quantities.same_value(a.value, a.stated)
+            ):
+                desc = f"calculator annotation gives {a.value:g} but the step states {a.stated:g}"
+                found.append(("calc_mismatch", [k], desc, fixer(k, [a.value])))
+    found += _value_clashes(texts, behaviour, fixer)
+    found += _answer_mismatch(texts, answer)
+    found += _negations(texts, behaviour, pairs)
+    return [
+        Conflict(
+            kind=kind,  # type: ignore[arg-type]
+            steps=steps,
+            description=desc,
+            resolved_by=fix,
+            value=config.resolved_cost if fix is not None else config.conflict_cost,
+        )
+        for kind, steps, desc, fix in found
+    ]
+
+
+def _value_clashes(texts, behaviour, fixer):
+    first: dict[str, tuple[float, int]] = {}
+    out = []
+    for k, text in enumerate(texts):
+        for key, value in quantities.assignments(text):
+            prev = first.get(key)
+            if prev is None:
+                first[key] = (value, k)
+            elif not quantities.same_value(prev[0], value):
+                v0, k0 = prev
+                fix = k if behaviour[k] == "reflection" else fixer(k0, [v0, value], until=k)
+                desc = f"'{key}' is {v0:g} in step {k0} but {value:g} in step {k}"
+                out.append(("value_clash", [k0, k], desc, fix))
+                first[key] = (value, k)  # the newer value is what later steps use
+    return out
+
+
+def _answer_mismatch(texts, answer):
+    stated = quantities.final_answer(answer) if answer else None
+    last_step = len(texts)
+    if stated is None and texts:
+        stated = quantities.final_answer(texts[-1])
+        last_step = len(texts) - 1  # the final answer line is not a computation
+    if stated is None or stated[1] is None:
+        return []
+    for k in range(last_step - 1, -1, -1):
+        res = quantities.results(texts[k])
+        if res:
+            value = res[-1].value
+            if quantities.same_value(value, stated[1]):
+                return []
+            desc = (
+                f"final answer {stated[0]!r} but the last computed result is {value:g} (step {k})"
+            )
+            return [("answer_mismatch", [k], desc, None)]
+    return []
+
+
+def _negations(texts, behaviour, pairs):
+    neg = [bool(lexicon.NEGATION_RE.search(t)) for t in texts]
+    terms = [quantities.terms(t) for t in texts]
+    out = []
+    for j, i in pairs.tolist():
+        if neg[i] == neg[j] or behaviour[j] == "reflection" or not terms[i]:
+            continue
+        union = terms[i] | terms[j]
+        if len(terms[i] & terms[j]) / len(union) >= NEGATION_OVERLAP:
+            desc = f"step {j} negates the claim of step {i} and no reflection resolves it"
+            out.append(("negation", [i, j], desc, None))
+    return out

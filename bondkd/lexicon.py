@@ -1,0 +1,287 @@
+"""Cue words and patterns, English and Chinese: data first, plus tiny matchers.
+
+Every cue class is a list of regex fragments per language; extending the lexicon
+means adding a phrase to a list below, nothing else. Fragments are compiled once
+into regexes anchored at the *opening* of a step: after optional whitespace,
+list markers ("1.", "-", "Step 2:", "第一步"), opening punctuation, and up to three
+lead-in words ("So", "But", "Now", "那么", "我们", "再" ...). Lead-ins let
+"So wait, ..." read as a check and "再假设 ..." as a new branch, while a step
+that *is* just "So ..." still falls through to the conclusion class.
+
+English fragments end at a word boundary ("wait" never matches "awaited" or
+"waiting"); Chinese has no word boundaries, so ambiguous single characters
+carry explicit exclusions (故 but not 故事, 若 but not 若干).
+"""
+
+from __future__ import annotations
+
+import re
+
+CUE_KINDS = ("reflection", "exploration", "conclusion", "sequence")
+
+_ZH_NUM = "一二三四五六七八九十百千两"
+
+# -- cue phrases at the opening of a step -----------------------------------------------
+
+_WAIT = r"wait(?!\s+(?:times?|lists?)\b)"  # not the noun ("Wait time: 7 minutes")
+
+_REFLECTION_EN = [
+    _WAIT,
+    r"h+m{2,}|hm",
+    r"hold on",
+    r"hang on",
+    r"on (?:second thought|reflection|closer inspection)",
+    r"oops|whoops",
+    r"actually\s*,",
+    r"let(?:'s|’s| me| us)(?: also| quickly| now| just| first| again| carefully)?"
+    r" (?:double[- ]?check|re-?check|check|verify|confirm|make sure|reconsider|re-?examine"
+    r"|re-?evaluate|re-?visit|re-?compute|re-?calculate|re-?do|go back|look (?:back|again)"
+    r"|sanity[- ]check|see if|test (?:this|it|that))",
+    r"(?:i|we) (?:should|need to|must|can|will|'ll|’ll)(?: also| now| quickly| first)?"
+    r" (?:double[- ]?check|re-?check|check|verify|confirm|make sure|reconsider)",
+    r"(?:double[- ]?|re-?|cross[- ]?|sanity[- ]?)?check(?:ing|s)?",
+    r"verif(?:y|ying|ication|ied)",
+    r"confirm(?:ing|ation)?",
+    r"as a (?:quick |final |sanity |further )?check",
+    r"to (?:double[- ]?check|verify|confirm|make sure|be sure)",
+    r"re-?(?:compute|computing|calculate|calculating|evaluate|evaluating|examine|examining"
+    r"|visit|visiting|run|running|do|doing|derive|deriving|count|counting|trace|tracing)",
+    r"(?:that|this|it)(?:'s|’s| is| was) (?:not right|wrong|incorrect|not correct|a mistake"
+    r"|an error|off)",
+    r"(?:is|does) (?:that|this|it) (?:right|correct|make sense)",
+    r"(?:i|we) made (?:a |an )?(?:mistake|error)",
+    r"(?:my )?mistake|correction|correcting|to correct",
+    r"(?:plug(?:ging|ged)?|substitut(?:e|ing)|put(?:ting)?)\b[^.\n]{0,40}?\bback\b",
+    r"(?:plug(?:ging|ged)?|substitut(?:e|ing))(?: (?:it|this|these|them|that))? in",
+    r"go(?:ing)? (?:back )?over|looking back|going back|look(?:ing)? again",
+    r"review(?:ing)?|revisit(?:ing)?",
+    r"both (?:methods|approaches|ways|answers|results|calculations|computations)",
+]
+_REFLECTION_ZH = [
+    r"等等|等一下|等一等|且慢|嗯",
+    r"让我们?(?:再|来|先|重新)?(?:仔细)?(?:检查|验证|核对|核实|确认|回顾|想想|看看|算一下|算一遍)",
+    r"(?:仔细)?(?:检查|验证|验算|核对|核实|确认|检验|复核|复查|回顾)",
+    r"回头|回过头",
+    r"不对|错了|有误|算错|搞错|弄错",
+    r"重新(?:计算|核对|检查|算|验证|考虑|审视)",
+    r"再次?(?:确认|检查|验证|核对|算一遍)",
+    r"实际上|事实上",
+    r"代入",
+    r"两种(?:方法|算法|解法|思路)",
+]
+
+_EXPLORATION_EN = [
+    r"alternatively|alternative(?:ly)?:?",
+    r"another (?:approach|way|method|option|idea|possibility|strategy|angle|case)",
+    r"a different (?:approach|way|method|strategy|angle)",
+    r"or,? (?:maybe|perhaps|alternatively|instead|(?:we|i) (?:could|can|might))",
+    r"(?:or |maybe |perhaps )?(?:i|we) (?:could|might)(?: also| instead)?"
+    r" (?:try|use|instead|approach|consider|guess|assume)",
+    r"maybe|perhaps|possibly",
+    r"suppos(?:e|ing)|assum(?:e|ing)",
+    r"what (?:if|about)|how about",
+    r"let(?:'s|’s| me| us)(?: now| instead| also| first)?"
+    r" (?:try|assume|suppose|consider|guess|explore|approach|test (?:the )?case)",
+    r"try(?:ing)?|trial",
+    r"consider(?:ing)?",
+    r"instead|on the other hand",
+    r"if (?:instead|we instead|i instead)",
+    r"case (?:\d+|[ivx]+|[a-d])\b",
+]
+_EXPLORATION_ZH = [
+    r"或者|或是|或许|也许|可能",
+    r"假设|假如|假定|设想|倘若|要是|若(?!干)",
+    r"换(?:一种|一个|个)(?:思路|方法|角度|算法|办法|做法|方式)",
+    r"另(?:外)?一种(?:方法|思路|解法|做法|算法|办法|方式)?|另一个(?:思路|角度|办法)",
+    r"不妨|试试|试一下|试着|尝试",
+    r"也可以|还可以",
+    r"考虑",
+]
+
+_CONCLUSION_EN = [
+    r"therefore|thus|so|hence|consequently|accordingly",
+    r"(?:this|that|which) (?:means|gives|shows|implies|yields)",
+    r"as a result|in total|altogether|in all|overall",
+    r"in conclusion|to conclude|in summary|to summari[sz]e|summing up",
+    r"finally",
+    r"the (?:final )?answer is",
+    r"it follows",
+    r"we (?:get|obtain|conclude|find|have shown)",
+]
+_CONCLUSION_ZH = [
+    r"因此|所以|于是|因而|从而|故(?![事障意乡居宫])|最终|综上(?:所述)?|总之",
+    r"总共|一共|这样|由此(?:可得|可知|得出)?|可见|那么|即(?!使|便|将|刻)",
+    r"也就是说|结论",
+]
+
+_SEQUENCE_EN = [
+    r"first(?:ly)?|first of all|to (?:begin|start)(?: with)?",
+    r"second(?:ly)?|third(?:ly)?",
+    r"next|then|now|after that|afterwards|subsequently",
+    r"finally|lastly",
+    r"step \d+",
+    r"start(?:ing)? (?:with|by)|begin(?:ning)? (?:with|by)",
+]
+_SEQUENCE_ZH = [
+    r"首先|其次|然后|接着|接下来|随后|之后|最后|再者|下一步|现在|先",
+    rf"第[{_ZH_NUM}\d]+(?:步|[，,、：:])",
+]
+
+_PHRASES: dict[str, tuple[list[str], list[str]]] = {
+    "reflection": (_REFLECTION_EN, _REFLECTION_ZH),
+    "exploration": (_EXPLORATION_EN, _EXPLORATION_ZH),
+    "conclusion": (_CONCLUSION_EN, _CONCLUSION_ZH),
+    "sequence": (_SEQUENCE_EN, _SEQUENCE_ZH),
+}
+
+# Reflection phrases that count anywhere in a step, not only at its opening: a check
+# is often announced mid-sentence ("..., so let me also solve it directly to make sure").
+_REFLECTION_ANYWHERE_EN = [
+    r"let(?:'s|’s| me| us)(?: also| quickly| now| just| first| again| carefully)?"
+    r" (?:double[- ]?check|re-?check|check|verify|confirm|make sure|reconsider|re-?examine)",
+    r"(?:i|we) (?:should|need to|must)(?: also| now)? (?:double[- ]?check|re-?check|check|verify)",
+    r"to (?:double[- ]?check|verify|confirm|make sure|be sure)",
+    r"as a (?:quick |final |sanity )?check|sanity[- ]check|double[- ]?check(?:ing|ed)?",
+    r"(?:that|this)(?:'s|’s| is| was) (?:wrong|not right|incorrect|a mistake)",
+    r"made (?:a |an )?(?:mistake|error)|miscalculat\w*",
+    r"(?:is|are|was) (?:indeed |also )?correct|checks out",
+    r"same as (?:before|above|earlier|the first)",
+    r"(?:matches|matching|agrees with|consistent with) (?:the |our )?"
+    r"(?:first|earlier|previous|above|original)",
+    rf"(?:^|(?<=[,;.!?]))\s*(?:but |so |and )?{_WAIT}",
+]
+_REFLECTION_ANYWHERE_ZH = [
+    r"让我们?(?:再|来|先)?(?:检查|验证|核对|核实|确认|回顾)",
+    r"(?:检查|验证|核对|核实|确认)一下|验算|代入检验|检验一下",
+    r"再次?(?:检查|验证|核对|确认)|重新(?:计算|核对|检查|验算|算)",
+    r"(?:再|重新)[^，。！？；\n]{0,15}?(?:算一遍|算一次|检查一遍)",
+    r"算错|搞错|弄错|出错|错了|不对(?=[，,。！!；;])",
+    r"[与和跟同](?:上面|前面|之前|上述|前述|原来|第一种)[^。！？；\n]{0,10}?(?:相同|一致|相符|吻合)",
+    r"前后一致|结果(?:是)?(?:正确|可靠|无误)",
+]
+_CHECKMARK = r"[✓✔☑]"
+
+# -- where a step's opening words start -------------------------------------------------
+
+_LIST_MARK = (
+    r"\d{1,3}[.)](?!\d)|[(（]\s*(?:\d{1,3}|[a-z]|[ivx]{1,4}|[" + _ZH_NUM + r"]+)\s*[)）]"
+    r"|[a-z][.)](?=\s)|[-*•·‣◦▪+>]+|#{1,6}|[①-⑳]|[" + _ZH_NUM + r"]+[、.．]|【[^】\n]{0,20}】"
+)
+_STEP_MARK = r"step\s*\d+\s*[:.)：]?|第[" + _ZH_NUM + r"\d]+步[:：,，、.]?"
+_OPEN_PUNCT = r"[\"'“‘(（\[【「『《*_~]"
+_PREFIX = rf"\s*(?:(?:(?P<step>{_STEP_MARK})|(?:{_LIST_MARK}))\s*)*(?:{_OPEN_PUNCT}\s*)*"
+_LEAD_EN = r"(?:so|but|and|now|then|ok(?:ay)?|well|oh|ah|alright|all right|no|yes)"
+_LEAD_ZH = r"(?:那么|但是|不过|可是|但|好的|好|嗯|哦|那|现在|接下来|然后|所以|因此|如果|我们|我|来|先|再次|再|也)"
+_LEAD = rf"(?:{_LEAD_EN}\b[\s,，.!]+|{_LEAD_ZH}[\s,，]*)"
+
+
+def _alternation(fragments: list[str]) -> str:
+    return "|".join(f"(?:{f})" for f in fragments)
+
+
+def _opening(en: list[str], zh: list[str]) -> re.Pattern[str]:
+    body = rf"(?:{_alternation(en)})(?![\w'’])|(?:{_alternation(zh)})"
+    return re.compile(rf"{_PREFIX}(?:{_LEAD}){{0,3}}(?P<cue>{body})", re.IGNORECASE)
+
+
+OPENING_RE: dict[str, re.Pattern[str]] = {k: _opening(*v) for k, v in _PHRASES.items()}
+_PREFIX_RE = re.compile(_PREFIX, re.IGNORECASE)
+REFLECTION_ANYWHERE_RE = re.compile(
+    rf"(?<![\w'’])(?:{_alternation(_REFLECTION_ANYWHERE_EN)})(?![\w'’])"
+    rf"|{_alternation(_REFLECTION_ANYWHERE_ZH)}|{_CHECKMARK}",
+    re.IGNORECASE,
+)
+
+
+def opening_cue(text: str) -> tuple[str, int] | None:
+    """(kind, end offset of the cue words) of the cue opening `text`, or None.
+
+    Priority reflection > exploration > conclusion > sequence: a step opening
+    "So wait, ..." or "Then let me check ..." is a check first and only
+    incidentally a consequence, and the check is what later stages must see
+    (a reflection bond); likewise "So maybe ..." opens a branch, not a result.
+    A bare explicit step label ("Step 3: ...", "第二步：...") reads as sequence.
+    """
+    for kind in CUE_KINDS:
+        m = OPENING_RE[kind].match(text)
+        if m:
+            return kind, m.end()
+    m = _PREFIX_RE.match(text)
+    if m and m.group("step"):
+        return "sequence", m.end()
+    return None
+
+
+def cue_kind(text: str) -> str | None:
+    """The cue class opening the step (see `opening_cue` for the priority), or None."""
+    found = opening_cue(text)
+    return found[0] if found else None
+
+
+def has_cue(text: str, kind: str) -> bool:
+    """Whether `text` carries a `kind` cue, whatever the priority.
+
+    Every class counts at the step's opening. Reflection also counts anywhere in
+    the step for a narrower set of phrases (REFLECTION_ANYWHERE_RE: "let me check",
+    "to make sure", "that's wrong", a check mark, "验证一下", "算错" ...), because
+    a check is often announced mid-sentence while, say, "so" mid-sentence is not a
+    conclusion of the step.
+    """
+    if kind not in OPENING_RE:
+        raise ValueError(f"unknown cue kind {kind!r}; expected one of {CUE_KINDS}")
+    if OPENING_RE[kind].match(text):
+        return True
+    return kind == "reflection" and REFLECTION_ANYWHERE_RE.search(text) is not None
+
+
+# -- split markers ----------------------------------------------------------------------
+
+# Markers that open a new move even with no sentence punctuation before them
+# ("... = 12 Wait, that's wrong", "……所以是12等等，让我检查一下"). English markers need
+# a capital initial (the only sign of a new sentence when punctuation is missing), so
+# "I'll wait here" never splits; lowercase "but wait" counts right after a comma.
+_SPLIT_EN = [
+    r"(?:But|And|So|Oh|No)[ ,]+(?:[Ww]ait|[Hh]m+|[Hh]old on|[Aa]ctually)",
+    r"Wait(?!\s+(?:times?|lists?)\b)|Hm+|Alternatively|Actually|Hold on|Hang on|On second thought",
+    r"Let me (?:double[- ]?check|re-?check|check|verify|reconsider|re-?examine|re-?evaluate"
+    r"|make sure)",
+    r"Let(?:'s|’s| us) (?:double[- ]?check|re-?check|check|verify|reconsider)",
+]
+_SPLIT_EN_AFTER_COMMA = r"(?<=[,;] )(?:but|and|so) wait"
+# 等等 is also "etc." ("苹果、梨等等"); the segmenter drops those hits (a 、-list before).
+_SPLIT_ZH = [
+    r"(?:但是|不过|可是|但)?(?:等等|等一下|等一等|且慢)"
+    r"(?=[，,、！!：:。\s…]|让|我|这|不|好像|似乎|刚才|前面)",
+    r"或者(?=[，,：:]|用|换|也|可以|我们|直接|设|假设|另|试|不妨)",
+    r"(?:让我们?|我们|我)?(?:再|来|先|重新)?(?:仔细)?(?:检查|验证|核对|核实|确认)一下",
+    r"让我们?(?:再|来|先|重新)?(?:仔细)?(?:检查|验证|核对|核实|确认|想想|看看|算)",
+    r"(?:我们|也可以)?(?:用|换)?(?:换一种思路|换个思路|换个角度|换一种方法|另一种方法|另一种思路)",
+    r"不对(?=[，,！!。：:])",
+]
+# Every Chinese marker starts with one of these characters. The leading lookahead lets the
+# regex engine skip ahead (6x faster on megabytes); extend it with the list above.
+_SPLIT_ZH_FIRST = "但不可等且或让我们再来先重仔检验核确也用换另"
+SPLIT_MARKER_RE = re.compile(
+    rf"(?<![\w'’])(?:{_alternation(_SPLIT_EN)})(?![\w'’])"
+    rf"|{_SPLIT_EN_AFTER_COMMA}(?![\w'’])|(?=[{_SPLIT_ZH_FIRST}])(?:{_alternation(_SPLIT_ZH)})"
+)
+
+# -- negation and refusal ---------------------------------------------------------------
+
+# 不 inside words that do not negate the claim (不妨 "might as well", 不同 "different",
+# 不过 "but", 不仅 "not only" ...) is excluded so that a step's polarity is not flipped.
+NEGATION_RE = re.compile(
+    r"(?<![\w])(?:not|never|no longer|cannot|incorrect|wrong)(?![\w])|n['’]t(?![\w])"
+    r"|不(?![妨过同少断久仅但管论止然错])|没|并非|(?<!不)错",
+    re.IGNORECASE,
+)
+
+# Refusal verbs are listed so that "I cannot divide by zero" in a proof is not a refusal.
+REFUSAL_RE = re.compile(
+    r"\bI(?:'m|’m| am) sorry\b"
+    r"|\bI (?:cannot|can['’]t|can not|am unable to|['’]m unable to|won['’]t be able to)"
+    r" (?:help|assist|provide|answer|comply|fulfil|fulfill|complete|support|do that|share)"
+    r"|\bas an AI\b"
+    r"|很抱歉|我很抱歉|对不起，|无法回答|无法提供|我不能|作为(?:一个)?(?:AI|人工智能)",
+    re.IGNORECASE,
+)

@@ -1,0 +1,153 @@
+"""trace -> steps -> energies -> bonds -> molecule -> stability -> verdict.
+
+`Analyzer` loads each model once (lazily, on first use) and is reused for every
+trace of a run; `bondkd.analyze()` keeps one Analyzer per config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+
+import numpy as np
+
+from bondkd import __version__, bonds, conflicts, molecule
+from bondkd.config import AnalyzeConfig
+from bondkd.energy import coherence, semantic
+from bondkd.energy.combine import PairEnergies, combine
+from bondkd.energy.pairs import candidate_pairs
+from bondkd.molecule import Molecule
+from bondkd.schema import MoleculeDoc, Provenance, Step, Trace
+from bondkd.segment import segment, segment_steps
+
+
+class Analyzer:
+    def __init__(self, config: AnalyzeConfig | None = None):
+        self.config = config or AnalyzeConfig()
+        self._reader = None
+        self._embedder = None
+
+    # -- models, loaded on first use -------------------------------------------------
+    @property
+    def reader(self):
+        if self._reader is None:
+            from bondkd.energy.attention import StepAttentionReader
+            from bondkd.models import load_causal_lm
+
+            a = self.config.attention
+            self._reader = StepAttentionReader(load_causal_lm(a.model, a.device, a.dtype), a)
+        return self._reader
+
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            from bondkd.models import load_embedder
+
+            e = self.config.embedder
+            self._embedder = load_embedder(e.model, e.device)
+        return self._embedder
+
+    def model_ids(self) -> dict[str, str]:
+        if self.config.backend != "model":
+            return {}
+        return {"attention": self.reader.lm.model_id, "embedder": self.embedder.model_id}
+
+    # -- analysis ---------------------------------------------------------------------
+    def analyze(self, trace: Trace, file_hashes: dict[str, str] | None = None) -> Molecule:
+        return next(iter(self.analyze_many([trace], file_hashes)))
+
+    def analyze_many(
+        self, traces: Iterable[Trace], file_hashes: dict[str, str] | None = None
+    ) -> Iterator[Molecule]:
+        for trace in traces:
+            yield self._analyze_one(trace, file_hashes or {})
+
+    def _analyze_one(self, trace: Trace, file_hashes: dict[str, str]) -> Molecule:
+        cfg = self.config
+        if trace.steps is not None:
+            text, spans = segment_steps(trace.steps)
+        else:
+            text, spans = trace.reasoning, segment(trace.reasoning, cfg.segment)
+        texts = [text[s:e] for s, e in spans]
+        feats = coherence.step_features(trace.question, texts)
+        pairs = candidate_pairs(
+            [f.terms | f.numbers for f in feats], cfg.energy.local_window, cfg.energy.long_range
+        )
+        notes: list[str] = []
+        comps: dict[str, np.ndarray | None] = {
+            "coherence": coherence.coherence(feats, pairs),
+            "attention": None,
+        }
+        windows = 1
+        if cfg.backend == "model":
+            lo, hi = cfg.energy.model_cosine
+            vecs = self.embedder.encode(texts) if texts else np.zeros((0, 1))
+            comps["semantic"] = semantic.rescale(semantic.embedding_cosine(vecs, pairs), lo, hi)
+            att = self.reader.read(trace.question, text, spans)
+            comps["attention"] = att.energy[pairs[:, 0], pairs[:, 1]] if len(pairs) else np.zeros(0)
+            windows = att.windows
+            if windows > 1:
+                notes.append(
+                    f"{att.tokens} tokens read in {windows} overlapping attention windows of "
+                    f"{cfg.attention.max_tokens} tokens; pairs never in one window have no "
+                    "attention component"
+                )
+        else:
+            lo, hi = cfg.energy.lexical_cosine
+            comps["semantic"] = semantic.rescale(semantic.lexical_cosine(texts, pairs), lo, hi)
+        pe = combine(pairs, comps, cfg.weights())
+        return self._assemble(trace, text, spans, texts, pe, windows, notes, file_hashes)
+
+    def _assemble(self, trace, text, spans, texts, pe: PairEnergies, windows, notes, hashes):
+        cfg = self.config
+        behaviour = bonds.behaviours(texts)
+        bond_list = bonds.build_bonds(pe, behaviour, cfg.bonds)
+        roles = bonds.roles(len(texts), behaviour, bond_list)
+        found = conflicts.find_conflicts(texts, behaviour, trace.answer, pe.pairs, cfg.stability)
+        value = round(molecule.stability(len(texts), bond_list, found), 6)
+        accepted, reasons = molecule.verdict(value, found, cfg.stability)
+        doc = MoleculeDoc(
+            id=trace.id or "line-1",
+            question=trace.question,
+            reasoning=text,
+            answer=trace.answer,
+            reference=trace.reference,
+            steps=[
+                Step(index=k, text=texts[k], start=s, end=e, role=roles[k])
+                for k, (s, e) in enumerate(spans)
+            ],
+            bonds=bond_list,
+            stability=value,
+            accepted=accepted,
+            reasons=reasons,
+            conflicts=found,
+            weak_points=molecule.weak_points(len(texts), bond_list, cfg.stability),
+            provenance=Provenance(
+                bondkd_version=__version__,
+                backend=cfg.backend,
+                models=self.model_ids(),
+                file_hashes=hashes,
+                config_hash=cfg.hash(),
+                source=trace.source,
+                windows=windows,
+                notes=notes,
+            ),
+        )
+        return Molecule(doc)
+
+
+@lru_cache(maxsize=4)
+def _analyzer(config_json: str) -> Analyzer:
+    return Analyzer(AnalyzeConfig.model_validate_json(config_json))
+
+
+def analyze(trace: Trace | dict | str, config: AnalyzeConfig | None = None) -> Molecule:
+    """Analyse one trace: a `Trace`, a record in any supported layout, or reasoning text."""
+    from bondkd.formats import parse_record
+
+    if isinstance(trace, str):
+        trace = Trace(reasoning=trace)
+    elif isinstance(trace, dict):
+        trace = parse_record(trace)
+    cfg = config or AnalyzeConfig()
+    return _analyzer(cfg.model_dump_json()).analyze(trace)

@@ -1,0 +1,35 @@
+"""Quantities in reasoning text: numbers, calculator annotations, claims and final answers.
+
+`numbers` reads numbers with their spans (the reading rules are in its docstring),
+`arithmetic` checks GSM8K `<<expr=value>>` annotations, `claims` finds computed results
+and named assignments, `answers` finds a trace's final answer and content terms.
+"""
+
+from bondkd.quantities.answers import final_answer, terms
+from bondkd.quantities.arithmetic import annotations, evaluate
+from bondkd.quantities.claims import assignments, results
+from bondkd.quantities.numbers import (
+    Annotation,
+    Quantity,
+    canon,
+    numbers,
+    parse_number,
+    rounds_to,
+    same_value,
+)
+
+__all__ = [
+    "Annotation",
+    "Quantity",
+    "annotations",
+    "assignments",
+    "canon",
+    "evaluate",
+    "final_answer",
+    "numbers",
+    "parse_number",
+    "results",
+    "rounds_to",
+    "same_value",
+    "terms",
+]

@@ -1,0 +1,239 @@
+"""Files → traces: never crash, never drop a record silently.
+
+`iter_traces` yields ``(number, Trace | InputError)`` in input order, one item per record,
+so one bad line costs one error and the rest still arrive.
+
+- ``.jsonl`` / ``.ndjson`` (optionally ``.gz``) stream line by line with bounded memory;
+  the number is the 1-based physical line, blank lines are skipped.
+- Anything else (``.json``, ``-`` for stdin, other suffixes) is read whole and holds one
+  object (number 1) or an array of objects (number = item index + 1, the item's real line
+  goes into `Trace.source` and error messages as ``path:LINE: … (array item N)``). Text that
+  is not one JSON document but whose first line is one is read as JSONL.
+- Gzip is recognised by its magic bytes, not the suffix. Binary input (NUL bytes or invalid
+  UTF-8 in the first 8 KB) gives one error. File-level errors carry the number 0.
+- A record without an id gets ``line-N`` (``item-N`` in an array); `Trace.source` is
+  ``path:line`` (``<stdin>:line`` for stdin).
+
+Stdin is read once per `sys.stdin` object and kept, so `file_hash("-")` hashes the very
+bytes `iter_traces("-")` parses, whichever of the two runs first.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import hashlib
+import io
+import json
+import sys
+import zlib
+from collections.abc import Iterator
+from typing import IO
+
+from bondkd.errors import InputError
+from bondkd.formats import RecordError, parse_record
+from bondkd.schema import Trace
+
+STDIN_NAME = "<stdin>"
+_SNIFF = 8192
+_JSONL_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
+_GZIP_ERRORS = (OSError, EOFError, zlib.error)  # gzip.BadGzipFile is an OSError
+_stdin_cache: tuple[object, bytes] | None = None
+
+Item = tuple[int, Trace | InputError]
+
+
+def _stdin_bytes() -> bytes:
+    global _stdin_cache
+    if _stdin_cache is None or _stdin_cache[0] is not sys.stdin:
+        stream = sys.stdin
+        if stream is None:
+            raise InputError(STDIN_NAME, None, None, "no standard input")
+        buf = getattr(stream, "buffer", None)
+        data = buf.read() if buf is not None else stream.read().encode("utf-8")
+        _stdin_cache = (stream, data)
+    return _stdin_cache[1]
+
+
+def file_hash(path: str) -> str:
+    """``sha256:<16 hex>`` of the file's bytes (as stored: compressed files are not inflated)."""
+    h = hashlib.sha256()
+    if str(path) == "-":
+        h.update(_stdin_bytes())
+    else:
+        try:
+            with open(path, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(chunk)
+        except OSError as e:
+            raise _os_error(str(path), e) from None
+    return "sha256:" + h.hexdigest()[:16]
+
+
+def _os_error(path: str, e: OSError) -> InputError:
+    if isinstance(e, FileNotFoundError):
+        return InputError(path, None, None, "no such file")
+    if isinstance(e, IsADirectoryError):
+        return InputError(path, None, None, "is a directory, not a file")
+    return InputError(path, None, None, f"cannot read: {e.strerror or e}")
+
+
+def _open(path: str) -> IO[bytes]:
+    return io.BytesIO(_stdin_bytes()) if path == "-" else open(path, "rb")
+
+
+def _inflated(raw: IO[bytes]) -> IO[bytes] | gzip.GzipFile:
+    """A seekable byte stream over the content, gunzipped when the magic bytes say so."""
+    magic = raw.read(2)
+    raw.seek(0)
+    return gzip.GzipFile(fileobj=raw) if magic == b"\x1f\x8b" else raw
+
+
+def _binary(head: bytes, complete: bool) -> bool:
+    if b"\x00" in head:
+        return True
+    try:  # an incremental decoder forgives a character cut at the sniff boundary
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=complete)
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def iter_traces(path: str, fmt: str | None = None) -> Iterator[Item]:
+    """Every record of `path` (``-``: stdin) as a Trace or an InputError, in input order."""
+    path = str(path)
+    name = STDIN_NAME if path == "-" else path
+    count = 0
+    for item in _items(path, name, fmt):
+        count += 1
+        yield item
+    if count == 0:
+        yield 0, InputError(name, None, None, "no records (empty input)")
+
+
+def _items(path: str, name: str, fmt: str | None) -> Iterator[Item]:
+    try:
+        raw = _open(path)
+    except InputError as e:
+        yield 0, e
+        return
+    except OSError as e:
+        yield 0, _os_error(name, e)
+        return
+    with raw, _inflated(raw) as stream:
+        try:
+            head = stream.read(_SNIFF)
+            stream.seek(0)
+        except _GZIP_ERRORS as e:
+            yield 0, InputError(name, None, None, f"corrupt gzip data: {e}")
+            return
+        if _binary(head, complete=len(head) < _SNIFF):
+            yield 0, InputError(name, None, None, "not a text file (binary data)")
+            return
+        if path != "-" and path.lower().endswith(_JSONL_SUFFIXES):
+            yield from _jsonl(stream, name, fmt)
+            return
+        try:
+            data = stream.read()
+        except _GZIP_ERRORS as e:
+            yield 0, InputError(name, None, None, f"corrupt gzip data: {e}")
+            return
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        yield line, InputError(name, line, None, f"not valid UTF-8 (byte {e.start})")
+        return
+    yield from _document(text, name, fmt)
+
+
+def _record(
+    obj: object, name: str, line: int, fmt: str | None, default_id: str
+) -> Trace | InputError:
+    try:
+        trace = parse_record(obj, fmt=fmt, source=f"{name}:{line}")
+    except RecordError as e:
+        return InputError(name, line, e.field, e.message)
+    if trace.id is None:
+        trace.id = default_id
+    return trace
+
+
+def _parse_line(raw: bytes | str, name: str, n: int, fmt: str | None) -> Item:
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError as e:
+        return n, InputError(name, n, None, f"not valid UTF-8 (column {e.start + 1})")
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as e:
+        return n, InputError(name, n, None, f"invalid JSON: {e.msg} (column {e.colno})")
+    return n, _record(obj, name, n, fmt, f"line-{n}")
+
+
+def _jsonl(stream: IO[bytes] | gzip.GzipFile, name: str, fmt: str | None) -> Iterator[Item]:
+    n = 0
+    try:
+        for n, raw in enumerate(stream, start=1):
+            line = raw[3:] if n == 1 and raw.startswith(codecs.BOM_UTF8) else raw
+            if line.strip():
+                yield _parse_line(line, name, n, fmt)
+    except _GZIP_ERRORS as e:
+        yield n + 1, InputError(name, n + 1, None, f"corrupt or truncated gzip data: {e}")
+
+
+def _document(text: str, name: str, fmt: str | None) -> Iterator[Item]:
+    if not text.strip():
+        return
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as e:
+        # Not one document: JSONL when most lines are records on their own (a broken
+        # pretty-printed document has almost no line that parses alone).
+        lines = text.split("\n")  # only "\n": JSON strings may hold U+2028 and friends
+        items = [_parse_line(ln, name, n, fmt) for n, ln in enumerate(lines, 1) if ln.strip()]
+        good = sum(1 for _, it in items if not _bad_json(it))
+        if len(items) > 1 and 2 * good >= len(items):
+            yield from items
+            return
+        where = f"line {e.lineno}, column {e.colno}"
+        yield e.lineno, InputError(name, e.lineno, None, f"invalid JSON: {e.msg} ({where})")
+        return
+    if not isinstance(obj, list):
+        yield 1, _record(obj, name, 1, fmt, "line-1")
+        return
+    for n, (line, item) in enumerate(_array_lines(text, obj), start=1):
+        got = _record(item, name, line, fmt, f"item-{n}")
+        if isinstance(got, InputError):
+            got = InputError(name, line, got.field, f"{got.message} (array item {n})")
+        yield n, got
+
+
+def _bad_json(item: Trace | InputError) -> bool:
+    return isinstance(item, InputError) and item.message.startswith(
+        ("invalid JSON", "expected a JSON object")
+    )
+
+
+def _array_lines(text: str, items: list) -> Iterator[tuple[int, object]]:
+    """(line where it starts, item) for each item of an already-validated JSON array."""
+    decoder, pos, line, counted = json.JSONDecoder(), text.index("[") + 1, 1, 0
+    for item in items:
+        while text[pos] in " \t\r\n,":
+            pos += 1
+        line += text.count("\n", counted, pos)
+        counted = pos
+        yield line, item
+        _, pos = decoder.raw_decode(text, pos)
+
+
+def read_single(path: str, fmt: str | None = None) -> Trace:
+    """The one trace in `path`; raises InputError if it is unreadable or holds several."""
+    items = iter_traces(path, fmt)
+    _, first = next(items)
+    if isinstance(first, InputError):
+        raise first
+    if next(items, None) is not None:
+        name = STDIN_NAME if str(path) == "-" else str(path)
+        raise InputError(name, None, None, "holds more than one record; expected a single trace")
+    return first

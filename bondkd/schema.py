@@ -1,0 +1,123 @@
+"""Data models shared by every stage: traces in, molecule documents out.
+
+The same pydantic models validate input files and produce JSON output, so a
+molecule written by `bondkd analyze --json` is read back by `render`, `filter`,
+`targets` and `compare` without re-running any model.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = "1.0"
+
+BondType = Literal["strong_logic", "reflection", "exploratory"]
+Role = Literal["deep_reasoning", "reflection", "exploration", "normal"]
+BOND_TYPES: tuple[BondType, ...] = ("strong_logic", "reflection", "exploratory")
+ROLES: tuple[Role, ...] = ("deep_reasoning", "reflection", "exploration", "normal")
+# Joiner for pre-segmented `steps` input: spans index into the steps joined by this.
+STEP_JOINER = "\n\n"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Trace(_Strict):
+    """One teacher sample, whatever layout it came in."""
+
+    id: str | None = None
+    question: str = ""
+    reasoning: str = Field(description="Text the step spans index into.")
+    steps: list[str] | None = Field(
+        default=None, description="Pre-segmented steps, kept as given (reasoning is their join)."
+    )
+    answer: str | None = Field(default=None, description="The trace's own final answer.")
+    reference: str | None = Field(default=None, description="A known-correct answer.")
+    format: str = Field(default="canonical", description="Detected or forced input layout.")
+    source: str | None = Field(default=None, description="'file:line' the record came from.")
+
+
+class Step(_Strict):
+    index: int = Field(ge=0)
+    text: str
+    start: int = Field(ge=0, description="Python string offset into the reasoning text.")
+    end: int = Field(ge=0, description="End offset, exclusive.")
+    role: Role = "normal"
+
+
+class Components(_Strict):
+    """Each component mapped to [0, 1]; null when the backend does not compute it."""
+
+    attention: float | None = Field(default=None, ge=0.0, le=1.0)
+    semantic: float | None = Field(default=None, ge=0.0, le=1.0)
+    coherence: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+class Bond(_Strict):
+    """Directed from the later step (`source`) to the earlier step it builds on (`target`)."""
+
+    source: int = Field(ge=0)
+    target: int = Field(ge=0)
+    type: BondType
+    energy: float = Field(ge=0.0, le=1.0)
+    components: Components
+
+
+ConflictKind = Literal[
+    "value_clash",  # the same quantity asserted with two values
+    "calc_mismatch",  # <<expr=value>> disagrees with the stated value
+    "answer_mismatch",  # final answer disagrees with the last computed result
+    "negation",  # a claim negated later
+]
+
+
+class Conflict(_Strict):
+    kind: ConflictKind
+    steps: list[int] = Field(description="Steps involved, earliest first.")
+    description: str
+    resolved_by: int | None = Field(
+        default=None, description="Index of a later reflection step that corrects it."
+    )
+    value: float = Field(ge=0.0, description="Cost subtracted from stability.")
+
+
+class WeakPoint(_Strict):
+    """A long strong-logic chain with no reflection bond into it."""
+
+    start: int = Field(description="First step of the chain.")
+    end: int = Field(description="Last step of the chain.")
+    length: int
+    suggestion: str
+
+
+class Provenance(_Strict):
+    bondkd_version: str
+    backend: str
+    models: dict[str, str] = Field(default_factory=dict)
+    file_hashes: dict[str, str] = Field(default_factory=dict)
+    config_hash: str
+    source: str | None = None
+    windows: int = Field(default=1, description="Attention windows the trace was read in.")
+    notes: list[str] = Field(default_factory=list)
+
+
+class MoleculeDoc(_Strict):
+    """The versioned molecule document (`bondkd analyze --json`)."""
+
+    schema_version: str = SCHEMA_VERSION
+    id: str
+    question: str = ""
+    reasoning: str = ""
+    answer: str | None = None
+    reference: str | None = None
+    steps: list[Step]
+    bonds: list[Bond]
+    stability: float = Field(ge=0.0, le=1.0)
+    accepted: bool
+    reasons: list[str]
+    conflicts: list[Conflict]
+    weak_points: list[WeakPoint]
+    provenance: Provenance

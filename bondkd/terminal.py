@@ -1,0 +1,156 @@
+"""Terminal and JSON output of `bondkd analyze`.
+
+Rich tables on a terminal; plain text (no colour, no progress bar) when stdout
+is not a TTY, so logs and pipes stay clean. JSON documents are written as they
+are produced, so memory stays bounded on large files.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bondkd.molecule import Molecule
+
+MAX_TABLE_ROWS = 200  # per-trace rows shown for a JSONL run; all are in --json
+
+
+def _short(text: str, n: int = 70) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+class Output:
+    def __init__(self, json_out: str | None, quiet: bool = False):
+        self.json_out = json_out
+        # Documents to stdout: keep the human summary off it.
+        self.console = Console(stderr=json_out == "-", highlight=False, soft_wrap=False)
+        self.err = Console(stderr=True, highlight=False)
+        self.quiet = quiet
+        self._fh: IO[str] | None = None
+        self._rows: list[tuple[str, ...]] = []
+        self._count = 0
+        self._accepted = 0
+        self._start = time.perf_counter()
+
+    def __enter__(self) -> Output:
+        if self.json_out == "-":
+            self._fh = sys.stdout
+        elif self.json_out:
+            self._fh = open(self.json_out, "w", encoding="utf-8")
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._fh is not None and self._fh is not sys.stdout:
+            self._fh.close()
+
+    def note(self, msg: str) -> None:
+        if not self.quiet:
+            self.console.print(msg, markup=False)
+
+    def error(self, msg: str) -> None:
+        self.err.print(f"bondkd: skipped: {msg}", markup=False)
+
+    def progress(self, items: Iterable[Any]) -> Iterator[Any]:
+        if self.quiet or not self.console.is_terminal:
+            yield from items
+            return
+        cols = (
+            TextColumn("analysing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]} traces/s"),
+            TimeElapsedColumn(),
+        )
+        with Progress(*cols, console=self.console, transient=True) as bar:
+            task = bar.add_task("", total=None, rate="-")
+            for item in items:
+                yield item
+                rate = self._count / max(time.perf_counter() - self._start, 1e-9)
+                bar.update(task, advance=1, rate=f"{rate:.1f}")
+
+    def molecule(self, mol: Molecule, detailed: bool) -> None:
+        self._count += 1
+        self._accepted += mol.accepted
+        if self._fh is not None:
+            indent = 2 if detailed and self._fh is not sys.stdout else None
+            self._fh.write(mol.to_json(indent=indent) + "\n")
+            self._fh.flush()
+        if self.quiet:
+            return
+        if detailed:
+            self._detail(mol)
+        elif len(self._rows) < MAX_TABLE_ROWS:
+            d = mol.doc
+            counts = mol.bond_counts()
+            self._rows.append(
+                (
+                    d.id,
+                    str(len(d.steps)),
+                    "/".join(str(counts[t]) for t in counts),
+                    f"{d.stability:.3f}",
+                    "accepted" if d.accepted else "rejected",
+                    str(sum(c.resolved_by is None for c in d.conflicts)),
+                )
+            )
+
+    def finish(self, errors: int) -> None:
+        elapsed = time.perf_counter() - self._start
+        if not self.quiet and self._rows:
+            t = Table(title="molecules", show_lines=False)
+            for col in ("id", "steps", "bonds S/R/E", "stability", "verdict", "conflicts"):
+                t.add_column(col)
+            for row in self._rows:
+                t.add_row(*row)
+            self.console.print(t)
+            if self._count > len(self._rows):
+                self.console.print(f"… {self._count - len(self._rows)} more rows in --json output")
+        rate = self._count / max(elapsed, 1e-9)
+        summary = (
+            f"{self._count} traces analysed ({self._accepted} accepted, "
+            f"{self._count - self._accepted} rejected), {errors} lines skipped, "
+            f"{elapsed:.1f} s, {rate:.1f} traces/s"
+        )
+        if errors:
+            self.err.print(summary, markup=False)
+        elif not self.quiet:
+            self.console.print(summary, markup=False)
+
+    def _detail(self, mol: Molecule) -> None:
+        d, c = mol.doc, self.console
+        c.print(f"[bold]{d.id}[/bold]  {_short(d.question, 100)}", markup=True)
+        for n in d.provenance.notes:
+            c.print(f"note: {n}", markup=False)
+        steps = Table(title=f"{len(d.steps)} steps")
+        for col in ("#", "role", "text"):
+            steps.add_column(col)
+        for s in d.steps:
+            steps.add_row(str(s.index), s.role, _short(s.text))
+        c.print(steps)
+        bonds = Table(title=f"{len(d.bonds)} bonds (source builds on target)")
+        for col in ("source→target", "type", "energy", "attention", "semantic", "coherence"):
+            bonds.add_column(col)
+        fmt = lambda x: "null" if x is None else f"{x:.3f}"  # noqa: E731
+        for b in d.bonds:
+            k = b.components
+            bonds.add_row(
+                f"{b.source}→{b.target}", b.type, f"{b.energy:.3f}",
+                fmt(k.attention), fmt(k.semantic), fmt(k.coherence),
+            )  # fmt: skip
+        c.print(bonds)
+        verdict = "ACCEPTED" if d.accepted else "REJECTED"
+        c.print(f"stability {d.stability:.3f}  verdict {verdict}", markup=False)
+        for r in d.reasons:
+            c.print(f"  - {r}", markup=False)
+        for w in d.weak_points:
+            c.print(
+                f"weak point: steps {w.start}-{w.end} ({w.length}): {w.suggestion}", markup=False
+            )
+        if self._fh is not None and self._fh is not sys.stdout:
+            c.print(f"molecule document written to {self.json_out}", markup=False)

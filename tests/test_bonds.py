@@ -1,0 +1,56 @@
+import numpy as np
+
+from bondkd.bonds import band, build_bonds, roles
+from bondkd.config import BondConfig
+from bondkd.energy.combine import PairEnergies
+
+
+def _pe(rows):
+    """rows: (j, i, energy, coherence)."""
+    pairs = np.array([[j, i] for j, i, _, _ in rows])
+    coh = np.array([c for *_, c in rows])
+    return PairEnergies(
+        pairs,
+        {"coherence": coh, "attention": None, "semantic": np.full(len(rows), np.nan)},
+        np.array([e for _, _, e, _ in rows]),
+    )
+
+
+def test_bands():
+    cfg = BondConfig()
+    assert band(0.95, cfg) == "strong_logic"
+    assert band(0.7, cfg) == "reflection"
+    assert band(0.45, cfg) == "exploratory"
+    assert band(0.1, cfg) is None
+
+
+def test_behaviour_wins_over_band():
+    pe = _pe([(1, 0, 0.9, 0.8), (2, 1, 0.85, 0.8), (3, 2, 0.9, 0.4), (3, 0, 0.7, 0.95)])
+    behaviour = [None, None, None, "reflection"]
+    bonds = build_bonds(pe, behaviour, BondConfig())
+    by_pair = {(b.source, b.target): b for b in bonds}
+    assert by_pair[(3, 0)].type == "reflection"  # checks step 0 (most shared evidence)
+    assert by_pair[(3, 2)].type == "strong_logic"  # other partners by band
+    assert by_pair[(1, 0)].type == "strong_logic"
+    assert roles(4, behaviour, bonds) == [
+        "normal",
+        "deep_reasoning",
+        "deep_reasoning",
+        "reflection",
+    ]
+    assert by_pair[(3, 0)].components.semantic is None  # NaN component -> null
+
+
+def test_exploration_bond_and_sparsity():
+    rows = [(5, i, 0.5 + 0.05 * i, 0.5) for i in range(5)]
+    pe = _pe(rows)
+    behaviour = [None] * 5 + ["exploration"]
+    bonds = build_bonds(pe, behaviour, BondConfig(max_per_step=2))
+    assert len(bonds) == 2  # at most max_per_step bonds per source
+    assert len({(b.source, b.target) for b in bonds}) == len(bonds)
+    assert sum(b.type == "exploratory" for b in bonds) >= 1
+    assert all(b.source > b.target for b in bonds)
+
+
+def test_no_bond_below_floor():
+    assert build_bonds(_pe([(1, 0, 0.2, 0.1)]), [None, None], BondConfig()) == []

@@ -1,0 +1,250 @@
+"""Cue classes (EN + ZH), their priority, word boundaries, split markers, negation, refusal."""
+
+import pytest
+
+from bondkd import lexicon
+from bondkd.lexicon import CUE_KINDS, cue_kind, has_cue
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # reflection
+        ("Wait, that can't be right.", "reflection"),
+        ("Hmm, 48 seems too big.", "reflection"),
+        ("Hmmm... let me think.", "reflection"),
+        ("Let me double-check the sum: 12 + 36 = 48.", "reflection"),
+        ("Let me recheck the seat count.", "reflection"),
+        ("Hold on, the rows were 13, not 12.", "reflection"),
+        ("Actually, 96 + 72 is 168.", "reflection"),
+        ("On second thought, the discount applies first.", "reflection"),
+        ("Checking units: J/W gives seconds.", "reflection"),
+        ("Verify: 7 × 8 = 56 ✓", "reflection"),
+        ("That's wrong, the total is 52.", "reflection"),
+        ("I made a mistake in the second step.", "reflection"),
+        ("Let's verify with x = 3.", "reflection"),
+        ("Plugging x = 6 back in, both sides are 23.", "reflection"),
+        ("等等，让我检查一下 48 × 35。", "reflection"),
+        ("等一下，这里好像不对。", "reflection"),
+        ("让我检查一下前面的乘法。", "reflection"),
+        ("检查一下：3 × 16 = 48。", "reflection"),
+        ("验证：73 × 20 + 10 = 1470。", "reflection"),
+        ("核对一下总数。", "reflection"),
+        ("不对，应该是 1680。", "reflection"),
+        ("重新计算：48 × 35 = 1680。", "reflection"),
+        ("实际上，这个数应该更小。", "reflection"),
+        # exploration
+        ("Alternatively, we can enumerate the factor pairs.", "exploration"),
+        ("Another approach is to use the area formula.", "exploration"),
+        ("Or we could count the complement instead.", "exploration"),
+        ("Maybe the trains meet before noon.", "exploration"),
+        ("Perhaps x is negative.", "exploration"),
+        ("Suppose A is a knight.", "exploration"),
+        ("What if the target is larger than every element?", "exploration"),
+        ("Let's try n = 4.", "exploration"),
+        ("Assume the speed is constant.", "exploration"),
+        ("Consider the case where both dice are even.", "exploration"),
+        ("或者用能量守恒来求速度。", "exploration"),
+        ("另一种方法是直接枚举。", "exploration"),
+        ("换一种思路，用间接法。", "exploration"),
+        ("也许答案是 12。", "exploration"),
+        ("假设 35 只全是鸡。", "exploration"),
+        ("不妨设工程总量为 36 份。", "exploration"),
+        ("试试 x = 2。", "exploration"),
+        # conclusion
+        ("Therefore the answer is 83.", "conclusion"),
+        ("Thus x = 6.", "conclusion"),
+        ("So there are 414 seats.", "conclusion"),
+        ("Hence the area is 24.", "conclusion"),
+        ("This means each bowl gets 6.", "conclusion"),
+        ("As a result, 119 packs are needed.", "conclusion"),
+        ("In total, 1470 apples are left.", "conclusion"),
+        ("因此一共有 48 棵树。", "conclusion"),
+        ("所以苹果总数是 1680 个。", "conclusion"),
+        ("综上，可以装满 73 箱。", "conclusion"),
+        ("故答案为 5。", "conclusion"),
+        # sequence
+        ("First, count the rows.", "sequence"),
+        ("Next, subtract the blocked seats.", "sequence"),
+        ("Then each student gets 3 notebooks.", "sequence"),
+        ("Now divide by 10.", "sequence"),
+        ("After that, round up.", "sequence"),
+        ("Step 3: add the totals.", "sequence"),
+        ("首先，果园共有 3 排苹果树。", "sequence"),
+        ("然后，每棵树结 35 个苹果。", "sequence"),
+        ("接下来计算箱数。", "sequence"),
+        ("第一步：求出总数。", "sequence"),
+        # none
+        ("The theatre has 23 rows of 18 seats.", None),
+        ("每排 16 棵树。", None),
+        ("故事里有 3 个人。", None),  # 故 inside 故事 is not "hence"
+        ("Solve for x in the equation.", None),  # "so" inside "Solve"
+    ],
+)
+def test_cue_classes(text: str, kind: str | None) -> None:
+    assert cue_kind(text) == kind
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "",
+        "  ",
+        "1. ",
+        "2) ",
+        "- ",
+        "* ",
+        "• ",
+        "Step 2: ",
+        "(a) ",
+        "第二步：",
+        "一、",
+        '"',
+        "【思考过程】",
+    ],
+)
+def test_cue_after_list_markers_and_opening_punctuation(prefix: str) -> None:
+    assert cue_kind(prefix + "Wait, the count is off.") == "reflection"
+    assert cue_kind(prefix + "所以答案是 73。") == "conclusion"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("So wait, 17 × 24 is 408.", "reflection"),  # a check first, a consequence second
+        ("But wait, that skips a row.", "reflection"),
+        ("Then let me verify this with x = 2.", "reflection"),
+        ("So maybe the answer is 12.", "exploration"),
+        ("Now try Dee in 3rd place.", "exploration"),
+        ("So then the total is 7.", "conclusion"),  # conclusion outranks sequence
+        ("所以等等，这里不对。", "reflection"),
+        ("那么假设乙说真话。", "exploration"),
+        ("再假设丙说真话。", "exploration"),
+        ("然后因此得到 5。", "conclusion"),
+    ],
+)
+def test_priority_reflection_exploration_conclusion_sequence(text: str, kind: str) -> None:
+    assert cue_kind(text) == kind
+    assert has_cue(text, kind)
+
+
+def test_priority_order_is_exported() -> None:
+    assert CUE_KINDS == ("reflection", "exploration", "conclusion", "sequence")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The awaited result is 12.",
+        "Waiting for the bus takes 5 minutes.",
+        "Somewhere in the list is 7.",
+        "Thenceforth the sum grows.",
+        "Nowhere is it larger.",
+        "Maybelline sells 3 items.",
+        "Supposedly 4.",
+    ],
+)
+def test_english_cues_need_word_boundaries(text: str) -> None:
+    assert cue_kind(text) is None
+
+
+def test_has_cue_finds_reflection_mid_sentence_only() -> None:
+    mid = "Guessing could miss a pair, so let me also solve it directly to make sure."
+    assert cue_kind(mid) is None
+    assert has_cue(mid, "reflection")
+    assert has_cue("Adding gives 13/28, the same as before ✓.", "reflection")
+    assert has_cue("两种方法得到的速度相同，与前面的结果一致。", "reflection")
+    assert has_cue("36 ÷ 5 = 7.2 天，与上面的结果相同。", "reflection")
+    # other kinds count at the opening only: a mid-sentence "so" is not the step's conclusion
+    assert not has_cue("We add 3 and so get 7.", "conclusion")
+    assert not has_cue("The total is 48 apples in 3 rows.", "reflection")
+    with pytest.raises(ValueError):
+        has_cue("Wait.", "nonsense")
+
+
+def test_opening_cue_reports_where_the_cue_ends() -> None:
+    assert lexicon.opening_cue("Wait.") == ("reflection", 4)
+    kind, end = lexicon.opening_cue("1. So wait, no")
+    assert kind == "reflection" and "1. So wait, no"[:end].endswith("wait")
+
+
+# -- split markers --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "marker"),
+    [
+        ("so 12 × 4 = 48 Wait, that's wrong", "Wait"),
+        ("the sum is 7 Hmmm let me see", "Hmmm"),
+        ("x = 5 Alternatively, use the formula", "Alternatively"),
+        ("x = 5 Let me check the sign", "Let me check"),
+        ("x = 5, but wait, the sign flips", "but wait"),
+        ("x = 5 But wait, the sign flips", "But wait"),
+        ("x = 5 Actually, it is 6", "Actually"),
+        ("所以是12等等，让我检查一下", "等等"),
+        ("所以是12，或者用另一种方法", "或者"),
+        ("结果是48验证一下：", "验证一下"),
+        ("结果是48但是等等，这里不对", "但是等等"),
+    ],
+)
+def test_split_marker_found(text: str, marker: str) -> None:
+    m = lexicon.SPLIT_MARKER_RE.search(text)
+    assert m is not None and m.group() == marker
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the result we awaited",
+        "I'll wait here for the bus",  # lowercase mid-sentence: not a new move
+        "the Waiters arrived",
+        "3 或者 4 都可以",  # 或者 as a plain "or"
+        "Hmmmok",
+    ],
+)
+def test_split_marker_needs_boundaries(text: str) -> None:
+    assert lexicon.SPLIT_MARKER_RE.search(text) is None
+
+
+# -- negation and refusal -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "negated"),
+    [
+        ("The total is not 45.", True),
+        ("It isn't 45.", True),
+        ("That is never true.", True),
+        ("The answer is incorrect.", True),
+        ("That was wrong.", True),
+        ("It is no longer 5.", True),
+        ("The total is 45.", False),
+        ("Note the knot.", False),
+        ("总数不是 45。", True),
+        ("他没有算对。", True),
+        ("这并非正确答案。", True),
+        ("这一步算错了。", True),
+        ("不妨设总量为 36。", False),
+        ("两种方法不同。", False),
+        ("总数是 45。", False),
+    ],
+)
+def test_negation(text: str, negated: bool) -> None:
+    assert bool(lexicon.NEGATION_RE.search(text)) is negated
+
+
+@pytest.mark.parametrize(
+    ("text", "refusal"),
+    [
+        ("I'm sorry, but I can't help with that.", True),
+        ("I cannot assist with this request.", True),
+        ("As an AI language model, I have no opinions.", True),
+        ("很抱歉，我无法回答这个问题。", True),
+        ("我不能提供这方面的帮助。", True),
+        ("I cannot divide by zero, so x ≠ 0.", False),
+        ("So the answer is 7.", False),
+        ("所以答案是 7。", False),
+    ],
+)
+def test_refusal(text: str, refusal: bool) -> None:
+    assert bool(lexicon.REFUSAL_RE.search(text)) is refusal

@@ -1,0 +1,90 @@
+"""End to end on the shipped samples with the lexical backend (fast, no models).
+The same acceptance checks with the real packaged models are in test_e2e_models.py."""
+
+from pathlib import Path
+
+import pytest
+
+from bondkd.config import AnalyzeConfig
+from bondkd.pipeline import Analyzer
+from bondkd.reader import read_single
+
+DATA = Path(__file__).resolve().parents[1] / "datasets"
+LEXICAL = Analyzer(AnalyzeConfig(backend="lexical"))
+
+
+def _mol(name, analyzer=LEXICAL):
+    return analyzer.analyze(read_single(str(DATA / name)))
+
+
+def check_reflective(mol):
+    """The 'Wait, let me check' step has a reflection bond back to the step it checks."""
+    refl = [s for s in mol.steps if s.role == "reflection"]
+    assert refl, "no reflection step found"
+    bonds = [b for b in mol.bonds if b.type == "reflection" and b.source in {s.index for s in refl}]
+    assert bonds
+    checker = next(s for s in refl if "check" in s.text.lower())
+    back = [b for b in bonds if b.source == checker.index]
+    assert back and back[0].target < checker.index - 1  # long-range, not just the predecessor
+    checked = mol.steps[back[0].target].text
+    assert any(tok in checked for tok in ("17", "24", "418")), checked
+
+
+def check_exploratory(mol):
+    assert any(s.role == "exploration" for s in mol.steps)
+    assert any(b.type == "exploratory" for b in mol.bonds)
+
+
+def check_contradiction(mol):
+    assert not mol.accepted
+    standing = [c for c in mol.conflicts if c.resolved_by is None]
+    assert standing
+    assert any(c.kind in r for c in standing for r in mol.doc.reasons)
+
+
+def test_reflective_long():
+    check_reflective(_mol("reflective_long.json"))
+
+
+def test_exploratory():
+    check_exploratory(_mol("exploratory.json"))
+
+
+def test_contradiction_rejected_with_conflict_named():
+    check_contradiction(_mol("contradiction.json"))
+
+
+def test_chinese_reflection():
+    mol = _mol("chinese_reflective.json")
+    assert any(s.role == "reflection" for s in mol.steps)
+    assert any(b.type == "reflection" for b in mol.bonds)
+
+
+def test_spans_index_into_reasoning_and_deterministic():
+    a = _mol("reflective_long.json")
+    b = Analyzer(AnalyzeConfig(backend="lexical")).analyze(
+        read_single(str(DATA / "reflective_long.json"))
+    )
+    assert a.to_json() == b.to_json()
+    for s in a.steps:
+        assert a.doc.reasoning[s.start : s.end] == s.text
+    assert a.doc.provenance.models == {}
+    assert all(b.components.attention is None for b in a.bonds)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "gsm8k_short.json",
+        "reflective_long.json",
+        "chinese_reflective.json",
+        "exploratory.json",
+        "contradiction.json",
+        "hostile.json",
+    ],
+)
+def test_every_sample_analyses(name):
+    mol = _mol(name)
+    assert 0.0 <= mol.stability <= 1.0
+    assert len({(b.source, b.target) for b in mol.bonds}) == len(mol.bonds)
+    assert all(b.source > b.target for b in mol.bonds)
