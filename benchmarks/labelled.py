@@ -6,7 +6,11 @@ datasets/labelled.jsonl holds pre-segmented traces with, per trace, the steps th
 - reflection links: predicted reflection bonds (source, target) vs labelled (step, checked);
 - exploration steps: predicted role == exploration vs labelled exploration steps.
 
-    python benchmarks/labelled.py [--backends lexical,model] [--json OUT]
+Also, for the attention component alone, the AUROC of ranking each labelled checked step
+above the other earlier steps of its reflection step, per layer-depth range of SmolLM2
+(this is what chose the default `attention.depth`):
+
+    python benchmarks/labelled.py [--backends lexical,model] [--depths 0-1,0.4-0.8] [--json OUT]
 """
 
 from __future__ import annotations
@@ -15,10 +19,13 @@ import argparse
 import json
 from pathlib import Path
 
+import numpy as np
+
 from bondkd.config import AnalyzeConfig
-from bondkd.metrics import precision_recall
+from bondkd.metrics import auroc, precision_recall
 from bondkd.pipeline import Analyzer
 from bondkd.reader import iter_traces
+from bondkd.segment import segment_steps
 
 LABELLED = Path(__file__).resolve().parents[1] / "datasets" / "labelled.jsonl"
 
@@ -65,14 +72,38 @@ def evaluate(backend: str) -> dict[str, dict[str, float]]:
     return out
 
 
+def link_auroc(depth: tuple[float, float]) -> float:
+    """Attention energy of labelled (reflection step, checked step) pairs against the same
+    reflection step's other earlier steps."""
+    reader = Analyzer(AnalyzeConfig(attention={"depth": depth})).reader
+    scores: list[float] = []
+    labels: list[bool] = []
+    for line in LABELLED.open(encoding="utf-8"):
+        rec = json.loads(line)
+        text, spans = segment_steps(rec["steps"])
+        energy = reader.read(rec.get("question") or "", text, spans).energy
+        for src, tgt in rec["labels"]["reflection"].items():
+            j = int(src)
+            for i in range(j):
+                if not np.isnan(energy[j, i]):
+                    scores.append(float(energy[j, i]))
+                    labels.append(i == int(tgt))
+    return auroc(scores, labels)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--backends", default="lexical,model")
+    ap.add_argument("--depths", default="0-1,0.4-0.8", help="layer-depth ranges lo-hi; '' skips")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
-    result = {b: evaluate(b) for b in args.backends.split(",")}
-    for backend, rows in result.items():
-        for key, m in rows.items():
+    result: dict = {b: evaluate(b) for b in args.backends.split(",") if b}
+    for spec in filter(None, args.depths.split(",")):
+        lo, hi = (float(x) for x in spec.split("-"))
+        result.setdefault("attention_link_auroc", {})[spec] = value = link_auroc((lo, hi))
+        print(f"attention link AUROC, layer depth {lo}-{hi}: {value:.3f}")
+    for backend in args.backends.split(","):
+        for key, m in result.get(backend, {}).items():
             print(
                 f"{backend:8s} {key:18s} P={m['precision']:.3f} R={m['recall']:.3f} "
                 f"F1={m['f1']:.3f} (gold {m['gold']}, predicted {m['predicted']})"

@@ -43,7 +43,13 @@ class AttentionConfig(_Config):
     device: str = Field(default="cpu", description="torch device, e.g. cpu, cuda, cuda:1.")
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
     layers: list[int] | None = Field(
-        default=None, description="Layer indices to read (negative from the end); None: all."
+        default=None,
+        description="Layer indices to read (negative from the end); None: the `depth` range.",
+    )
+    depth: tuple[float, float] = Field(
+        default=(0.4, 0.8),
+        description="Without `layers`: read layers l with lo <= l / n_layers <= hi; (0, 1) reads "
+        "all. Mid-to-late layers track which step a reflection checks (docs/benchmarks.md).",
     )
     heads: list[int] | None = Field(default=None, description="Head indices; None: all heads.")
     receiver_heads: int | None = Field(

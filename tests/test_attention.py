@@ -96,7 +96,7 @@ def test_energy_anchor_points() -> None:
 
 def test_read_equals_eager_reference(tiny_llama) -> None:
     reasoning, spans = trace(8)
-    reader = StepAttentionReader(tiny_llama, AttentionConfig(chunk=16))
+    reader = StepAttentionReader(tiny_llama, AttentionConfig(chunk=16, depth=(0, 1)))
     got = reader.read(QUESTION, reasoning, spans)
     text = QUESTION + "\n\n" + reasoning
     enc = tiny_llama.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
@@ -128,7 +128,7 @@ def test_layer_head_selection_and_receivers(tiny_llama) -> None:
         single.raw, eager_raw(tiny_llama, ids, steps, 8, [1], [2]), atol=1e-5
     )
 
-    top = StepAttentionReader(tiny_llama, AttentionConfig(receiver_heads=1)).read(
+    top = StepAttentionReader(tiny_llama, AttentionConfig(receiver_heads=1, depth=(0, 1))).read(
         QUESTION, reasoning, spans
     )
     assert len(top.heads_used) == 1
@@ -139,7 +139,7 @@ def test_layer_head_selection_and_receivers(tiny_llama) -> None:
 
 def test_windows(tiny_llama) -> None:
     reasoning, spans = trace(30)
-    cfg = AttentionConfig(max_tokens=150, overlap=60, chunk=32)
+    cfg = AttentionConfig(max_tokens=150, overlap=60, chunk=32, depth=(0, 1))
     got = StepAttentionReader(tiny_llama, cfg).read(QUESTION, reasoning, spans)
     assert got.windows > 1 and got.tokens == len(QUESTION) + 2 + len(reasoning)
     lower = np.tril_indices(30, -1)
@@ -162,7 +162,7 @@ def test_windows(tiny_llama) -> None:
 
 def test_read_batch_equals_single_reads(tiny_gpt2) -> None:
     items = [(QUESTION, *trace(n)) for n in (3, 9, 5)] + [("", *trace(4))]
-    reader = StepAttentionReader(tiny_gpt2, AttentionConfig(chunk=20))
+    reader = StepAttentionReader(tiny_gpt2, AttentionConfig(chunk=20, depth=(0, 1)))
     batch = reader.read_batch(items)
     for item, got in zip(items, batch, strict=True):
         alone = reader.read(*item)
@@ -204,7 +204,7 @@ def test_smollm2_reads_chinese_trace() -> None:
 def test_long_question_is_truncated_in_windows(tiny_llama) -> None:
     reasoning, spans = trace(12)
     question = "Explain in detail. " * 10  # 190 characters > a quarter window
-    cfg = AttentionConfig(max_tokens=160, overlap=60)
+    cfg = AttentionConfig(max_tokens=160, overlap=60, depth=(0, 1))
     got = StepAttentionReader(tiny_llama, cfg).read(question, reasoning, spans)
     assert got.windows > 1
     adjacent = np.diagonal(got.energy, -1)
@@ -230,3 +230,13 @@ def test_bad_layer_index_is_an_error(tiny_llama) -> None:
 
     with pytest.raises(BondkdError, match="layer index 7 out of range"):
         StepAttentionReader(tiny_llama, AttentionConfig(layers=[7]))
+
+
+def test_depth_selects_layers_by_relative_depth(tiny_llama) -> None:
+    from bondkd.errors import BondkdError
+
+    assert StepAttentionReader(tiny_llama, AttentionConfig(depth=(0, 1))).layers == [0, 1]
+    assert StepAttentionReader(tiny_llama, AttentionConfig(depth=(0.4, 0.8))).layers == [1]
+    assert StepAttentionReader(tiny_llama, AttentionConfig(layers=[0])).layers == [0]
+    with pytest.raises(BondkdError, match="selects no layer"):
+        StepAttentionReader(tiny_llama, AttentionConfig(depth=(0.6, 0.9)))

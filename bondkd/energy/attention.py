@@ -34,11 +34,12 @@ later rows j > i of each column i of the head's ratio matrix) have the highest
 kurtosis: heads that single out a few earlier steps (Thought Anchors' "receiver
 heads"), then averages those.
 
-Which layers: on the hand-labelled reflection links (datasets/labelled.jsonl, 40
-links), ranking the checked step among all earlier steps by SmolLM2's energy gave
-AUROC 0.58 averaged over all 30 layers, ~0.5 for layers 3–10 alone, and 0.76 for
-layers 12–24 (mid-to-late depth), which also stops the forward 5 layers early.
-The default stays "all layers" until the benchmarks settle it.
+Which layers: by default those at relative depth 0.4–0.8 (`AttentionConfig.depth`;
+layers 12–24 of SmolLM2's 30). Ranking each labelled checked step above the other
+earlier steps of its reflection step (datasets/labelled.jsonl, 40 links) by the
+attention energy gave AUROC 0.60 over all layers and 0.73 over this range
+(`python benchmarks/labelled.py`, docs/benchmarks.md); it also lets the forward pass
+stop after the last layer read.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ import torch
 
 from bondkd.config import AttentionConfig
 from bondkd.energy.engine import capture, resolve_indices
+from bondkd.errors import BondkdError
 from bondkd.models import LoadedLM
 
 # Forward passes are grouped up to this many (padded) tokens; CPU gains little from
@@ -147,7 +149,15 @@ class StepAttentionReader:
         cfg = lm.model.config
         self.n_layers = int(getattr(cfg, "num_hidden_layers", 0) or getattr(cfg, "n_layer", 0))
         self.n_heads = int(getattr(cfg, "num_attention_heads", 0) or getattr(cfg, "n_head", 0))
-        self.layers = resolve_indices(self.config.layers, self.n_layers, "layer")
+        lo, hi = self.config.depth
+        layers = resolve_indices(self.config.layers, self.n_layers, "layer")
+        self.layers: list[int] = (
+            layers
+            if layers is not None
+            else [k for k in range(self.n_layers) if lo <= k / self.n_layers <= hi]
+        )
+        if not self.layers:
+            raise BondkdError(f"attention depth {self.config.depth} selects no layer")
         self.heads = resolve_indices(self.config.heads, self.n_heads, "head")
         self.window = max(16, min(self.config.max_tokens, lm.n_ctx))
         tok = lm.tokenizer
@@ -260,7 +270,7 @@ class StepAttentionReader:
             ids[b, : len(u.ids)] = torch.tensor(u.ids, dtype=torch.long)
             steps[b, : len(u.ids)] = torch.from_numpy(u.steps)
         c = self.config
-        layers = self.layers if self.layers is not None else list(range(self.n_layers))
+        layers = self.layers
         heads = self.heads if self.heads is not None else list(range(self.n_heads))
         labels = [(layer, h) for layer in layers for h in heads]
         per_head = c.receiver_heads is not None and c.receiver_heads < len(labels)
