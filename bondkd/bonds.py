@@ -1,17 +1,19 @@
 """Energies + behaviour -> typed bonds and step roles.
 
-Bands decide a bond's type unless the source step's behaviour says otherwise;
-behaviour wins because cues are direct evidence of what a step does, while a
-band is only a strength:
+Bands give a bond's type from its energy; behaviour refines them, because cues are
+direct evidence of what a step does while a band is only a strength:
 
-| source step                    | bond to ...            | type          |
-|--------------------------------|------------------------|---------------|
-| reflects (checks, corrects)    | the step it checks     | reflection    |
-| explores (alternative, guess)  | the step it branches at| exploratory   |
-| anything                       | other partners         | by band       |
+| bond                                              | type                  |
+|---------------------------------------------------|-----------------------|
+| a reflecting step -> the step it checks           | reflection            |
+| an exploring step -> the step it branches from    | exploratory           |
+| any other, E >= strong                            | strong_logic          |
+| any other, E >= exploratory                       | exploratory           |
+| any other, E < exploratory                        | no bond               |
 
-Bands: E >= strong -> strong_logic, E >= reflection -> reflection (hydrogen:
-a long-range supporting link), E >= exploratory -> exploratory, else no bond.
+An energy in the reflection band without a checking step is a weak bridge
+(exploratory): hydrogen bonds need a step that checks. Floors are per backend
+(`BondConfig.model` / `.lexical`, calibrated in benchmarks/calibrate_bands.py).
 Each step keeps at most `max_per_step` bonds (its strongest, plus the behaviour
 bond), so weak bonds cannot swamp the graph of a long trace.
 
@@ -26,7 +28,7 @@ from typing import Literal
 import numpy as np
 
 from bondkd import lexicon
-from bondkd.config import BondConfig
+from bondkd.config import Bands
 from bondkd.energy.combine import COMPONENTS, PairEnergies
 from bondkd.schema import Bond, BondType, Components, Role
 
@@ -47,7 +49,7 @@ def behaviours(texts: list[str]) -> list[Behaviour]:
     return out
 
 
-def band(energy: float, config: BondConfig) -> BondType | None:
+def band(energy: float, config: Bands) -> BondType | None:
     if energy >= config.strong:
         return "strong_logic"
     if energy >= config.reflection:
@@ -57,7 +59,9 @@ def band(energy: float, config: BondConfig) -> BondType | None:
     return None
 
 
-def build_bonds(pe: PairEnergies, behaviour: list[Behaviour], config: BondConfig) -> list[Bond]:
+def build_bonds(
+    pe: PairEnergies, behaviour: list[Behaviour], config: Bands, max_per_step: int = 3
+) -> list[Bond]:
     by_source: dict[int, list[int]] = {}
     for p, (j, _i) in enumerate(pe.pairs.tolist()):
         by_source.setdefault(j, []).append(p)
@@ -68,11 +72,13 @@ def build_bonds(pe: PairEnergies, behaviour: list[Behaviour], config: BondConfig
             continue
         special = _behaviour_partner(pe, ps) if behaviour[j] else None
         ps.sort(key=lambda p: (-pe.energy[p], -pe.pairs[p, 1]))
-        kept = ps[: config.max_per_step]
+        kept = ps[:max_per_step]
         if special is not None and special not in kept:
             kept[-1] = special
         for p in sorted(kept, key=lambda p: -pe.pairs[p, 1]):
             kind = behaviour[j] if p == special else band(float(pe.energy[p]), config)
+            if kind == "reflection" and p != special:
+                kind = "exploratory"  # hydrogen bonds need a step that checks this one
             btype: BondType = {"reflection": "reflection", "exploration": "exploratory"}.get(
                 kind or "", kind
             )  # type: ignore[assignment]

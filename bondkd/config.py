@@ -105,19 +105,33 @@ class EnergyConfig(_Config):
     )
 
 
-class BondConfig(_Config):
+class Bands(_Config):
     strong: float = Field(default=0.8, ge=0.0, le=1.0, description="strong_logic band floor.")
     reflection: float = Field(default=0.6, ge=0.0, le=1.0, description="reflection band floor.")
     exploratory: float = Field(default=0.3, ge=0.0, le=1.0, description="No bond below this.")
-    max_per_step: int = Field(
-        default=3, ge=1, description="Bonds kept per source step (the strongest)."
-    )
 
     @model_validator(mode="after")
-    def _ordered(self) -> BondConfig:
+    def _ordered(self) -> Bands:
         if not self.exploratory <= self.reflection <= self.strong:
             raise ValueError("bands must satisfy exploratory <= reflection <= strong")
         return self
+
+
+class BondConfig(_Config):
+    # Calibrated by benchmarks/calibrate_bands.py (docs/benchmarks.md): strong = 25th
+    # percentile of deductive links on GSM8K, reflection = 25th percentile of labelled
+    # reflection links, exploratory = the seed's 0.3 (above 90% of unrelated pairs).
+    model: Bands = Field(
+        default_factory=lambda: Bands(strong=0.69, reflection=0.49, exploratory=0.3),
+        description="Band floors on the model backend's energy scale.",
+    )
+    lexical: Bands = Field(
+        default_factory=lambda: Bands(strong=0.67, reflection=0.43, exploratory=0.3),
+        description="Band floors on the lexical backend's energy scale.",
+    )
+    max_per_step: int = Field(
+        default=3, ge=1, description="Bonds kept per source step (the strongest)."
+    )
 
 
 class StabilityConfig(_Config):
@@ -141,6 +155,9 @@ class AnalyzeConfig(_Config):
     energy: EnergyConfig = Field(default_factory=EnergyConfig)
     bonds: BondConfig = Field(default_factory=BondConfig)
     stability: StabilityConfig = Field(default_factory=StabilityConfig)
+
+    def bands(self) -> Bands:
+        return self.bonds.model if self.backend == "model" else self.bonds.lexical
 
     def weights(self) -> ComponentWeights:
         return self.energy.model_weights if self.backend == "model" else self.energy.lexical_weights

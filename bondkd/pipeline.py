@@ -7,6 +7,7 @@ trace of a run; `bondkd.analyze()` keeps one Analyzer per config.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -19,6 +20,17 @@ from bondkd.energy.pairs import candidate_pairs
 from bondkd.molecule import Molecule
 from bondkd.schema import MoleculeDoc, Provenance, Step, Trace
 from bondkd.segment import segment, segment_steps
+
+
+@dataclass
+class TraceEnergies:
+    text: str  # the reasoning text the spans index
+    spans: list[tuple[int, int]]
+    texts: list[str]
+    features: list[coherence.StepFeatures]
+    pairs: PairEnergies
+    windows: int
+    notes: list[str]
 
 
 class Analyzer:
@@ -63,6 +75,10 @@ class Analyzer:
             yield self._analyze_one(trace, file_hashes or {})
 
     def _analyze_one(self, trace: Trace, file_hashes: dict[str, str]) -> Molecule:
+        return self._assemble(trace, self.energies(trace), file_hashes)
+
+    def energies(self, trace: Trace) -> TraceEnergies:
+        """Steps and the energies of every candidate pair (before bonds are typed)."""
         cfg = self.config
         if trace.steps is not None:
             text, spans = segment_steps(trace.steps)
@@ -96,12 +112,13 @@ class Analyzer:
             lo, hi = cfg.energy.lexical_cosine
             comps["semantic"] = semantic.rescale(semantic.lexical_cosine(texts, pairs), lo, hi)
         pe = combine(pairs, comps, cfg.weights())
-        return self._assemble(trace, text, spans, texts, pe, windows, notes, file_hashes)
+        return TraceEnergies(text, spans, texts, feats, pe, windows, notes)
 
-    def _assemble(self, trace, text, spans, texts, pe: PairEnergies, windows, notes, hashes):
+    def _assemble(self, trace: Trace, te: TraceEnergies, hashes: dict[str, str]) -> Molecule:
         cfg = self.config
+        text, spans, texts, pe = te.text, te.spans, te.texts, te.pairs
         behaviour = bonds.behaviours(texts)
-        bond_list = bonds.build_bonds(pe, behaviour, cfg.bonds)
+        bond_list = bonds.build_bonds(pe, behaviour, cfg.bands(), cfg.bonds.max_per_step)
         roles = bonds.roles(len(texts), behaviour, bond_list)
         found = conflicts.find_conflicts(texts, behaviour, trace.answer, pe.pairs, cfg.stability)
         value = round(molecule.stability(len(texts), bond_list, found), 6)
@@ -129,8 +146,8 @@ class Analyzer:
                 file_hashes=hashes,
                 config_hash=cfg.hash(),
                 source=trace.source,
-                windows=windows,
-                notes=notes,
+                windows=te.windows,
+                notes=te.notes,
             ),
         )
         return Molecule(doc)

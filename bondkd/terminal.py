@@ -18,7 +18,7 @@ from rich.table import Table
 
 from bondkd.molecule import Molecule
 
-MAX_TABLE_ROWS = 200  # per-trace rows shown for a JSONL run; all are in --json
+MAX_TABLE_ROWS = 200  # rows per terminal table (steps, bonds, traces); all are in --json
 
 
 def _short(text: str, n: int = 70) -> str:
@@ -109,8 +109,7 @@ class Output:
             for row in self._rows:
                 t.add_row(*row)
             self.console.print(t)
-            if self._count > len(self._rows):
-                self.console.print(f"… {self._count - len(self._rows)} more rows in --json output")
+            self._more(self._count, "rows")
         rate = self._count / max(elapsed, 1e-9)
         summary = (
             f"{self._count} traces analysed ({self._accepted} accepted, "
@@ -122,6 +121,11 @@ class Output:
         elif not self.quiet:
             self.console.print(summary, markup=False)
 
+    def _more(self, total: int, what: str) -> None:
+        if total > MAX_TABLE_ROWS:
+            hint = "in the --json output" if self._fh is not None else "with --json OUT"
+            self.console.print(f"… {total - MAX_TABLE_ROWS} more {what} {hint}", markup=False)
+
     def _detail(self, mol: Molecule) -> None:
         d, c = mol.doc, self.console
         c.print(f"[bold]{d.id}[/bold]  {_short(d.question, 100)}", markup=True)
@@ -130,20 +134,22 @@ class Output:
         steps = Table(title=f"{len(d.steps)} steps")
         for col in ("#", "role", "text"):
             steps.add_column(col)
-        for s in d.steps:
+        for s in d.steps[:MAX_TABLE_ROWS]:
             steps.add_row(str(s.index), s.role, _short(s.text))
         c.print(steps)
+        self._more(len(d.steps), "steps")
         bonds = Table(title=f"{len(d.bonds)} bonds (source builds on target)")
         for col in ("source→target", "type", "energy", "attention", "semantic", "coherence"):
             bonds.add_column(col)
         fmt = lambda x: "null" if x is None else f"{x:.3f}"  # noqa: E731
-        for b in d.bonds:
+        for b in d.bonds[:MAX_TABLE_ROWS]:
             k = b.components
             bonds.add_row(
                 f"{b.source}→{b.target}", b.type, f"{b.energy:.3f}",
                 fmt(k.attention), fmt(k.semantic), fmt(k.coherence),
             )  # fmt: skip
         c.print(bonds)
+        self._more(len(d.bonds), "bonds")
         verdict = "ACCEPTED" if d.accepted else "REJECTED"
         c.print(f"stability {d.stability:.3f}  verdict {verdict}", markup=False)
         for r in d.reasons:

@@ -1,7 +1,7 @@
 import numpy as np
 
 from bondkd.bonds import band, build_bonds, roles
-from bondkd.config import BondConfig
+from bondkd.config import Bands, BondConfig
 from bondkd.energy.combine import PairEnergies
 
 
@@ -17,7 +17,7 @@ def _pe(rows):
 
 
 def test_bands():
-    cfg = BondConfig()
+    cfg = Bands()  # the seed's nominal bands 0.8 / 0.6 / 0.3
     assert band(0.95, cfg) == "strong_logic"
     assert band(0.7, cfg) == "reflection"
     assert band(0.45, cfg) == "exploratory"
@@ -27,7 +27,7 @@ def test_bands():
 def test_behaviour_wins_over_band():
     pe = _pe([(1, 0, 0.9, 0.8), (2, 1, 0.85, 0.8), (3, 2, 0.9, 0.4), (3, 0, 0.7, 0.95)])
     behaviour = [None, None, None, "reflection"]
-    bonds = build_bonds(pe, behaviour, BondConfig())
+    bonds = build_bonds(pe, behaviour, Bands())
     by_pair = {(b.source, b.target): b for b in bonds}
     assert by_pair[(3, 0)].type == "reflection"  # checks step 0 (most shared evidence)
     assert by_pair[(3, 2)].type == "strong_logic"  # other partners by band
@@ -45,7 +45,7 @@ def test_exploration_bond_and_sparsity():
     rows = [(5, i, 0.5 + 0.05 * i, 0.5) for i in range(5)]
     pe = _pe(rows)
     behaviour = [None] * 5 + ["exploration"]
-    bonds = build_bonds(pe, behaviour, BondConfig(max_per_step=2))
+    bonds = build_bonds(pe, behaviour, Bands(), max_per_step=2)
     assert len(bonds) == 2  # at most max_per_step bonds per source
     assert len({(b.source, b.target) for b in bonds}) == len(bonds)
     assert sum(b.type == "exploratory" for b in bonds) >= 1
@@ -53,4 +53,12 @@ def test_exploration_bond_and_sparsity():
 
 
 def test_no_bond_below_floor():
-    assert build_bonds(_pe([(1, 0, 0.2, 0.1)]), [None, None], BondConfig()) == []
+    assert build_bonds(_pe([(1, 0, 0.2, 0.1)]), [None, None], Bands()) == []
+
+
+def test_bands_are_per_backend():
+    from bondkd.config import AnalyzeConfig
+
+    cfg = AnalyzeConfig(bonds=BondConfig(lexical=Bands(strong=0.7, reflection=0.5)))
+    assert cfg.model_copy(update={"backend": "lexical"}).bands().strong == 0.7
+    assert cfg.bands() == cfg.bonds.model

@@ -70,10 +70,10 @@ def test_bad_inputs_one_line_no_traceback(tmp_path, capsys):
 
 def test_bad_config_is_one_line(tmp_path, capsys):
     cfg = tmp_path / "c.toml"
-    cfg.write_text("[bonds]\nstrong = 3.0\n")
+    cfg.write_text("[bonds.model]\nstrong = 3.0\n")
     assert main(["analyze", str(DATA / "gsm8k_short.json"), "--config", str(cfg)]) == 2
     err = capsys.readouterr().err
-    assert "bonds.strong" in err and str(cfg) in err
+    assert "bonds.model.strong" in err and str(cfg) in err
 
 
 def test_html_and_graphml(tmp_path):
@@ -93,3 +93,17 @@ def test_html_and_graphml(tmp_path):
     page = html.read_text()
     assert "<script>alert(1)</script>" not in page
     assert gml.read_text().startswith("<?xml")
+
+
+def test_long_trace_terminal_tables_are_capped(tmp_path, capsys):
+    from bondkd.terminal import MAX_TABLE_ROWS
+
+    n = MAX_TABLE_ROWS + 40
+    reasoning = "\n\n".join(f"Step {k}: {k} + 1 = {k + 1}." for k in range(n))
+    src = tmp_path / "long.json"
+    src.write_text(json.dumps({"id": "long", "reasoning": reasoning}))
+    out = tmp_path / "mol.json"
+    assert main(["analyze", str(src), *LEX, "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "… 40 more steps in the --json output" in printed
+    assert len(json.loads(out.read_text())["steps"]) == n  # nothing dropped from the document

@@ -1,0 +1,99 @@
+"""Measure where each kind of step pair falls on a backend's energy scale, to set its bands.
+
+Pairs of three kinds:
+- deductive: step j reuses a quantity first stated or computed in step i, j neither reflects
+  nor explores (GSM8K train human solutions: each line computes from earlier results);
+- reflection: a labelled reflection step and the step it checks (datasets/labelled.jsonl);
+- unrelated: candidate pairs, not adjacent, sharing no number and no content term (GSM8K).
+
+Suggested bands: strong = 25th percentile of deductive pairs (three quarters of clear
+deductive links are covalent), reflection = 25th percentile of labelled reflection links,
+exploratory = 90th percentile of unrelated pairs (a bond stands above nine tenths of noise).
+
+    python benchmarks/calibrate_bands.py [--backends lexical,model] [--limit 300] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from bondkd import bonds
+from bondkd.config import AnalyzeConfig
+from bondkd.formats import parse_record
+from bondkd.pipeline import Analyzer
+from bondkd.reader import iter_traces
+
+ROOT = Path(__file__).resolve().parents[1]
+TRAIN = ROOT / ".." / "shared/data/gsm8k/train.jsonl"
+LABELLED = ROOT / "datasets" / "labelled.jsonl"
+
+
+def gsm8k_pairs(analyzer: Analyzer, limit: int) -> tuple[list[float], list[float]]:
+    deductive, unrelated = [], []
+    with TRAIN.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh):
+            if n >= limit:
+                break
+            te = analyzer.energies(parse_record(json.loads(line)))
+            behaviour = bonds.behaviours(te.texts)
+            f = te.features
+            for p, (j, i) in enumerate(te.pairs.pairs.tolist()):
+                e = float(te.pairs.energy[p])
+                if f[j].numbers & f[i].introduced and behaviour[j] is None:
+                    deductive.append(e)
+                elif i < j - 1 and not (f[j].numbers & f[i].numbers or f[j].terms & f[i].terms):
+                    unrelated.append(e)
+    return deductive, unrelated
+
+
+def reflection_links(analyzer: Analyzer) -> list[float]:
+    out = []
+    for (_line, trace), line in zip(iter_traces(str(LABELLED)), LABELLED.open(), strict=True):
+        te = analyzer.energies(trace)  # type: ignore[arg-type]
+        index = {tuple(p): k for k, p in enumerate(te.pairs.pairs.tolist())}
+        for src, tgt in json.loads(line)["labels"]["reflection"].items():
+            k = index.get((int(src), int(tgt)))
+            if k is not None:  # a link outside the candidate pairs cannot bond at all
+                out.append(float(te.pairs.energy[k]))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--backends", default="lexical,model")
+    ap.add_argument("--limit", type=int, default=300, help="GSM8K train solutions to read")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    result = {}
+    for backend in args.backends.split(","):
+        analyzer = Analyzer(AnalyzeConfig(backend=backend))
+        deductive, unrelated = gsm8k_pairs(analyzer, args.limit)
+        refl = reflection_links(analyzer)
+        q = lambda xs, p: round(float(np.percentile(xs, p)), 3)  # noqa: E731
+        row = {
+            "pairs": {
+                "deductive": len(deductive),
+                "reflection": len(refl),
+                "unrelated": len(unrelated),
+            },
+            "deductive_p25_p50_p75": [q(deductive, p) for p in (25, 50, 75)],
+            "reflection_p25_p50_p75": [q(refl, p) for p in (25, 50, 75)],
+            "unrelated_p50_p90": [q(unrelated, p) for p in (50, 90)],
+            "suggested": {
+                "strong": q(deductive, 25),
+                "reflection": q(refl, 25),
+                "exploratory": q(unrelated, 90),
+            },
+        }
+        result[backend] = row
+        print(backend, json.dumps(row))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""`python -m bondkd` runs the CLI."""
+
+from bondkd.cli import run
+
+run()
