@@ -38,6 +38,10 @@ def _offline() -> None:
     hub = sys.modules.get("huggingface_hub.constants")
     if _OFFLINE and hub is not None:
         hub.HF_HUB_OFFLINE = True  # type: ignore[attr-defined]
+    # transformers' per-load "Loading weights" bars would clutter bondkd's own output.
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
 
 
 SMOLLM2 = "smollm2"

@@ -30,8 +30,9 @@ class Output:
     def __init__(self, json_out: str | None, quiet: bool = False):
         self.json_out = json_out
         # Documents to stdout: keep the human summary off it.
-        self.console = Console(stderr=json_out == "-", highlight=False, soft_wrap=False)
-        self.err = Console(stderr=True, highlight=False)
+        # soft_wrap: lines are not cut at the terminal width (tables still fit it).
+        self.console = Console(stderr=json_out == "-", highlight=False, soft_wrap=True)
+        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
         self.quiet = quiet
         self._fh: IO[str] | None = None
         self._rows: list[tuple[str, ...]] = []
