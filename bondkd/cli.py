@@ -90,7 +90,8 @@ def _analyze(args: argparse.Namespace) -> int:
         raise first[0][1]
     if (args.html_out or args.graphml_out) and not single:
         raise BondkdError("--html and --graphml take a single trace; use `bondkd report` for many")
-    hashes = {} if args.path == "-" else {Path(args.path).name: _file_hash(args.path)}
+    name = "<stdin>" if args.path == "-" else Path(args.path).name
+    hashes = {name: _file_hash(args.path)}  # stdin bytes are buffered by the reader
     out = terminal.Output(args.json_out, quiet=args.quiet)
     errors = 0
     with out:

@@ -52,7 +52,8 @@ def test_gz_and_stdin(tmp_path, monkeypatch, capsys):
     assert main(["analyze", str(gz), *LEX, "-q"]) == 0
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(json.dumps(rec).encode())))
     assert main(["analyze", "-", *LEX, "--json", "-"]) == 0
-    assert json.loads(capsys.readouterr().out)["steps"]
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["steps"] and doc["provenance"]["file_hashes"]["<stdin>"].startswith("sha256:")
 
 
 def test_bad_inputs_one_line_no_traceback(tmp_path, capsys):
