@@ -31,8 +31,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
 
+from bondkd.markup import MARKUPS, Markup, Text, clean, headers, plain, trim
 from bondkd.schema import STEP_JOINER, Trace
 
 FORMATS: tuple[str, ...] = tuple(
@@ -67,16 +67,6 @@ class RecordError(ValueError):
         super().__init__(f"field '{field}': {message}" if field else message)
 
 
-class _Text(NamedTuple):
-    """One candidate text: a top-level field or the last assistant turn of a chat."""
-
-    field: str
-    text: str
-    thought: str | None = None  # reasoning_content riding beside `text` (DeepSeek API)
-    thought_field: str | None = None
-    question: str | None = None  # the chat's last user turn before it
-
-
 @dataclass
 class _Parsed:
     reasoning: str
@@ -88,21 +78,8 @@ class _Parsed:
     steps: list[str] | None = None
 
 
-def _trim(text: str, start: int, end: int) -> str:
-    """text[start:end] without surrounding whitespace: still a verbatim substring."""
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return text[start:end]
-
-
 def _nonblank(value: object) -> bool:
     return isinstance(value, str) and bool(value.strip())
-
-
-def _clean(text: str | None) -> str | None:
-    return (text.strip() or None) if text is not None else None
 
 
 def _kind(value: object) -> str:
@@ -120,149 +97,10 @@ def _opt_str(rec: dict, key: str, numbers: bool = False) -> str | None:
     raise RecordError(key, f"expected a string, got {_kind(value)}")
 
 
-# --- markup inside one text: each returns what it found, or None when absent ---
-
-
-class _Markup(NamedTuple):
-    reasoning: str
-    field: str  # the field the reasoning was sliced from
-    answer: str | None
-    question: str | None = None
-
-
-def _think(t: _Text) -> _Markup | None:
-    if t.thought is not None:
-        return _Markup(
-            _trim(t.thought, 0, len(t.thought)), t.thought_field or t.field, _clean(t.text)
-        )
-    text, close = t.text, t.text.rfind("</think>")
-    opening = text.find("<think>")
-    if close < 0:  # a generation cut off inside its thinking
-        if not text.lstrip().startswith("<think>"):
-            return None
-        return _Markup(_trim(text, opening + 7, len(text)), t.field, None)
-    # R1 outputs often drop the opening tag: everything before </think> is then reasoning.
-    start = opening + 7 if 0 <= opening < close else 0
-    return _Markup(_trim(text, start, close), t.field, _clean(text[close + 8 :]))
-
-
-_BOT, _EOT = "<|begin_of_thought|>", "<|end_of_thought|>"
-_BOS, _EOS = "<|begin_of_solution|>", "<|end_of_solution|>"
-
-
-def _sky(t: _Text) -> _Markup | None:
-    text = t.text
-    b, e = text.find(_BOT), text.find(_EOT)
-    if b < 0 and e < 0:
-        return None
-    start = b + len(_BOT) if b >= 0 else 0
-    s = text.find(_BOS, start)
-    end = e if e >= start else (s if s >= 0 else len(text))
-    if s >= 0:
-        stop = text.find(_EOS, s)
-        answer = _clean(text[s + len(_BOS) : stop if stop >= 0 else len(text)])
-    else:
-        answer = _clean(text[e + len(_EOT) :]) if e >= 0 else None
-    return _Markup(_trim(text, start, end), t.field, answer)
-
-
-_ZH_LABELS = {
-    "t": "思考过程|思考|分析|解答|推理过程|推理|解题过程|解题思路|思路|解析",
-    "q": "问题|题目",
-    "a": "最终答案|答案|结论|最终结果",
-}
-_ZH_HEAD = re.compile(
-    r"[【\[〖]\s*(?:"
-    + "|".join(f"(?P<{k}>{v})" for k, v in _ZH_LABELS.items())
-    + r")\s*[】\]〗][ \t]*[:：]?"
-)
-_EN_HEAD = re.compile(
-    r"^[ \t]*(?:#+[ \t]*)?(?:\*\*)?(?:(?P<t>reasoning|thinking|thought process|analysis)"
-    r"|(?P<q>question|problem)|(?P<a>final answer|answer))(?:\*\*)?[ \t]*[:：](?:\*\*)?",
-    re.I | re.M,
-)
-
-
-def _headers(text: str) -> list[tuple[str, int, int]]:
-    """(kind, start, end) of section headers: t(hinking), q(uestion), a(nswer)."""
-    heads = [(m.lastgroup or "", m.start(), m.end()) for m in _ZH_HEAD.finditer(text)]
-    if any(k in "ta" for k, _, _ in heads):
-        return heads
-    # English headers only count as a layout with both a reasoning and an answer section,
-    # so a plain trace ending "Answer: 12" stays plain text.
-    heads = [(m.lastgroup or "", m.start(), m.end()) for m in _EN_HEAD.finditer(text)]
-    kinds = {k for k, _, _ in heads}
-    return heads if {"t", "a"} <= kinds else []
-
-
-def _sections(t: _Text) -> _Markup | None:
-    text, heads = t.text, _headers(t.text)
-    if not heads:
-        return None
-    kinds = [k for k, _, _ in heads]
-    if "t" in kinds:
-        i = kinds.index("t")
-        j = next((n for n in range(i + 1, len(heads)) if kinds[n] != "t"), len(heads))
-        start = heads[i][2]
-    elif kinds[0] == "a":
-        j, start = 0, 0  # no thinking header: the text before the answer reasons
-    else:
-        return None
-    end = heads[j][1] if j < len(heads) else len(text)
-    answer = None
-    if "a" in kinds[j:]:
-        a = kinds.index("a", j)
-        stop = next((heads[n][1] for n in range(a + 1, len(heads)) if kinds[n] != "a"), None)
-        answer = _clean(text[heads[a][2] : stop if stop is not None else len(text)])
-    question = None
-    if "q" in kinds:
-        q = kinds.index("q")
-        question = _clean(text[heads[q][2] : heads[q + 1][1] if q + 1 < len(heads) else len(text)])
-    return _Markup(_trim(text, start, end), t.field, answer, question)
-
-
-_FINAL_LINE = re.compile(
-    r"^(?:final answer|answer|最终答案|答案)\s*[:：]\s*(?P<a>.+)$"
-    r"|^(?:the )?(?:final )?answer is\s*:?\s*(?P<b>.+)$|^答案(?:是|为)\s*(?P<c>.+)$",
-    re.I,
-)
-
-
-def _boxed(text: str) -> str | None:
-    start = text.rfind("\\boxed{")
-    if start < 0:
-        return None
-    depth, i = 0, start + 6
-    for j in range(i, len(text)):
-        depth += {"{": 1, "}": -1}.get(text[j], 0)
-        if depth == 0:
-            return _clean(text[i + 1 : j])
-    return None
-
-
-def _plain(t: _Text) -> _Markup:
-    """Plain text: all of it is reasoning; a trailing answer line or \\boxed{} is the answer."""
-    lines = [ln for ln in t.text.splitlines() if ln.strip()]
-    answer = None
-    if lines:
-        m = _FINAL_LINE.match(lines[-1].strip().strip("*#> ").replace("**", ""))
-        if m:
-            answer = (m.group("a") or m.group("b") or m.group("c")).strip().rstrip(".。")
-            answer = _boxed(answer) or answer
-    return _Markup(_trim(t.text, 0, len(t.text)), t.field, answer or _boxed(t.text))
-
-
-_MARKUPS: tuple[tuple[str, Callable[[_Text], _Markup | None]], ...] = (
-    ("r1", _think),
-    ("sky_t1", _sky),
-    ("zh_sections", _sections),
-)
-
-
 # --- where texts live ---
 
 
-def _chat_turn(rec: dict, key: str) -> _Text:
+def _chat_turn(rec: dict, key: str) -> Text:
     """The last assistant turn of a chat container, with the user turn before it."""
     turns = rec.get(key)
     if not isinstance(turns, list):
@@ -284,7 +122,7 @@ def _chat_turn(rec: dict, key: str) -> _Text:
         for t, r in zip(turns[:last], roles[:last], strict=True)
         if r in _USER
     ]
-    return _Text(
+    return Text(
         f"{where}.{tkey}",
         text or "",
         turn[thought] if thought else None,
@@ -293,19 +131,19 @@ def _chat_turn(rec: dict, key: str) -> _Text:
     )
 
 
-def _try_chat(rec: dict, key: str) -> _Text | None:
+def _try_chat(rec: dict, key: str) -> Text | None:
     try:
         return _chat_turn(rec, key)
     except RecordError:
         return None
 
 
-def _texts(rec: dict, chats: bool = True) -> list[_Text]:
+def _texts(rec: dict, chats: bool = True) -> list[Text]:
     """Candidate texts in detection order: reasoning_content, text fields, chat turns."""
     out = []
     if _nonblank(thought := rec.get("reasoning_content")):
-        out.append(_Text("content", _opt_str(rec, "content") or "", thought, "reasoning_content"))
-    out += [_Text(k, rec[k]) for k in TEXT_FIELDS if isinstance(rec.get(k), str)]
+        out.append(Text("content", _opt_str(rec, "content") or "", thought, "reasoning_content"))
+    out += [Text(k, rec[k]) for k in TEXT_FIELDS if isinstance(rec.get(k), str)]
     chat = [_try_chat(rec, k) for k in ("messages", "conversations")] if chats else []
     return out + [t for t in chat if t is not None]
 
@@ -342,7 +180,7 @@ def _canonical(rec: dict) -> _Parsed:
     return _Parsed(joined, "steps", answer, steps=list(steps))
 
 
-def _markup_layout(name: str, fn: Callable[[_Text], _Markup | None]) -> Callable[[dict], _Parsed]:
+def _markup_layout(name: str, fn: Callable[[Text], Markup | None]) -> Callable[[dict], _Parsed]:
     def parse(rec: dict) -> _Parsed:
         for t in _texts(rec):
             found = fn(t)
@@ -357,7 +195,7 @@ def _markup_layout(name: str, fn: Callable[[_Text], _Markup | None]) -> Callable
 def _chat(key: str) -> Callable[[dict], _Parsed]:
     def parse(rec: dict) -> _Parsed:
         t = _chat_turn(rec, key)
-        found = next((m for _, fn in _MARKUPS if (m := fn(t)) is not None), None) or _plain(t)
+        found = next((m for _, fn in MARKUPS if (m := fn(t)) is not None), None) or plain(t)
         return _Parsed(*found[:3], question=t.question, fallback=found.question)
 
     return parse
@@ -372,10 +210,10 @@ def _s1(rec: dict) -> _Parsed:
     if not isinstance(tt, str):
         raise RecordError("thinking_trajectories", f"expected string(s), got {_kind(tt)}")
     return _Parsed(
-        _trim(tt, 0, len(tt)),
+        trim(tt, 0, len(tt)),
         "thinking_trajectories",
-        _clean(_opt_str(rec, "attempt")),
-        reference=_clean(_opt_str(rec, "solution", numbers=True)),
+        clean(_opt_str(rec, "attempt")),
+        reference=clean(_opt_str(rec, "solution", numbers=True)),
     )
 
 
@@ -395,7 +233,7 @@ def _gsm8k(rec: dict) -> _Parsed:
     if m is None:
         raise RecordError("answer", "no '#### N' line (GSM8K layout)")
     # The human solution states N itself, so N is both its own answer and the reference.
-    return _Parsed(_trim(text, 0, m.start()), "answer", m.group(1), reference=m.group(1))
+    return _Parsed(trim(text, 0, m.start()), "answer", m.group(1), reference=m.group(1))
 
 
 def _gsm8k_solution(rec: dict) -> _Parsed:
@@ -409,8 +247,8 @@ def _gsm8k_solution(rec: dict) -> _Parsed:
         t = _last_line(_A_LINE, truth) or _last_line(_HASHES, truth)
         ref = t.group(1) if t else None
     if m is None:
-        return _Parsed(_trim(text, 0, len(text)), "solution", reference=ref)
-    return _Parsed(_trim(text, 0, m.start()), "solution", m.group(1), reference=ref)
+        return _Parsed(trim(text, 0, len(text)), "solution", reference=ref)
+    return _Parsed(trim(text, 0, m.start()), "solution", m.group(1), reference=ref)
 
 
 _PARSERS: dict[str, Callable[[dict], _Parsed]] = {
@@ -420,7 +258,7 @@ _PARSERS: dict[str, Callable[[dict], _Parsed]] = {
     "sharegpt": _chat("conversations"),
     "gsm8k": _gsm8k,
     "gsm8k_solutions": _gsm8k_solution,
-    **{name: _markup_layout(name, fn) for name, fn in _MARKUPS},
+    **{name: _markup_layout(name, fn) for name, fn in MARKUPS},
 }
 
 
@@ -428,7 +266,7 @@ def detect_format(obj: dict) -> str:
     """The layout name of a record (see the module docstring for the order)."""
     if "steps" in obj or "reasoning" in obj:
         r = obj.get("reasoning")
-        if isinstance(r, str) and "steps" not in obj and "answer" not in obj and _headers(r):
+        if isinstance(r, str) and "steps" not in obj and "answer" not in obj and headers(r):
             return "zh_sections"
         return "canonical"
     if "thinking_trajectories" in obj:
@@ -437,12 +275,12 @@ def detect_format(obj: dict) -> str:
         if isinstance(obj.get(key), list):
             turn = _try_chat(obj, key)
             if turn is not None:
-                for name, fn in _MARKUPS:
+                for name, fn in MARKUPS:
                     if fn(turn) is not None:
                         return name
             return container
     tops = _texts(obj, chats=False)
-    for name, fn in _MARKUPS:
+    for name, fn in MARKUPS:
         if any(fn(t) is not None for t in tops):
             return name
     if isinstance(obj.get("answer"), str) and _HASHES.search(obj["answer"]):
