@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bondkd import molecule
 from bondkd.config import AnalyzeConfig
 from bondkd.formats import parse_record
 from bondkd.metrics import auroc
@@ -84,6 +85,16 @@ def main() -> None:
         result["auroc"][f"stability ({backend})"] = auroc(stab, labels)
         result["seconds"][backend] = dt
         result[f"traces_per_s_{backend}"] = len(traces) / dt
+        # Each conflict kind: how many traces carry one, and how many of those are correct.
+        kinds: dict[str, list[int]] = {}
+        for m, y in zip(mols, labels, strict=True):
+            for kind in {c.kind for c in m.doc.conflicts}:
+                kinds.setdefault(kind, [0, 0])[y] += 1
+        result[f"conflicts_{backend}"] = {
+            k: {"traces": w + r, "correct_rate": r / (w + r)} for k, (w, r) in sorted(kinds.items())
+        }
+        bond = [molecule.bond_term(len(m.doc.steps), m.doc.bonds) for m in mols]
+        result["auroc"][f"bond term alone ({backend})"] = auroc(bond, labels)
         acc = np.array([m.accepted for m in mols])
         y = np.array(labels)
         result[f"accepted_{backend}"] = {
