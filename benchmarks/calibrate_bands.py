@@ -41,8 +41,8 @@ def gsm8k_pairs(analyzer: Analyzer, limit: int) -> tuple[list[float], list[float
             te = analyzer.energies(parse_record(json.loads(line)))
             behaviour = bonds.behaviours(te.texts)
             f = te.features
-            for p, (j, i) in enumerate(te.pairs.pairs.tolist()):
-                e = float(te.pairs.energy[p])
+            for p, (j, i) in enumerate(te.energy.pairs.tolist()):
+                e = float(te.energy.energy[p])
                 if f[j].numbers & f[i].introduced and behaviour[j] is None:
                     deductive.append(e)
                 elif i < j - 1 and not (f[j].numbers & f[i].numbers or f[j].terms & f[i].terms):
@@ -54,11 +54,11 @@ def reflection_links(analyzer: Analyzer) -> list[float]:
     out = []
     for (_line, trace), line in zip(iter_traces(str(LABELLED)), LABELLED.open(), strict=True):
         te = analyzer.energies(trace)  # type: ignore[arg-type]
-        index = {tuple(p): k for k, p in enumerate(te.pairs.pairs.tolist())}
+        index = {tuple(p): k for k, p in enumerate(te.energy.pairs.tolist())}
         for src, tgt in json.loads(line)["labels"]["reflection"].items():
             k = index.get((int(src), int(tgt)))
             if k is not None:  # a link outside the candidate pairs cannot bond at all
-                out.append(float(te.pairs.energy[k]))
+                out.append(float(te.energy.energy[k]))
     return out
 
 

@@ -8,6 +8,8 @@ Scores measured side by side in one run:
 - baseline: SmolLM2 mean token log-prob of the solution given the question.
 
     python benchmarks/gsm8k_auroc.py --json out/gsm8k_auroc.json [--limit N]
+    python benchmarks/gsm8k_auroc.py --write-traces out/gsm8k_dev_traces.jsonl   # one per line,
+        for timing `bondkd analyze` itself on the 2,640 traces
 """
 
 from __future__ import annotations
@@ -71,7 +73,16 @@ def main() -> None:
     ap.add_argument("--backends", default="lexical,model")
     ap.add_argument("--no-logprob", action="store_true")
     ap.add_argument("--json", type=Path, help="Write results here.")
+    ap.add_argument("--write-traces", type=Path, help="Only write the traces as JSONL here.")
     args = ap.parse_args()
+    if args.write_traces:
+        with args.data.open(encoding="utf-8") as src, args.write_traces.open("w") as dst:
+            for q, line in enumerate(src):
+                row = json.loads(line)
+                for g in GENERATORS:
+                    rec = {"id": f"q{q}-{g}", "question": row["question"]}
+                    dst.write(json.dumps(rec | {"solution": row[g]["solution"]}) + "\n")
+        return
 
     traces, labels, lengths = load(args.data, args.limit)
     result: dict = {"traces": len(traces), "correct": int(sum(labels)), "auroc": {}, "seconds": {}}

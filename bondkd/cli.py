@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from itertools import chain, islice
 from pathlib import Path
 
 from bondkd import __version__
@@ -84,7 +85,7 @@ def _analyze(args: argparse.Namespace) -> int:
     )
     analyzer = Analyzer(config)
     items = iter_traces(args.path, fmt=args.format)
-    first = list(_take(items, 2))
+    first = list(islice(items, 2))
     single = len(first) == 1 and not _is_jsonl(args.path)
     if single and isinstance(first[0][1], InputError):
         raise first[0][1]
@@ -107,31 +108,23 @@ def _analyze(args: argparse.Namespace) -> int:
                 mol.to_graphml(args.graphml_out)
                 out.note(f"GraphML written to {args.graphml_out}")
             return EXIT_OK
-        for _line, item in out.progress(_chain(first, items)):
-            if isinstance(item, InputError):
-                errors += 1
-                out.error(str(item))
-                continue
-            out.molecule(analyzer.analyze(item, hashes), detailed=False)
+        stream = out.progress(chain(first, items))
+        while chunk := list(islice(stream, config.batch)):
+            # One batch through the models, then results and errors in input order.
+            traces = [item for _, item in chunk if not isinstance(item, InputError)]
+            mols = analyzer.analyze_many(traces, hashes)  # type: ignore[arg-type]
+            for _line, item in chunk:
+                if isinstance(item, InputError):
+                    errors += 1
+                    out.error(str(item))
+                else:
+                    out.molecule(next(mols), detailed=False)
         out.finish(errors)
     return EXIT_PARTIAL if errors else EXIT_OK
 
 
 def _is_jsonl(path: str) -> bool:
     return ".jsonl" in Path(path).name
-
-
-def _take(it, n):
-    for _ in range(n):
-        try:
-            yield next(it)
-        except StopIteration:
-            return
-
-
-def _chain(first, rest):
-    yield from first
-    yield from rest
 
 
 def _file_hash(path: str) -> str:

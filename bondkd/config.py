@@ -149,6 +149,12 @@ class StabilityConfig(_Config):
 
 class AnalyzeConfig(_Config):
     backend: Backend = "model"
+    batch: int = Field(
+        default=16,
+        ge=1,
+        description="Traces analysed together: one embedding call and length-bucketed "
+        "attention forwards per batch; input is streamed batch by batch.",
+    )
     segment: SegmentConfig = Field(default_factory=SegmentConfig)
     attention: AttentionConfig = Field(default_factory=AttentionConfig)
     embedder: EmbedderConfig = Field(default_factory=EmbedderConfig)

@@ -7,8 +7,9 @@ trace of a run; `bondkd.analyze()` keeps one Analyzer per config.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import islice
 
 import numpy as np
 
@@ -28,9 +29,11 @@ class TraceEnergies:
     spans: list[tuple[int, int]]
     texts: list[str]
     features: list[coherence.StepFeatures]
-    pairs: PairEnergies
-    windows: int
-    notes: list[str]
+    pairs: np.ndarray  # (P, 2) candidate pairs (j, i), i < j
+    components: dict[str, np.ndarray | None]  # name -> (P,), filled per backend
+    energy: PairEnergies | None = None  # set once every component is in
+    windows: int = 1
+    notes: list[str] = field(default_factory=list)
 
 
 class Analyzer:
@@ -71,52 +74,74 @@ class Analyzer:
     def analyze_many(
         self, traces: Iterable[Trace], file_hashes: dict[str, str] | None = None
     ) -> Iterator[Molecule]:
-        for trace in traces:
-            yield self._analyze_one(trace, file_hashes or {})
-
-    def _analyze_one(self, trace: Trace, file_hashes: dict[str, str]) -> Molecule:
-        return self._assemble(trace, self.energies(trace), file_hashes)
+        """Molecules in input order. Traces are taken `config.batch` at a time, so a huge
+        stream stays in bounded memory while the models see batches (the attention reader
+        buckets each batch by length)."""
+        it = iter(traces)
+        while chunk := list(islice(it, self.config.batch)):
+            for trace, te in zip(chunk, self.energies_many(chunk), strict=True):
+                yield self._assemble(trace, te, file_hashes or {})
 
     def energies(self, trace: Trace) -> TraceEnergies:
         """Steps and the energies of every candidate pair (before bonds are typed)."""
+        return self.energies_many([trace])[0]
+
+    def energies_many(self, traces: list[Trace]) -> list[TraceEnergies]:
         cfg = self.config
-        if trace.steps is not None:
-            text, spans = segment_steps(trace.steps)
-        else:
-            text, spans = trace.reasoning, segment(trace.reasoning, cfg.segment)
-        texts = [text[s:e] for s, e in spans]
-        feats = coherence.step_features(trace.question, texts)
-        pairs = candidate_pairs(
-            [f.terms | f.numbers for f in feats], cfg.energy.local_window, cfg.energy.long_range
-        )
-        notes: list[str] = []
-        comps: dict[str, np.ndarray | None] = {
-            "coherence": coherence.coherence(feats, pairs),
-            "attention": None,
-        }
-        windows = 1
+        out: list[TraceEnergies] = []
+        for trace in traces:
+            if trace.steps is not None:
+                text, spans = segment_steps(trace.steps)
+            else:
+                text, spans = trace.reasoning, segment(trace.reasoning, cfg.segment)
+            texts = [text[s:e] for s, e in spans]
+            feats = coherence.step_features(trace.question, texts)
+            pairs = candidate_pairs(
+                [f.terms | f.numbers for f in feats], cfg.energy.local_window, cfg.energy.long_range
+            )
+            comps: dict[str, np.ndarray | None] = {
+                "coherence": coherence.coherence(feats, pairs),
+                "attention": None,
+            }
+            if cfg.backend == "lexical":
+                lo, hi = cfg.energy.lexical_cosine
+                comps["semantic"] = semantic.rescale(semantic.lexical_cosine(texts, pairs), lo, hi)
+            out.append(TraceEnergies(text, spans, texts, feats, pairs, comps))
         if cfg.backend == "model":
-            lo, hi = cfg.energy.model_cosine
-            vecs = self.embedder.encode(texts) if texts else np.zeros((0, 1))
-            comps["semantic"] = semantic.rescale(semantic.embedding_cosine(vecs, pairs), lo, hi)
-            att = self.reader.read(trace.question, text, spans)
+            self._model_components(traces, out)
+        for te in out:
+            te.energy = combine(te.pairs, te.components, cfg.weights())
+        return out
+
+    def _model_components(self, traces: list[Trace], out: list[TraceEnergies]) -> None:
+        """Semantic and attention components for a batch: one embedding call for all steps,
+        one batched attention read."""
+        cfg = self.config
+        lo, hi = cfg.energy.model_cosine
+        all_texts = [s for te in out for s in te.texts]
+        vecs = self.embedder.encode(all_texts) if all_texts else np.zeros((0, 1))
+        reads = self.reader.read_batch(
+            [(t.question, te.text, te.spans) for t, te in zip(traces, out, strict=True)]
+        )
+        start = 0
+        for te, att in zip(out, reads, strict=True):
+            pairs, comps = te.pairs, te.components
+            mine = vecs[start : start + len(te.texts)]
+            start += len(te.texts)
+            comps["semantic"] = semantic.rescale(semantic.embedding_cosine(mine, pairs), lo, hi)
             comps["attention"] = att.energy[pairs[:, 0], pairs[:, 1]] if len(pairs) else np.zeros(0)
-            windows = att.windows
-            if windows > 1:
-                notes.append(
-                    f"{att.tokens} tokens read in {windows} overlapping attention windows of "
-                    f"{cfg.attention.max_tokens} tokens; pairs never in one window have no "
-                    "attention component"
+            te.windows = att.windows
+            if att.windows > 1:
+                te.notes.append(
+                    f"{att.tokens} tokens read in {att.windows} overlapping attention windows of "
+                    f"{self.reader.window} tokens; pairs never in one window have no attention "
+                    "component"
                 )
-        else:
-            lo, hi = cfg.energy.lexical_cosine
-            comps["semantic"] = semantic.rescale(semantic.lexical_cosine(texts, pairs), lo, hi)
-        pe = combine(pairs, comps, cfg.weights())
-        return TraceEnergies(text, spans, texts, feats, pe, windows, notes)
 
     def _assemble(self, trace: Trace, te: TraceEnergies, hashes: dict[str, str]) -> Molecule:
         cfg = self.config
-        text, spans, texts, pe = te.text, te.spans, te.texts, te.pairs
+        text, spans, texts, pe = te.text, te.spans, te.texts, te.energy
+        assert pe is not None
         behaviour = bonds.behaviours(texts)
         bond_list = bonds.build_bonds(pe, behaviour, cfg.bands(), cfg.bonds.max_per_step)
         roles = bonds.roles(len(texts), behaviour, bond_list)

@@ -6,8 +6,13 @@ import string
 
 import pytest
 import torch
+from hypothesis import settings
 
 from bondkd.models import LoadedLM
+
+# Laws, not speed: a per-example deadline fails on a loaded 2-core CI machine.
+settings.register_profile("bondkd", deadline=None)
+settings.load_profile("bondkd")
 
 # Characters the tiny tokenizer knows; anything else becomes <unk>.
 _CHARS = string.printable + "【】思考过程最终答案首先因此等让我检查一下，。：×"

@@ -88,3 +88,46 @@ def test_every_sample_analyses(name):
     assert 0.0 <= mol.stability <= 1.0
     assert len({(b.source, b.target) for b in mol.bonds}) == len(mol.bonds)
     assert all(b.source > b.target for b in mol.bonds)
+
+
+class _CountEmbedder:
+    """Deterministic stand-in for a sentence-transformer: letter-count vectors."""
+
+    model_id = "letter-counts"
+
+    def encode(self, texts):
+        import numpy as np
+
+        out = np.zeros((len(texts), 27))
+        for k, t in enumerate(texts):
+            for ch in t.lower():
+                out[k, ord(ch) - 97 if "a" <= ch <= "z" else 26] += 1
+        return out
+
+
+def test_batched_model_backend_equals_one_by_one(tiny_llama):
+    """The batched path (one embedding call, length-bucketed padded forwards) against the
+    one-trace-at-a-time reference."""
+    import numpy as np
+
+    from bondkd.config import AttentionConfig
+    from bondkd.energy.attention import StepAttentionReader
+
+    cfg = AnalyzeConfig(batch=4)
+    analyzer = Analyzer(cfg)
+    analyzer._reader = StepAttentionReader(tiny_llama, AttentionConfig(depth=(0, 1)))
+    analyzer._embedder = _CountEmbedder()
+    names = ["gsm8k_short.json", "reflective_long.json", "chinese_reflective.json",
+             "exploratory.json", "contradiction.json"]  # fmt: skip
+    traces = [read_single(str(DATA / n)) for n in names]
+    batched = analyzer.energies_many(traces)
+    assert len(batched) == len(traces)
+    for trace, got in zip(traces, batched, strict=True):
+        want = analyzer.energies(trace)
+        assert got.spans == want.spans
+        np.testing.assert_array_equal(got.energy.pairs, want.energy.pairs)
+        for name in ("attention", "semantic", "coherence"):
+            np.testing.assert_allclose(got.components[name], want.components[name], atol=1e-6)
+        np.testing.assert_allclose(got.energy.energy, want.energy.energy, atol=1e-6)
+    docs = [m.doc.id for m in analyzer.analyze_many(iter(traces))]
+    assert docs == [t.id for t in traces]  # input order, across batch boundaries
