@@ -29,9 +29,7 @@ class TraceEnergies:
     spans: list[tuple[int, int]]
     texts: list[str]
     features: list[coherence.StepFeatures]
-    pairs: np.ndarray  # (P, 2) candidate pairs (j, i), i < j
-    components: dict[str, np.ndarray | None]  # name -> (P,), filled per backend
-    energy: PairEnergies | None = None  # set once every component is in
+    energy: PairEnergies  # candidate pairs, their components and combined energies
     windows: int = 1
     notes: list[str] = field(default_factory=list)
 
@@ -88,60 +86,64 @@ class Analyzer:
 
     def energies_many(self, traces: list[Trace]) -> list[TraceEnergies]:
         cfg = self.config
-        out: list[TraceEnergies] = []
+        steps: list[tuple[str, list[tuple[int, int]], list[str]]] = []
+        feats, pairs, comps = [], [], []
         for trace in traces:
             if trace.steps is not None:
                 text, spans = segment_steps(trace.steps)
             else:
                 text, spans = trace.reasoning, segment(trace.reasoning, cfg.segment)
             texts = [text[s:e] for s, e in spans]
-            feats = coherence.step_features(trace.question, texts)
-            pairs = candidate_pairs(
-                [f.terms | f.numbers for f in feats], cfg.energy.local_window, cfg.energy.long_range
+            f = coherence.step_features(trace.question, texts)
+            p = candidate_pairs(
+                [x.terms | x.numbers for x in f], cfg.energy.local_window, cfg.energy.long_range
             )
-            comps: dict[str, np.ndarray | None] = {
-                "coherence": coherence.coherence(feats, pairs),
-                "attention": None,
-            }
+            c: dict[str, np.ndarray | None] = {"coherence": coherence.coherence(f, p)}
             if cfg.backend == "lexical":
                 lo, hi = cfg.energy.lexical_cosine
-                comps["semantic"] = semantic.rescale(semantic.lexical_cosine(texts, pairs), lo, hi)
-            out.append(TraceEnergies(text, spans, texts, feats, pairs, comps))
+                c["semantic"] = semantic.rescale(semantic.lexical_cosine(texts, p), lo, hi)
+                c["attention"] = None
+            steps.append((text, spans, texts))
+            feats.append(f)
+            pairs.append(p)
+            comps.append(c)
+        reads: list[tuple[int, list[str]]] = [(1, [])] * len(traces)
         if cfg.backend == "model":
-            self._model_components(traces, out)
-        for te in out:
-            te.energy = combine(te.pairs, te.components, cfg.weights())
-        return out
+            reads = self._model_components(traces, steps, pairs, comps)
+        return [
+            TraceEnergies(*s, f, combine(p, c, cfg.weights()), windows, notes)
+            for s, f, p, c, (windows, notes) in zip(steps, feats, pairs, comps, reads, strict=True)
+        ]
 
-    def _model_components(self, traces: list[Trace], out: list[TraceEnergies]) -> None:
-        """Semantic and attention components for a batch: one embedding call for all steps,
-        one batched attention read."""
-        cfg = self.config
-        lo, hi = cfg.energy.model_cosine
-        all_texts = [s for te in out for s in te.texts]
+    def _model_components(self, traces, steps, pairs, comps) -> list[tuple[int, list[str]]]:
+        """Fill the semantic and attention components of a batch in place (one embedding
+        call for all steps, one batched attention read); return (windows, notes) per trace."""
+        lo, hi = self.config.energy.model_cosine
+        all_texts = [s for _, _, texts in steps for s in texts]
         vecs = self.embedder.encode(all_texts) if all_texts else np.zeros((0, 1))
         reads = self.reader.read_batch(
-            [(t.question, te.text, te.spans) for t, te in zip(traces, out, strict=True)]
+            [(t.question, text, spans) for t, (text, spans, _) in zip(traces, steps, strict=True)]
         )
+        out: list[tuple[int, list[str]]] = []
         start = 0
-        for te, att in zip(out, reads, strict=True):
-            pairs, comps = te.pairs, te.components
-            mine = vecs[start : start + len(te.texts)]
-            start += len(te.texts)
-            comps["semantic"] = semantic.rescale(semantic.embedding_cosine(mine, pairs), lo, hi)
-            comps["attention"] = att.energy[pairs[:, 0], pairs[:, 1]] if len(pairs) else np.zeros(0)
-            te.windows = att.windows
+        for (_, _, texts), p, c, att in zip(steps, pairs, comps, reads, strict=True):
+            mine = vecs[start : start + len(texts)]
+            start += len(texts)
+            c["semantic"] = semantic.rescale(semantic.embedding_cosine(mine, p), lo, hi)
+            c["attention"] = att.energy[p[:, 0], p[:, 1]] if len(p) else np.zeros(0)
+            notes = []
             if att.windows > 1:
-                te.notes.append(
+                notes.append(
                     f"{att.tokens} tokens read in {att.windows} overlapping attention windows of "
                     f"{self.reader.window} tokens; pairs never in one window have no attention "
                     "component"
                 )
+            out.append((att.windows, notes))
+        return out
 
     def _assemble(self, trace: Trace, te: TraceEnergies, hashes: dict[str, str]) -> Molecule:
         cfg = self.config
         text, spans, texts, pe = te.text, te.spans, te.texts, te.energy
-        assert pe is not None
         behaviour = bonds.behaviours(texts)
         bond_list = bonds.build_bonds(pe, behaviour, cfg.bands(), cfg.bonds.max_per_step)
         roles = bonds.roles(len(texts), behaviour, bond_list)

@@ -127,7 +127,9 @@ def test_batched_model_backend_equals_one_by_one(tiny_llama):
         assert got.spans == want.spans
         np.testing.assert_array_equal(got.energy.pairs, want.energy.pairs)
         for name in ("attention", "semantic", "coherence"):
-            np.testing.assert_allclose(got.components[name], want.components[name], atol=1e-6)
+            np.testing.assert_allclose(
+                got.energy.components[name], want.energy.components[name], atol=1e-6
+            )
         np.testing.assert_allclose(got.energy.energy, want.energy.energy, atol=1e-6)
     docs = [m.doc.id for m in analyzer.analyze_many(iter(traces))]
     assert docs == [t.id for t in traces]  # input order, across batch boundaries
