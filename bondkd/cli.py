@@ -9,16 +9,35 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain, islice
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from bondkd import __version__
-from bondkd.config import ConfigError, load_config
+from bondkd.config import AnalyzeConfig, ConfigError, load_config
 from bondkd.errors import BondkdError, InputError
 from bondkd.formats import FORMATS
+from bondkd.schema import Trace
+
+if TYPE_CHECKING:
+    from bondkd.molecule import Molecule
+    from bondkd.pipeline import Analyzer
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
+
+
+def _input_args(p: argparse.ArgumentParser) -> None:
+    """Options of every subcommand that may analyse traces."""
+    p.add_argument("--format", choices=FORMATS, help="Force the input layout (default: detect).")
+    p.add_argument(
+        "--backend", choices=["model", "lexical"], help="Energy backend (default: model)."
+    )
+    p.add_argument("--config", help="TOML or JSON file overriding AnalyzeConfig fields.")
+    p.add_argument("--model", help="Causal LM for attention: 'smollm2', an HF id or a local path.")
+    p.add_argument("--embedder", help="sentence-transformers model: HF id or local path.")
+    p.add_argument("--device", help="torch device for both models (cpu, cuda, ...).")
+    p.add_argument("-q", "--quiet", action="store_true", help="No terminal summary.")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,20 +49,28 @@ def _parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("analyze", help="Analyse trace(s) into reasoning molecules.")
     a.add_argument("path", help="Trace file: .json, .jsonl, .jsonl.gz, or - for stdin.")
-    a.add_argument("--format", choices=FORMATS, help="Force the input layout (default: detect).")
-    a.add_argument(
-        "--backend", choices=["model", "lexical"], help="Energy backend (default: model)."
-    )
-    a.add_argument("--config", help="TOML or JSON file overriding AnalyzeConfig fields.")
-    a.add_argument("--model", help="Causal LM for attention: 'smollm2', an HF id or a local path.")
-    a.add_argument("--embedder", help="sentence-transformers model: HF id or local path.")
-    a.add_argument("--device", help="torch device for both models (cpu, cuda, ...).")
+    _input_args(a)
     a.add_argument(
         "--json", dest="json_out", help="Write molecule document(s) here (- for stdout)."
     )
     a.add_argument("--html", dest="html_out", help="Write an interactive HTML graph (one trace).")
     a.add_argument("--graphml", dest="graphml_out", help="Write the graph as GraphML (one trace).")
-    a.add_argument("-q", "--quiet", action="store_true", help="No terminal summary.")
+
+    r = sub.add_parser("render", help="One trace or molecule document -> interactive HTML.")
+    r.add_argument("path", help="A trace, or a molecule document from `analyze --json`.")
+    r.add_argument("-o", "--out", required=True, help="HTML file to write.")
+    r.add_argument("--id", dest="record_id", help="Pick this record from a file of several.")
+    _input_args(r)
+
+    rep = sub.add_parser("report", help="Dataset report: plots, trace table, molecule views.")
+    rep.add_argument("path", help="Traces, molecule documents or `filter` output (JSONL).")
+    rep.add_argument("-o", "--out", required=True, help="HTML file to write.")
+    rep.add_argument("--png", dest="png_dir", help="Also write the plots as PNG files here.")
+    rep.add_argument(
+        "--views", type=int, default=200, help="Molecule pages for the first N traces (200)."
+    )
+    rep.add_argument("--json", dest="json_out", help="Write the dataset statistics as JSON.")
+    _input_args(rep)
     return p
 
 
@@ -56,6 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "analyze":
             return _analyze(args)
+        if args.command == "render":
+            return _render(args)
+        if args.command == "report":
+            return _report(args)
     except (BondkdError, ConfigError) as e:
         print(f"bondkd: error: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -69,13 +100,9 @@ def run() -> None:
     sys.exit(main())
 
 
-def _analyze(args: argparse.Namespace) -> int:
-    from bondkd import terminal
-    from bondkd.pipeline import Analyzer
-    from bondkd.reader import iter_traces
-
+def _config(args: argparse.Namespace) -> AnalyzeConfig:
     dev = args.device
-    config = load_config(
+    return load_config(
         args.config,
         backend=args.backend,
         attention__model=args.model,
@@ -83,6 +110,14 @@ def _analyze(args: argparse.Namespace) -> int:
         embedder__model=args.embedder,
         embedder__device=dev,
     )
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from bondkd import terminal
+    from bondkd.pipeline import Analyzer
+    from bondkd.reader import iter_traces
+
+    config = _config(args)
     analyzer = Analyzer(config)
     items = iter_traces(args.path, fmt=args.format)
     first = list(islice(items, 2))
@@ -91,8 +126,9 @@ def _analyze(args: argparse.Namespace) -> int:
         raise first[0][1]
     if (args.html_out or args.graphml_out) and not single:
         raise BondkdError("--html and --graphml take a single trace; use `bondkd report` for many")
-    name = "<stdin>" if args.path == "-" else Path(args.path).name
-    hashes = {name: _file_hash(args.path)}  # stdin bytes are buffered by the reader
+    hashes = {
+        _display_name(args.path): _file_hash(args.path)
+    }  # stdin bytes are buffered by the reader
     out = terminal.Output(args.json_out, quiet=args.quiet)
     errors = 0
     with out:
@@ -108,19 +144,109 @@ def _analyze(args: argparse.Namespace) -> int:
                 mol.to_graphml(args.graphml_out)
                 out.note(f"GraphML written to {args.graphml_out}")
             return EXIT_OK
-        stream = out.progress(chain(first, items))
-        while chunk := list(islice(stream, config.batch)):
-            # One batch through the models, then results and errors in input order.
-            traces = [item for _, item in chunk if not isinstance(item, InputError)]
-            mols = analyzer.analyze_many(traces, hashes)  # type: ignore[arg-type]
-            for _line, item in chunk:
-                if isinstance(item, InputError):
-                    errors += 1
-                    out.error(str(item))
-                else:
-                    out.molecule(next(mols), detailed=False)
+        for _line, item, got in _molecules(out.progress(chain(first, items)), analyzer, hashes):
+            if got is None:
+                errors += 1
+                out.error(str(item))
+            else:
+                out.molecule(got, detailed=False)
         out.finish(errors)
     return EXIT_PARTIAL if errors else EXIT_OK
+
+
+def _molecules(
+    stream: Iterable[tuple[int, Any]], analyzer: Analyzer, hashes: dict[str, str]
+) -> Iterator[tuple[int, Any, Molecule | None]]:
+    """(line, item, molecule or None for an InputError) in input order. Items are Traces or
+    inputs.Records; traces go through the models one batch at a time, molecule documents
+    are taken as they are."""
+    from bondkd.molecule import Molecule
+
+    def trace(item: Any) -> Trace | None:
+        return item if isinstance(item, Trace) else getattr(item, "trace", None)
+
+    stream = iter(stream)
+    while chunk := list(islice(stream, analyzer.config.batch)):
+        traces = [t for _, item in chunk if (t := trace(item)) is not None]
+        mols = iter(analyzer.analyze_many(traces, hashes) if traces else ())
+        for line, item in chunk:
+            if isinstance(item, InputError):
+                yield line, item, None
+            elif trace(item) is not None:
+                yield line, item, next(mols)
+            else:
+                yield line, item, Molecule(item.molecule)
+
+
+def _render(args: argparse.Namespace) -> int:
+    from bondkd.inputs import iter_inputs
+    from bondkd.molecule import Molecule
+    from bondkd.pipeline import Analyzer
+    from bondkd.render import write_molecule_html
+
+    record = _pick(iter_inputs(args.path, fmt=args.format), args.path, args.record_id)
+    if record.molecule is not None:
+        mol = Molecule(record.molecule)
+    else:
+        hashes = {_display_name(args.path): _file_hash(args.path)}
+        mol = Analyzer(_config(args)).analyze(record.trace, hashes)
+    write_molecule_html(mol, args.out)
+    if not args.quiet:
+        print(f"{mol.doc.id}: {len(mol.steps)} steps, {len(mol.bonds)} bonds -> {args.out}")
+    return EXIT_OK
+
+
+def _pick(items: Iterable[tuple[int, Any]], path: str, record_id: str | None) -> Any:
+    """The one record of a file, or the record with `record_id`."""
+    seen = 0
+    for _line, item in items:
+        if record_id is None:
+            if isinstance(item, InputError):
+                raise item
+            if seen:
+                raise BondkdError(f"{path}: holds more than one record; pick one with --id")
+            seen, found = 1, item
+        elif not isinstance(item, InputError) and item.id == record_id:
+            return item
+    if record_id is not None:
+        raise BondkdError(f"{path}: no record with id {record_id!r}")
+    return found
+
+
+def _report(args: argparse.Namespace) -> int:
+    import json
+
+    from bondkd.inputs import iter_inputs
+    from bondkd.pipeline import Analyzer
+    from bondkd.report import ReportBuilder
+
+    if args.views < 0:
+        raise BondkdError("--views must be >= 0")
+    report = ReportBuilder(args.out, views=args.views, title=_display_name(args.path))
+    hashes = {_display_name(args.path): _file_hash(args.path)}
+    analyzer = Analyzer(_config(args))  # loads no model unless a record is a trace
+    for line, item, mol in _molecules(iter_inputs(args.path, fmt=args.format), analyzer, hashes):
+        if mol is None:
+            report.error(str(item))
+            print(f"bondkd: skipped: {item}", file=sys.stderr)
+        else:
+            report.add(mol.doc, item.verdict, line)
+    pngs = report.write(args.png_dir)
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(report.summary(), indent=2) + "\n")
+    if not args.quiet:
+        v = report.stats.to_dict()["verdicts"]
+        print(
+            f"{report.stats.n} traces ({v['accepted']} accepted, {v['rejected']} rejected), "
+            f"{len(report.errors)} unreadable -> {args.out}; "
+            f"{report.n_views} molecule views in {report.view_dir.name}/"
+            + (f"; {len(pngs)} PNG plots in {args.png_dir}" if pngs else "")
+        )
+    return EXIT_PARTIAL if report.errors else EXIT_OK
+
+
+def _display_name(path: str) -> str:
+    return "<stdin>" if path == "-" else Path(path).name
 
 
 def _is_jsonl(path: str) -> bool:

@@ -301,8 +301,15 @@ def detect_format(obj: dict) -> str:
     )
 
 
-def parse_record(obj: object, *, fmt: str | None = None, source: str | None = None) -> Trace:
-    """One JSON value → Trace, detecting the layout unless `fmt` forces one."""
+def parse_record(
+    obj: object,
+    *,
+    fmt: str | None = None,
+    source: str | None = None,
+    default_id: str | None = None,
+) -> Trace:
+    """One JSON value → Trace, detecting the layout unless `fmt` forces one; `default_id`
+    names a record that has no id of its own."""
     if not isinstance(obj, dict):
         raise RecordError(None, f"expected a JSON object, got {_kind(obj)}")
     if fmt is not None and fmt not in _PARSERS:
@@ -317,7 +324,7 @@ def parse_record(obj: object, *, fmt: str | None = None, source: str | None = No
     reference = _opt_str(obj, "reference", numbers=True)
     question = p.question or _question(obj) or p.fallback
     return Trace(
-        id=None if rid is None else str(rid),
+        id=default_id if rid is None else str(rid),
         question=question or "",
         reasoning=p.reasoning,
         steps=p.steps,

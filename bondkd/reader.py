@@ -27,8 +27,9 @@ import io
 import json
 import sys
 import zlib
-from collections.abc import Iterator
-from typing import IO
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import IO, Any
 
 from bondkd.errors import InputError
 from bondkd.formats import RecordError, parse_record
@@ -41,6 +42,8 @@ _GZIP_ERRORS = (OSError, EOFError, zlib.error)  # gzip.BadGzipFile is an OSError
 _stdin_cache: tuple[object, bytes] | None = None
 
 Item = tuple[int, Trace | InputError]
+# parse(obj, source="path:line", default_id="line-N") -> a record, or raises RecordError
+Parse = Callable[..., Any]
 
 
 def _stdin_bytes() -> bytes:
@@ -101,17 +104,22 @@ def _binary(head: bytes, complete: bool) -> bool:
 
 def iter_traces(path: str, fmt: str | None = None) -> Iterator[Item]:
     """Every record of `path` (``-``: stdin) as a Trace or an InputError, in input order."""
+    return iter_records(path, partial(parse_record, fmt=fmt))
+
+
+def iter_records(path: str, parse: Parse) -> Iterator[tuple[int, Any]]:
+    """Every record of `path` as ``parse``'s result or an InputError, in input order."""
     path = str(path)
     name = STDIN_NAME if path == "-" else path
     count = 0
-    for item in _items(path, name, fmt):
+    for item in _items(path, name, parse):
         count += 1
         yield item
     if count == 0:
         yield 0, InputError(name, None, None, "no records (empty input)")
 
 
-def _items(path: str, name: str, fmt: str | None) -> Iterator[Item]:
+def _items(path: str, name: str, parse: Parse) -> Iterator[Item]:
     try:
         raw = _open(path)
     except InputError as e:
@@ -131,7 +139,7 @@ def _items(path: str, name: str, fmt: str | None) -> Iterator[Item]:
             yield 0, InputError(name, None, None, "not a text file (binary data)")
             return
         if path != "-" and path.lower().endswith(_JSONL_SUFFIXES):
-            yield from _jsonl(stream, name, fmt)
+            yield from _jsonl(stream, name, parse)
             return
         try:
             data = stream.read()
@@ -144,22 +152,17 @@ def _items(path: str, name: str, fmt: str | None) -> Iterator[Item]:
         line = data.count(b"\n", 0, e.start) + 1
         yield line, InputError(name, line, None, f"not valid UTF-8 (byte {e.start})")
         return
-    yield from _document(text, name, fmt)
+    yield from _document(text, name, parse)
 
 
-def _record(
-    obj: object, name: str, line: int, fmt: str | None, default_id: str
-) -> Trace | InputError:
+def _record(obj: object, name: str, line: int, parse: Parse, default_id: str) -> Any:
     try:
-        trace = parse_record(obj, fmt=fmt, source=f"{name}:{line}")
+        return parse(obj, source=f"{name}:{line}", default_id=default_id)
     except RecordError as e:
         return InputError(name, line, e.field, e.message)
-    if trace.id is None:
-        trace.id = default_id
-    return trace
 
 
-def _parse_line(raw: bytes | str, name: str, n: int, fmt: str | None) -> Item:
+def _parse_line(raw: bytes | str, name: str, n: int, parse: Parse) -> Item:
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError as e:
@@ -168,21 +171,21 @@ def _parse_line(raw: bytes | str, name: str, n: int, fmt: str | None) -> Item:
         obj = json.loads(text)
     except json.JSONDecodeError as e:
         return n, InputError(name, n, None, f"invalid JSON: {e.msg} (column {e.colno})")
-    return n, _record(obj, name, n, fmt, f"line-{n}")
+    return n, _record(obj, name, n, parse, f"line-{n}")
 
 
-def _jsonl(stream: IO[bytes] | gzip.GzipFile, name: str, fmt: str | None) -> Iterator[Item]:
+def _jsonl(stream: IO[bytes] | gzip.GzipFile, name: str, parse: Parse) -> Iterator[Item]:
     n = 0
     try:
         for n, raw in enumerate(stream, start=1):
             line = raw[3:] if n == 1 and raw.startswith(codecs.BOM_UTF8) else raw
             if line.strip():
-                yield _parse_line(line, name, n, fmt)
+                yield _parse_line(line, name, n, parse)
     except _GZIP_ERRORS as e:
         yield n + 1, InputError(name, n + 1, None, f"corrupt or truncated gzip data: {e}")
 
 
-def _document(text: str, name: str, fmt: str | None) -> Iterator[Item]:
+def _document(text: str, name: str, parse: Parse) -> Iterator[Item]:
     if not text.strip():
         return
     try:
@@ -191,7 +194,7 @@ def _document(text: str, name: str, fmt: str | None) -> Iterator[Item]:
         # Not one document: JSONL when most lines are records on their own (a broken
         # pretty-printed document has almost no line that parses alone).
         lines = text.split("\n")  # only "\n": JSON strings may hold U+2028 and friends
-        items = [_parse_line(ln, name, n, fmt) for n, ln in enumerate(lines, 1) if ln.strip()]
+        items = [_parse_line(ln, name, n, parse) for n, ln in enumerate(lines, 1) if ln.strip()]
         good = sum(1 for _, it in items if not _bad_json(it))
         if len(items) > 1 and 2 * good >= len(items):
             yield from items
@@ -200,16 +203,16 @@ def _document(text: str, name: str, fmt: str | None) -> Iterator[Item]:
         yield e.lineno, InputError(name, e.lineno, None, f"invalid JSON: {e.msg} ({where})")
         return
     if not isinstance(obj, list):
-        yield 1, _record(obj, name, 1, fmt, "line-1")
+        yield 1, _record(obj, name, 1, parse, "line-1")
         return
     for n, (line, item) in enumerate(_array_lines(text, obj), start=1):
-        got = _record(item, name, line, fmt, f"item-{n}")
+        got = _record(item, name, line, parse, f"item-{n}")
         if isinstance(got, InputError):
             got = InputError(name, line, got.field, f"{got.message} (array item {n})")
         yield n, got
 
 
-def _bad_json(item: Trace | InputError) -> bool:
+def _bad_json(item: object) -> bool:
     return isinstance(item, InputError) and item.message.startswith(
         ("invalid JSON", "expected a JSON object")
     )
