@@ -1,9 +1,9 @@
 """Regenerate the screenshots in docs/img/ (headless Debian Chromium via Playwright).
 
-    bondkd analyze datasets/reflective_long.json --html out/reflective_long.html
-    python benchmarks/gsm8k_auroc.py --write-traces out/gsm8k_traces.jsonl
-    bondkd report out/gsm8k_traces.jsonl -o out/report/gsm8k.html --backend lexical
-    python docs/screenshots.py out/reflective_long.html out/report/gsm8k.html
+bondkd analyze datasets/reflective_long.json --html out/reflective_long.html
+python benchmarks/gsm8k_auroc.py --write-traces out/gsm8k_traces.jsonl
+bondkd report out/gsm8k_traces.jsonl -o out/report/gsm8k.html --backend lexical
+python docs/screenshots.py out/reflective_long.html out/report/gsm8k.html
 """
 
 from __future__ import annotations
