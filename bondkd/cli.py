@@ -126,9 +126,8 @@ def _analyze(args: argparse.Namespace) -> int:
         raise first[0][1]
     if (args.html_out or args.graphml_out) and not single:
         raise BondkdError("--html and --graphml take a single trace; use `bondkd report` for many")
-    hashes = {
-        _display_name(args.path): _file_hash(args.path)
-    }  # stdin bytes are buffered by the reader
+    # stdin bytes are buffered by the reader, so hashing "-" does not consume them
+    hashes = {_display_name(args.path): _file_hash(args.path)}
     out = terminal.Output(args.json_out, quiet=args.quiet)
     errors = 0
     with out:

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import jinja2
 
+from bondkd import __version__
+
 _VIZ = files("bondkd") / "viz"  # the top-level viz/ folder, shipped as package data
 
 
@@ -84,6 +86,11 @@ def page(template: str, *, scripts: list[str], data: object, **context: object) 
         _env()
         .get_template(template)
         .render(
-            csp=csp, css=asset("bondkd.css"), scripts=scripts, data=script_json(data), **context
+            csp=csp,
+            css=asset("bondkd.css"),
+            scripts=scripts,
+            data=script_json(data),
+            version=__version__,
+            **context,
         )
     )

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from pyvis.network import Network
 
-from bondkd import __version__
 from bondkd.html import asset, page, vis_network_js
 from bondkd.molecule import Molecule
 from bondkd.schema import BOND_TYPES, ROLES, MoleculeDoc
@@ -95,7 +94,6 @@ def network(doc: MoleculeDoc) -> Network:
             x=x,
             y=y,
             fixed={"x": True, "y": False},  # x is reading order; physics may nudge y
-            role=s.role,
         )
     for n, b in enumerate(doc.bonds):
         weak = b.type == "exploratory"
@@ -123,7 +121,7 @@ def _options(n_steps: int) -> dict:
             "borderWidth": 1,
         },
         "edges": {"selectionWidth": 2},
-        "interaction": {"hover": True, "tooltipDelay": 3600000, "hideEdgesOnDrag": n_steps > 200},
+        "interaction": {"hover": True, "hideEdgesOnDrag": n_steps > 200},
         "physics": {
             "enabled": True,
             # Short-range repulsion only: pushes apart labels that overlap (role lanes,
@@ -169,7 +167,6 @@ def molecule_html(mol: Molecule | MoleculeDoc, back: str | None = None) -> str:
         role_colours=ROLE_COLOURS,
         role_labels=ROLE_LABELS,
         back=back,
-        version=__version__,
     )
 
 

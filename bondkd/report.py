@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bondkd import __version__
 from bondkd.html import asset, page
 from bondkd.molecule import Molecule
 from bondkd.plots import PLOTS, figures, svg, write_pngs
@@ -91,7 +90,6 @@ class ReportBuilder:
             backends=sorted(self.backends),
             errors=self.errors,
             views=self.views,
-            version=__version__,
         )
         self.out.parent.mkdir(parents=True, exist_ok=True)
         self.out.write_text(html, encoding="utf-8")

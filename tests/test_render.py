@@ -120,6 +120,6 @@ def test_viz_is_package_data_and_not_an_importable_package(tmp_path: Path) -> No
 
     [wheel] = tmp_path.glob("bondkd-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for asset in ("molecule.html", "molecule.js", "report.html", "report.js", "bondkd.css"):
+    for asset in ("base.html", "molecule.html", "molecule.js", "report.html", "report.js"):
         assert f"bondkd/viz/{asset}" in names
     assert not any(n.startswith("viz/") for n in names)
