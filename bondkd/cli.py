@@ -71,6 +71,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     rep.add_argument("--json", dest="json_out", help="Write the dataset statistics as JSON.")
     _input_args(rep)
+
+    from bondkd.gate.command import add_parser as add_filter
+
+    add_filter(sub)
     return p
 
 
@@ -87,6 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _render(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "filter":
+            from bondkd.gate.command import run as run_filter
+
+            return run_filter(args)
     except (BondkdError, ConfigError) as e:
         print(f"bondkd: error: {e}", file=sys.stderr)
         return EXIT_USAGE

@@ -6,7 +6,7 @@ and named assignments, `answers` finds a trace's final answer and content terms.
 """
 
 from bondkd.quantities.answers import final_answer, terms
-from bondkd.quantities.arithmetic import annotations, evaluate
+from bondkd.quantities.arithmetic import annotations, evaluate, operands
 from bondkd.quantities.claims import assignments, results
 from bondkd.quantities.numbers import (
     Annotation,
@@ -27,6 +27,7 @@ __all__ = [
     "evaluate",
     "final_answer",
     "numbers",
+    "operands",
     "parse_number",
     "results",
     "rounds_to",

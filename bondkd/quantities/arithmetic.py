@@ -80,3 +80,23 @@ def evaluate(expr: str) -> float | None:
 
 def _masked(norm: str) -> str:
     return _ANN_RE.sub(lambda m: " " * len(m.group()), norm)
+
+
+_OPERATOR = re.compile(r"\s*[-+*/×÷xX]\s*[$€£¥(]?\s*[\d.]")  # an operator and a number after
+_OPERATOR_BEFORE = re.compile(r"[-+*/×÷xX(]\s*[$€£¥]?\s*$")
+
+
+def operands(text: str) -> list:
+    """Numbers `text` computes with: each number next to an arithmetic operator, in running
+    text or inside a `<<expr=value>>` annotation ("80,000*.5=40,000" -> 80000, 0.5; the
+    result after "=" is not an operand). A hyphenated "5-year" counts: precision here only
+    matters in aggregate."""
+    from bondkd.quantities.numbers import numbers
+
+    norm = text.translate(_TRANS)
+    out = []
+    for q in numbers(text, include_annotations=True):
+        before = norm[max(0, q.start - 4) : q.start]
+        if _OPERATOR.match(norm, q.end) or _OPERATOR_BEFORE.search(before):
+            out.append(q)
+    return out

@@ -1,0 +1,271 @@
+"""The gate's checks: each a small function `(Item, config, Context) -> CheckResult`.
+
+A check's score is in [0, 1], higher is better; it passes when score >= its
+threshold. `abstain` means the check has nothing to judge (no reference, a
+singleton group); a check that raises is recorded as `error` by the runner and
+left out of the score. `veto=True` on a failing result rejects the record
+whatever the score (refusals, domain rules, a wrong reference answer, duplicates).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel
+
+from bondkd import quantities
+from bondkd.gate import config as C
+from bondkd.gate.index import DatasetIndex
+from bondkd.molecule import Molecule
+from bondkd.schema import Trace
+
+Status = Literal["pass", "fail", "abstain", "error"]
+
+
+class CheckResult(BaseModel):
+    name: str
+    status: Status
+    score: float | None = None
+    threshold: float | None = None
+    evidence: list[str] = []
+    veto: bool = False
+
+
+@dataclass
+class Item:
+    """One readable record on its way through the gate."""
+
+    line: int
+    id: str
+    record: dict
+    trace: Trace
+    molecule: Molecule
+    answer: float | None  # numeric final answer, when there is one
+    answer_text: str | None
+
+    @property
+    def response(self) -> str:
+        return self.trace.reasoning + ("\n" + self.answer_text if self.answer_text else "")
+
+
+@dataclass
+class Context:
+    index: DatasetIndex
+    similarity: Callable[[list[str], np.ndarray], np.ndarray]  # texts, pairs (P, 2) -> (P,)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _graded(name: str, score: float, cfg: C.CheckConfig, evidence: list[str], veto=False):
+    ok = score >= cfg.threshold
+    return CheckResult(
+        name=name,
+        status="pass" if ok else "fail",
+        score=round(float(score), 4),
+        threshold=cfg.threshold,
+        evidence=evidence,
+        veto=veto and not ok,
+    )
+
+
+def stability(item: Item, cfg: C.StabilityCheck, ctx: Context) -> CheckResult:
+    d = item.molecule.doc  # the molecule's own verdict, so `analyze` and `filter` agree
+    return CheckResult(
+        name="stability",
+        status="pass" if d.accepted else "fail",
+        score=round(d.stability, 4),
+        threshold=ctx.extra.get("stability_threshold"),
+        evidence=d.reasons[:1],
+    )
+
+
+def refusal(item: Item, cfg: C.RefusalCheck, ctx: Context) -> CheckResult:
+    hits = [m.group() for p in cfg.patterns if (m := re.search(p, item.response, re.I))]
+    return _graded("refusal", 0.0 if hits else 1.0, cfg, [f"matched {h!r}" for h in hits], cfg.veto)
+
+
+def _length(text: str, unit: str) -> int:
+    if unit == "chars":
+        return len(text)
+    return len(re.findall(r"[A-Za-z0-9_']+|[\u4e00-\u9fff]", text))
+
+
+def length(item: Item, cfg: C.LengthCheck, ctx: Context) -> CheckResult:
+    n = _length(item.response, cfg.unit)
+    if n < cfg.min:
+        score = n / max(cfg.min, 1)
+    elif n > cfg.max:
+        score = cfg.max / n
+    else:
+        score = 1.0
+    return _graded("length", score, cfg, [f"{n} {cfg.unit} (bounds {cfg.min}-{cfg.max})"])
+
+
+def echo(item: Item, cfg: C.EchoCheck, ctx: Context) -> CheckResult:
+    if not item.trace.question.strip():
+        return CheckResult(name="echo", status="abstain", evidence=["no question"])
+    cos = float(ctx.similarity([item.trace.question, item.response], np.array([[0, 1]]))[0])
+    return _graded("echo", max(0.0, cos), cfg, [f"question-response cosine {cos:.3f}"])
+
+
+def redundancy(item: Item, cfg: C.RedundancyCheck, ctx: Context) -> CheckResult:
+    texts = [" ".join(s.text.split()).lower() for s in item.molecule.steps]
+    if len(texts) < 2:
+        return CheckResult(name="redundancy", status="abstain", evidence=["fewer than 2 steps"])
+    redundant: set[int] = set()
+    evidence = []
+    for text, n in Counter(texts).items():
+        if n >= cfg.loop:
+            idx = [k for k, t in enumerate(texts) if t == text]
+            redundant.update(idx[1:])
+            evidence.append(f"loop: step {idx[0]} repeated {n} times")
+    window = 8  # near-duplicates are looked for among recent steps
+    pairs = np.array([(j, i) for j in range(len(texts)) for i in range(max(0, j - window), j)])
+    cos = ctx.similarity(texts, pairs)
+    for (j, i), c in zip(pairs.tolist(), cos.tolist(), strict=True):
+        if c >= cfg.near_duplicate and j not in redundant:
+            redundant.add(j)
+            evidence.append(f"step {j} repeats step {i} (cosine {c:.2f})")
+    for k in range(1, len(texts)):  # no new number and nothing but echoes of the last step
+        if k not in redundant and _no_information(texts[k], texts[k - 1]):
+            redundant.add(k)
+            evidence.append(f"step {k} adds nothing to step {k - 1}")
+    return _graded("redundancy", 1 - len(redundant) / len(texts), cfg, evidence)
+
+
+def _no_information(text: str, before: str) -> bool:
+    new_terms = quantities.terms(text) - quantities.terms(before)
+    return bool(text) and not new_terms and not quantities.numbers(text)
+
+
+def self_consistency(item: Item, cfg: C.SelfConsistencyCheck, ctx: Context) -> CheckResult:
+    standing = [c for c in item.molecule.conflicts if c.resolved_by is None]
+    cost = sum(c.value for c in standing)
+    evidence = [f"{c.kind} (steps {c.steps}): {c.description}" for c in standing]
+    fixed = len(item.molecule.conflicts) - len(standing)
+    if fixed:
+        evidence.append(f"{fixed} conflict(s) corrected by a later reflection")
+    return _graded("self_consistency", max(0.0, 1 - cost), cfg, evidence)
+
+
+def _forms(q: quantities.Quantity) -> set[str]:
+    """A question quantity and what it licenses: 150% also as 1.5, 0.5 more, 2.5 times."""
+    out = {quantities.canon(q.value)}
+    if q.percent:
+        p = q.value / 100
+        out |= {quantities.canon(x) for x in (p, 1 + p, 1 - p)}
+    return out
+
+
+def grounding(item: Item, cfg: C.GroundingCheck, ctx: Context) -> CheckResult:
+    """Operands of computations that come from neither the question, an earlier step,
+    nor the constants; and question quantities the reasoning never uses."""
+    constants = {quantities.canon(c) for c in cfg.constants}
+    asked = [q for q in quantities.numbers(item.trace.question)]
+    known = set().union(constants, *(_forms(q) for q in asked))
+    used: set[str] = set()
+    unsourced, operands = [], 0
+    for s in item.molecule.steps:
+        for q in quantities.operands(s.text):
+            operands += 1
+            c = quantities.canon(q.value)
+            used.add(c)
+            if c not in known:
+                unsourced.append(f"step {s.index} uses {q.raw} (not in the question or before)")
+        for q in quantities.numbers(s.text):
+            known |= _forms(q)
+            used.add(quantities.canon(q.value))
+    given = {quantities.canon(q.value): _forms(q) for q in asked}
+    unused = sorted(c for c, forms in given.items() if c not in constants and not forms & used)
+    if operands == 0 and not unused and not given:
+        return CheckResult(name="grounding", status="abstain", evidence=["no quantities"])
+    evidence = unsourced + [f"question quantity {u} is never used" for u in unused]
+    score = 1 - (len(unsourced) + len(unused)) / max(1, operands + len(given))
+    return _graded("grounding", max(0.0, score), cfg, evidence)
+
+
+def reference(item: Item, cfg: C.ReferenceCheck, ctx: Context) -> CheckResult:
+    ref = item.trace.reference
+    if not ref:
+        return CheckResult(name="reference", status="abstain", evidence=["no reference"])
+    got = quantities.final_answer(ref, loose=True)
+    want = got[1] if got else None
+    if item.answer is None and item.answer_text is None:
+        return _graded("reference", 0.0, cfg, ["the trace states no final answer"], cfg.veto)
+    if want is not None and item.answer is not None:
+        ok = abs(item.answer - want) <= cfg.rel_tol * max(1.0, abs(want))
+        verifier = f"numeric (rel_tol {cfg.rel_tol:g})"
+    else:
+        norm = lambda s: re.sub(r"\s+", " ", s or "").strip().lower()  # noqa: E731
+        ok = norm(item.answer_text) == norm(got[0] if got else ref)
+        verifier = "exact text"
+    ev = [f"answer {item.answer_text!r} vs reference {ref!r}: {verifier}"]
+    return _graded("reference", 1.0 if ok else 0.0, cfg, ev, cfg.veto)
+
+
+def rules(item: Item, cfg: C.RulesCheck, ctx: Context) -> CheckResult:
+    if not cfg.rules:
+        return CheckResult(name="rules", status="abstain", evidence=["no rules configured"])
+    broken, veto = [], False
+    for r in cfg.rules:
+        text = item.response if r.field == "response" else _field(item.record, r.field)
+        for p in r.must:
+            if not re.search(p, text):
+                broken.append(f"{r.field} must match {p!r}")
+                veto |= r.veto
+        for p in r.must_not:
+            if re.search(p, text):
+                broken.append(f"{r.field} must not match {p!r}")
+                veto |= r.veto
+    score = 1 - len(broken) / sum(len(r.must) + len(r.must_not) for r in cfg.rules)
+    res = _graded("rules", score, cfg, broken)
+    res.veto = veto
+    res.status = "fail" if broken else "pass"
+    return res
+
+
+def _field(record: dict, path: str) -> str:
+    value: Any = record
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return "" if value is None else value if isinstance(value, str) else str(value)
+
+
+def consensus(item: Item, cfg: C.ConsensusCheck, ctx: Context) -> CheckResult:
+    others = ctx.index.others(item.line, item.record, item.trace)
+    if not others:
+        return CheckResult(name="consensus", status="abstain", evidence=["no other answers"])
+    if item.answer is None:
+        return _graded("consensus", 0.0, cfg, ["no numeric final answer"])
+    agree = [o for o in others if o is not None and quantities.same_value(item.answer, o)]
+    score = len(agree) / len(others)
+    ev = [f"{len(agree)} of {len(others)} other answers agree with {item.answer:g}"]
+    return _graded("consensus", score, cfg, ev)
+
+
+def dedup(item: Item, cfg: C.DedupCheck, ctx: Context) -> CheckResult:
+    match = ctx.index.duplicate_of(item.line, cfg.near)
+    if match is None:
+        return CheckResult(name="dedup", status="pass", score=1.0, threshold=cfg.threshold)
+    kind, line, rid, sim = match
+    ev = [f"{kind} duplicate of line {line} (id {rid}, similarity {sim:.2f}); first kept"]
+    return _graded("dedup", 0.0, cfg, ev, cfg.veto)
+
+
+CHECKS: dict[str, Callable[[Item, Any, Context], CheckResult]] = {
+    "stability": stability,
+    "refusal": refusal,
+    "length": length,
+    "echo": echo,
+    "redundancy": redundancy,
+    "self_consistency": self_consistency,
+    "grounding": grounding,
+    "reference": reference,
+    "rules": rules,
+    "consensus": consensus,
+    "dedup": dedup,
+}

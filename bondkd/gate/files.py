@@ -1,0 +1,198 @@
+"""`bondkd filter` on files: two streaming passes, append-only outputs, resume, workers.
+
+Pass 1 reads every line and builds the `DatasetIndex` (consensus, dedup). Pass 2
+gates the lines in batches and appends each batch's records to the accepted or
+rejected file, flushed, in input order. Every output record carries its input
+line (`bondkd.line`), so `--resume` after a crash (even `kill -9`) reads the
+outputs back, drops a torn last line, and gates exactly the lines not yet written:
+no duplicates, no losses. Workers gate batches in parallel processes; the parent
+writes them in input order.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from bondkd.errors import BondkdError
+from bondkd.gate.config import GateConfig
+from bondkd.gate.index import DatasetIndex
+from bondkd.gate.runner import Gate, Parsed, build_index, parse
+
+
+def read_lines(path: str) -> Iterator[tuple[int, Any]]:
+    """(line, JSON value or the raw text of a line that is not JSON); blank lines skipped."""
+    with open(path, "rb") as fh:
+        gz = fh.read(2) == b"\x1f\x8b"
+    opener: Any = gzip.open if gz else open
+    try:
+        with opener(path, "rb") as fh:
+            for n, raw in enumerate(fh, start=1):
+                text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+                if n == 1:
+                    text = text.removeprefix("\ufeff")
+                if not text.strip():
+                    continue
+                try:
+                    yield n, json.loads(text)
+                except json.JSONDecodeError as e:
+                    yield n, _Raw(text, f"parse_error: invalid JSON: {e.msg} (column {e.colno})")
+    except OSError as e:
+        raise BondkdError(f"{path}: cannot read: {e.strerror or e}") from None
+
+
+@dataclass
+class _Raw:
+    text: str
+    reason: str
+
+
+def _parse(n: int, value: Any) -> Parsed:
+    return (n, value.text, value.reason) if isinstance(value, _Raw) else parse(n, value)
+
+
+def done_lines(path: Path) -> set[int]:
+    """Input lines already written to an output file; a torn last line is cut off."""
+    if not path.exists():
+        return set()
+    data = path.read_bytes()
+    keep = data[: data.rfind(b"\n") + 1]
+    if len(keep) != len(data):
+        with path.open("r+b") as fh:
+            fh.truncate(len(keep))
+    lines = set()
+    for n, raw in enumerate(keep.splitlines(), start=1):
+        try:
+            lines.add(int(json.loads(raw)["bondkd"]["line"]))
+        except (ValueError, KeyError, TypeError):
+            raise BondkdError(
+                f"{path}:{n}: not a `bondkd filter` output line; cannot resume"
+            ) from None
+    return lines
+
+
+# -- workers -----------------------------------------------------------------------------
+_worker_gate: Gate | None = None
+
+
+def _init_worker(config_json: str, index: DatasetIndex) -> None:
+    global _worker_gate
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _worker_gate = Gate(GateConfig.model_validate_json(config_json), index)
+
+
+def _run_batch(batch: list[Parsed]) -> list[dict]:
+    assert _worker_gate is not None
+    return _worker_gate.run(batch)
+
+
+@dataclass
+class Summary:
+    total: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    resumed: int = 0
+    unreadable: int = 0
+    vetoed: int = 0
+    below: int = 0
+    replaced: int = 0
+    failed: Counter[str] = field(default_factory=Counter)
+    vetoes: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    abstained: Counter[str] = field(default_factory=Counter)
+
+    def add(self, rec: dict) -> None:
+        b = rec["bondkd"]
+        if b["verdict"] == "accepted":
+            self.accepted += 1
+        else:
+            self.rejected += 1
+        checks = b.get("checks")
+        if checks is None:
+            self.unreadable += 1
+            return
+        self.replaced += bool(b.get("notes"))
+        veto = False
+        for c in checks:
+            if c["status"] == "fail":
+                self.failed[c["name"]] += 1
+            elif c["status"] == "error":
+                self.errors[c["name"]] += 1
+            elif c["status"] == "abstain":
+                self.abstained[c["name"]] += 1
+            if c["veto"]:
+                self.vetoes[c["name"]] += 1
+                veto = True
+        self.vetoed += veto
+        self.below += not veto and b["verdict"] == "rejected"
+
+
+def filter_file(
+    path: str,
+    accepted: str,
+    rejected: str,
+    config: GateConfig,
+    resume: bool = False,
+    workers: int = 1,
+    progress: Any = None,
+) -> Summary:
+    """Gate every line of `path` into the two outputs; returns the counts."""
+    outs = [Path(accepted), Path(rejected)]
+    if not resume and any(p.exists() and p.stat().st_size for p in outs):
+        names = ", ".join(str(p) for p in outs if p.exists() and p.stat().st_size)
+        raise BondkdError(f"{names}: output exists; pass --resume to continue, or remove it")
+    done = set().union(*(done_lines(p) for p in outs)) if resume else set()
+    lines = 0
+
+    def counted() -> Iterator[Parsed]:
+        nonlocal lines
+        for n, v in read_lines(path):
+            lines += 1
+            yield _parse(n, v)
+
+    index = build_index(counted(), config)
+    if progress is not None:
+        progress.start(lines - len(done))
+    summary = Summary(resumed=len(done))
+    todo = (_parse(n, v) for n, v in read_lines(path) if n not in done)
+    batches = iter(lambda: list(islice(todo, config.batch)), [])
+    with outs[0].open("a", encoding="utf-8") as acc, outs[1].open("a", encoding="utf-8") as rej:
+        for records in _gate_batches(batches, config, index, workers):
+            for rec in records:
+                (acc if rec["bondkd"]["verdict"] == "accepted" else rej).write(
+                    json.dumps(rec, ensure_ascii=False) + "\n"
+                )
+                summary.total += 1
+                summary.add(rec)
+            for fh in (acc, rej):
+                fh.flush()
+            if progress is not None:
+                progress.advance(len(records))
+    return summary
+
+
+def _gate_batches(
+    batches: Iterator[list[Parsed]], config: GateConfig, index: DatasetIndex, workers: int
+) -> Iterator[list[dict]]:
+    if workers <= 1:
+        gate = Gate(config, index)
+        yield from map(gate.run, batches)
+        return
+    with ProcessPoolExecutor(
+        workers, initializer=_init_worker, initargs=(config.model_dump_json(), index)
+    ) as pool:
+        pending: list[Future] = []
+        for batch in batches:
+            pending.append(pool.submit(_run_batch, batch))
+            if len(pending) >= 2 * workers:  # bounded: memory does not grow with the file
+                yield pending.pop(0).result()
+        for f in pending:
+            yield f.result()
