@@ -127,8 +127,8 @@ class Gate:
         z = w.bias
         for r in results:
             if r.name in w.weights:
-                ok = r.status in ("pass", "fail") and r.score is not None
-                z += w.weights[r.name] * (r.score if ok else w.neutral.get(r.name, 0.5))
+                judged = r.score if r.status in ("pass", "fail") else None
+                z += w.weights[r.name] * (w.neutral.get(r.name, 0.5) if judged is None else judged)
         return sigmoid(z)
 
     def _judge(self, item: Item, lineage: dict, replaced: bool) -> dict:
