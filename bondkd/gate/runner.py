@@ -40,13 +40,17 @@ def parse(line: int, obj: Any) -> Parsed:
     """(line, record, trace, answer, answer text), or (line, obj, reason) when unreadable."""
     if not isinstance(obj, dict):
         return line, obj, f"parse_error: expected a JSON object, got {type(obj).__name__}"
-    record = {k: v for k, v in obj.items() if k != "bondkd"}
     try:
-        trace = parse_record(record, default_id=f"line-{line}", source=f"line {line}")
+        trace = parse_record(_own(obj), default_id=f"line-{line}", source=f"line {line}")
     except RecordError as e:
         return line, obj, f"parse_error: {e}"
     value, text = final_answer(trace)
-    return line, record, trace, value, text
+    return line, obj, trace, value, text
+
+
+def _own(record: dict) -> dict:
+    """The record without a `bondkd` block from an earlier run (which gets replaced)."""
+    return {k: v for k, v in record.items() if k != "bondkd"}
 
 
 def build_index(parsed: Iterable[Parsed], config: GateConfig) -> DatasetIndex:
@@ -105,7 +109,7 @@ class Gate:
         block = {"id": f"line-{line}", "line": line, "verdict": "rejected", "reasons": [reason]}
         block |= lineage
         if isinstance(obj, dict):
-            return {**{k: v for k, v in obj.items() if k != "bondkd"}, "bondkd": block}
+            return {**_own(obj), "bondkd": block}
         return {"raw": obj, "bondkd": block}
 
     def checks(self, item: Item) -> list[CheckResult]:
@@ -165,7 +169,7 @@ class Gate:
         }
         if replaced:
             block["notes"] = ["replaced the record's existing 'bondkd' block"]
-        return {**item.record, "bondkd": block}
+        return {**_own(item.record), "bondkd": block}
 
 
 def filter_records(records: Iterable[dict], config: GateConfig | None = None) -> Iterator[dict]:
