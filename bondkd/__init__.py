@@ -25,6 +25,8 @@ _EXPORTS = {
     "Analyzer": "bondkd.pipeline",
     "analyze": "bondkd.pipeline",
     "MoleculeDoc": "bondkd.schema",
+    "GateConfig": "bondkd.gate",
+    "filter_records": "bondkd.gate",
     "Trace": "bondkd.schema",
 }
 __all__ = [*_EXPORTS, "__version__"]

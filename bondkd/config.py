@@ -9,12 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import tomllib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 Backend = Literal["model", "lexical"]
+M = TypeVar("M", bound=BaseModel)
 
 
 class _Config(BaseModel):
@@ -178,14 +179,27 @@ class ConfigError(ValueError):
 
 
 def load_config(path: str | Path | None, **overrides: object) -> AnalyzeConfig:
-    data: dict = {}
-    if path is not None:
-        p = Path(path)
-        try:
-            text = p.read_text(encoding="utf-8")
-            data = tomllib.loads(text) if p.suffix == ".toml" else json.loads(text)
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, json.JSONDecodeError) as e:
-            raise ConfigError(f"{p}: cannot read config: {e}") from None
+    return load_model(AnalyzeConfig, path, overrides)
+
+
+def read_config_file(path: str | Path | None) -> dict:
+    """A TOML (by suffix) or JSON config file as a dict; {} for no file."""
+    if path is None:
+        return {}
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+        return tomllib.loads(text) if p.suffix == ".toml" else json.loads(text)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, json.JSONDecodeError) as e:
+        raise ConfigError(f"{p}: cannot read config: {e}") from None
+
+
+def load_model(
+    cls: type[M], path: str | Path | None, overrides: dict[str, object], data: dict | None = None
+) -> M:
+    """Defaults < file (or `data`) < overrides. Override keys are field names, or
+    ``section__field`` for a nested one; None values are ignored."""
+    data = read_config_file(path) if data is None else data
     for key, value in overrides.items():
         if value is not None:
             section, _, field = key.partition("__")
@@ -194,7 +208,7 @@ def load_config(path: str | Path | None, **overrides: object) -> AnalyzeConfig:
             else:
                 data[key] = value
     try:
-        return AnalyzeConfig.model_validate(data)
+        return cls.model_validate(data)
     except ValidationError as e:
         err = e.errors()[0]
         loc = ".".join(str(x) for x in err["loc"])

@@ -76,3 +76,11 @@ def test_reused_quantity_is_coherent():
     far = coherence.pair_coherence(feats[2], feats[0], adjacent=False)
     unrelated = coherence.pair_coherence(feats[1], feats[0], adjacent=False)
     assert far > 0.7 > unrelated
+
+
+@given(st.lists(st.text(), min_size=1, max_size=6))
+def test_fast_lexical_cosine_matches_sklearn(texts):
+    from bondkd.energy.semantic import lexical_cosine_reference
+
+    pairs = np.array([(j, i) for j in range(len(texts)) for i in range(j + 1)]).reshape(-1, 2)
+    assert np.allclose(lexical_cosine(texts, pairs), lexical_cosine_reference(texts, pairs))

@@ -14,10 +14,9 @@ import re
 from pathlib import Path
 from typing import Literal
 
-import tomllib
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bondkd.config import AnalyzeConfig, Backend, ConfigError
+from bondkd.config import AnalyzeConfig, Backend, load_model, read_config_file
 
 
 class _Config(BaseModel):
@@ -177,30 +176,12 @@ class GateConfig(_Config):
 
 
 def load_gate_config(path: str | Path | None, **overrides: object) -> GateConfig:
-    """Defaults < file < command-line overrides (``backend``, ``reference__enabled``)."""
-    data: dict = {}
-    if path is not None:
-        p = Path(path)
-        try:
-            text = p.read_text(encoding="utf-8")
-            data = tomllib.loads(text) if p.suffix == ".toml" else json.loads(text)
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, json.JSONDecodeError) as e:
-            raise ConfigError(f"{p}: cannot read config: {e}") from None
-    for key, value in overrides.items():
-        if value is not None:
-            section, _, field = key.partition("__")
-            if field:
-                data.setdefault(section, {})[field] = value
-            else:
-                data[key] = value
-    backend = data.get("backend", "lexical")
+    """Defaults < file < command-line overrides (``backend``, ``reference__enabled``).
+    The analysis backend follows the gate's unless the file sets `[analyze] backend`."""
+    data = read_config_file(path)
+    backend = overrides.get("backend") or data.get("backend", "lexical")
     data.setdefault("analyze", {}).setdefault("backend", backend)
-    try:
-        return GateConfig.model_validate(data)
-    except ValidationError as e:
-        err = e.errors()[0]
-        loc = ".".join(str(x) for x in err["loc"])
-        raise ConfigError(f"{path or '<options>'}: field '{loc}': {err['msg']}") from None
+    return load_model(GateConfig, path, overrides, data)
 
 
 def to_toml(data: dict, prefix: str = "") -> str:

@@ -11,6 +11,7 @@ writes them in input order.
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import os
@@ -36,7 +37,15 @@ def read_lines(path: str) -> Iterator[tuple[int, Any]]:
     try:
         with opener(path, "rb") as fh:
             for n, raw in enumerate(fh, start=1):
-                text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+                raw = raw.rstrip(b"\r\n")
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    # Kept byte for byte: the readable text plus the exact bytes.
+                    bad = _Raw(raw.decode("utf-8", "replace"), f"parse_error: not valid UTF-8 "
+                               f"(byte {e.start})", base64.b64encode(raw).decode("ascii"))  # fmt: skip
+                    yield n, bad
+                    continue
                 if n == 1:
                     text = text.removeprefix("\ufeff")
                 if not text.strip():
@@ -53,10 +62,13 @@ def read_lines(path: str) -> Iterator[tuple[int, Any]]:
 class _Raw:
     text: str
     reason: str
+    bytes_b64: str | None = None
 
 
 def _parse(n: int, value: Any) -> Parsed:
-    return (n, value.text, value.reason) if isinstance(value, _Raw) else parse(n, value)
+    if not isinstance(value, _Raw):
+        return parse(n, value)
+    return n, value if value.bytes_b64 else value.text, value.reason
 
 
 def done_lines(path: Path) -> set[int]:
