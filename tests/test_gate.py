@@ -139,14 +139,11 @@ def test_domain_rules_veto():
 
 
 def test_consensus_compares_answers_to_the_same_question():
-    recs = [
-        GOOD,
-        {**GOOD, "id": "b"},
-        {**GOOD, "id": "c", "answer": "13", "reasoning": "3 * 4 = 13."},
-    ]
-    out = _gate(recs)
+    b = {**GOOD, "id": "b", "reasoning": "3 boxes of 4 apples make 3 * 4 = 12 apples."}
+    c = {**GOOD, "id": "c", "answer": "13", "reasoning": "3 * 4 = 13."}
+    out = _gate([GOOD, b, c, {**c, "id": "c-copy"}])
     scores = [_check(o, "consensus")["score"] for o in out]
-    assert scores == [0.5, 0.5, 0.0]
+    assert scores[:3] == [0.5, 0.5, 0.0]  # the copy of c is not a second opinion
     [alone] = _gate([GOOD])
     assert _check(alone, "consensus")["status"] == "abstain"
     grouped = _gate([{**GOOD, "group": "g"}, {**GOOD, "question": "other", "group": "g"}])

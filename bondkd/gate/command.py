@@ -98,9 +98,8 @@ def _funnel(console: Console, s: Summary, seconds: float, args: argparse.Namespa
     t = Table(title="checks (records that failed each; vetoes reject outright)")
     for col in ("check", "failed", "vetoed", "abstained", "errors"):
         t.add_column(col, justify="left" if col == "check" else "right")
-    names = sorted(set(s.failed) | set(s.vetoes) | set(s.errors) | set(s.abstained))
-    for n in names:
-        t.add_row(n, str(s.failed[n]), str(s.vetoes[n]), str(s.abstained[n]), str(s.errors[n]))
+    for n in dict.fromkeys(name for name, _ in s.checks):
+        t.add_row(n, *(str(s.checks[n, k]) for k in ("fail", "veto", "abstain", "error")))
     console.print(t)
     readable = s.total - s.unreadable
     console.print(

@@ -116,10 +116,7 @@ class Summary:
     vetoed: int = 0
     below: int = 0
     replaced: int = 0
-    failed: Counter[str] = field(default_factory=Counter)
-    vetoes: Counter[str] = field(default_factory=Counter)
-    errors: Counter[str] = field(default_factory=Counter)
-    abstained: Counter[str] = field(default_factory=Counter)
+    checks: Counter[tuple[str, str]] = field(default_factory=Counter)  # (name, status|veto)
 
     def add(self, rec: dict) -> None:
         b = rec["bondkd"]
@@ -134,14 +131,9 @@ class Summary:
         self.replaced += bool(b.get("notes"))
         veto = False
         for c in checks:
-            if c["status"] == "fail":
-                self.failed[c["name"]] += 1
-            elif c["status"] == "error":
-                self.errors[c["name"]] += 1
-            elif c["status"] == "abstain":
-                self.abstained[c["name"]] += 1
+            self.checks[c["name"], c["status"]] += 1
             if c["veto"]:
-                self.vetoes[c["name"]] += 1
+                self.checks[c["name"], "veto"] += 1
                 veto = True
         self.vetoed += veto
         self.below += not veto and b["verdict"] == "rejected"

@@ -70,9 +70,17 @@ class DatasetIndex:
             self._buckets.setdefault((b, sig[b * _ROWS : (b + 1) * _ROWS].tobytes()), line)
 
     def others(self, line: int, record: dict, trace: Trace) -> list[float | None]:
-        """Final answers of the other records in this record's group."""
+        """Final answers of the other records in this record's group. Exact copies (of
+        this record or of each other) count once: a duplicate is not a second opinion."""
         key = group_key(record, trace, self.group_field)
-        return [a for ln, a in self.groups.get(key, []) if ln != line] if key else []
+        mine = self._line_exact.get(line)
+        return [
+            a
+            for ln, a in (self.groups.get(key, []) if key else [])
+            if ln != line
+            and self._line_exact.get(ln) != mine
+            and self._exact[self._line_exact[ln]][0] == ln
+        ]
 
     def duplicate_of(self, line: int, near: float) -> tuple[str, int, str, float] | None:
         """(kind, line, id, similarity) of the first earlier record this one duplicates."""

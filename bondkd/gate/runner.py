@@ -147,7 +147,7 @@ class Gate:
         reasons = [f"score {score:.3f} {cmp} threshold {cfg.threshold:.2f}"]
         reasons += [f"veto ({r.name}): {'; '.join(r.evidence)}" for r in vetoes]
         reasons += [
-            f"{r.name} {r.status}" + (f" ({r.score:.2f} < {r.threshold:.2f})" if r.score is not None
+            f"{r.name} {r.status}" + (f" ({r.score:.3f} < {r.threshold:.3f})" if r.score is not None
                                       and r.threshold is not None else "")
             for r in results
             if r.status in ("fail", "error") and not r.veto
