@@ -130,9 +130,9 @@ class Weights(_Config):
 _NEUTRAL = {"stability": 0.5, "length": 0.5, "echo": 0.1, "redundancy": 0.7,
             "self_consistency": 0.99, "grounding": 0.5, "consensus": 0.5}  # fmt: skip
 SHIPPED_LEXICAL = Weights(
-    bias=-4.7575,
-    weights={"stability": 0.2776, "length": 0.0385, "echo": 0.0138, "redundancy": 0.7481,
-             "self_consistency": 1.0004, "grounding": 0.8378, "consensus": 5.3364},
+    bias=-4.7665,
+    weights={"stability": 0.2814, "length": 0.0281, "echo": 0.0073, "redundancy": 0.784,
+             "self_consistency": 0.9915, "grounding": 0.8329, "consensus": 5.3298},
     neutral=_NEUTRAL,
 )  # fmt: skip
 
