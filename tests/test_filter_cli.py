@@ -181,3 +181,22 @@ def test_a_line_that_is_not_utf8_is_kept_byte_for_byte(tmp_path):
     [bad] = [r for r in outputs(tmp_path) if r["bondkd"]["line"] == 2]
     assert base64.b64decode(bad["raw_base64"]) == b'{"a": "\xff\xfe"}'
     assert "not valid UTF-8" in bad["bondkd"]["reasons"][0]
+
+
+def test_the_shipped_demo(tmp_path):
+    demo = Path(__file__).resolve().parents[1] / "datasets" / "gate_demo.jsonl"
+    assert main(args(tmp_path, demo)) == 0
+    verdicts = {
+        r["bondkd"]["id"]: (r["bondkd"]["verdict"], [c["name"] for c in r["bondkd"].get("checks", []) if c["veto"]])
+        for r in outputs(tmp_path)
+    }  # fmt: skip
+    assert verdicts == {
+        "muffins-a": ("accepted", []),
+        "muffins-b": ("accepted", []),
+        "books-zh": ("accepted", []),
+        "muffins-c": ("rejected", ["reference"]),
+        "muffins-d": ("rejected", ["dedup"]),
+        "refusal": ("rejected", ["refusal"]),
+        "line-7": ("rejected", []),
+        "ungrounded": ("rejected", ["reference"]),
+    }
