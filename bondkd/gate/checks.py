@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -57,7 +57,7 @@ class Item:
 class Context:
     index: DatasetIndex
     similarity: Callable[[list[str], np.ndarray], np.ndarray]  # texts, pairs (P, 2) -> (P,)
-    extra: dict[str, Any] = field(default_factory=dict)
+    stability_threshold: float  # the molecule's verdict threshold (AnalyzeConfig)
 
 
 def _graded(name: str, score: float, cfg: C.CheckConfig, evidence: list[str], veto=False):
@@ -78,7 +78,7 @@ def stability(item: Item, cfg: C.StabilityCheck, ctx: Context) -> CheckResult:
         name="stability",
         status="pass" if d.accepted else "fail",
         score=round(d.stability, 4),
-        threshold=ctx.extra.get("stability_threshold"),
+        threshold=ctx.stability_threshold,
         evidence=d.reasons[:1],
     )
 
@@ -221,11 +221,15 @@ def rules(item: Item, cfg: C.RulesCheck, ctx: Context) -> CheckResult:
             if re.search(p, text):
                 broken.append(f"{r.field} must not match {p!r}")
                 veto |= r.veto
-    score = 1 - len(broken) / sum(len(r.must) + len(r.must_not) for r in cfg.rules)
-    res = _graded("rules", score, cfg, broken)
-    res.veto = veto
-    res.status = "fail" if broken else "pass"
-    return res
+    total = sum(len(r.must) + len(r.must_not) for r in cfg.rules)
+    return CheckResult(  # any broken rule fails, whatever the threshold
+        name="rules",
+        status="fail" if broken else "pass",
+        score=round(1 - len(broken) / max(1, total), 4),
+        threshold=1.0,
+        evidence=broken,
+        veto=veto,
+    )
 
 
 def _field(record: dict, path: str) -> str:

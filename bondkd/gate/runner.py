@@ -71,8 +71,7 @@ class Gate:
         self.config = config
         self.analyzer = Analyzer(config.analyze)
         self.index = index or DatasetIndex(config.consensus.group_field)
-        self.context = Context(index=self.index, similarity=self._similarity)
-        self.context.extra["stability_threshold"] = config.analyze.stability.threshold
+        self.context = Context(self.index, self._similarity, config.analyze.stability.threshold)
 
     def _similarity(self, texts: list[str], pairs: np.ndarray) -> np.ndarray:
         from bondkd.energy import semantic
