@@ -240,3 +240,16 @@ def test_depth_selects_layers_by_relative_depth(tiny_llama) -> None:
     assert StepAttentionReader(tiny_llama, AttentionConfig(layers=[0])).layers == [0]
     with pytest.raises(BondkdError, match="selects no layer"):
         StepAttentionReader(tiny_llama, AttentionConfig(depth=(0.6, 0.9)))
+
+
+def test_window_holding_no_whole_step(tiny_llama) -> None:
+    # Steps longer than a window's body: some windows contain no complete step. This
+    # used to fail in reshape(-1, 0, 0).
+    reasoning = "\n\n".join(f"Step {k}: " + "abc def " * 40 for k in range(3))
+    spans, start = [], 0
+    for part in reasoning.split("\n\n"):
+        spans.append((start, start + len(part)))
+        start += len(part) + 2
+    cfg = AttentionConfig(max_tokens=128, overlap=32, chunk=32, depth=(0, 1))
+    got = StepAttentionReader(tiny_llama, cfg).read(QUESTION, reasoning, spans)
+    assert got.raw.shape == (3, 3)

@@ -291,7 +291,9 @@ class StepAttentionReader:
         out = []
         for b, u in enumerate(units):
             n = len(u.global_steps)
-            maps = mass[:, b, :, :n, :n].reshape(-1, n, n)
+            # Explicit leading size: with n == 0 (a window holding no whole step) -1 is
+            # ambiguous and reshape raises.
+            maps = mass[:, b, :, :n, :n].reshape(mass.shape[0] * mass.shape[2], n, n)
             count = np.bincount(u.steps[u.steps >= 0], minlength=n).astype(np.float64)
             maps = maps / np.maximum(count, 1.0)[None, :, None]
             uniform = uniform_mass(u.steps, n)
