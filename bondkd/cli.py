@@ -75,6 +75,21 @@ def _parser() -> argparse.ArgumentParser:
     from bondkd.gate.command import add_parser as add_filter
 
     add_filter(sub)
+
+    t = sub.add_parser("targets", help="Teacher targets for training (molecules computed once).")
+    t.add_argument("path", help="Traces: .json, .jsonl, .jsonl.gz, or - for stdin.")
+    t.add_argument("--out", required=True, help="Directory to write (index.jsonl + shards).")
+    t.add_argument("--shard-size", type=int, default=1024, help="Traces per .npz shard.")
+    t.add_argument("--overwrite", action="store_true", help="Replace an earlier targets run.")
+    _input_args(t)
+
+    c = sub.add_parser("compare", help="Compare the structure of molecules or datasets.")
+    c.add_argument("a", help="Molecule document(s) (`analyze --json`): the reference.")
+    c.add_argument("b", help="Molecule document(s) to compare with it.")
+    c.add_argument("--json", dest="json_out", help="Write the comparison as JSON here.")
+    c.add_argument(
+        "--datasets", action="store_true", help="Compare as datasets even for one molecule each."
+    )
     return p
 
 
@@ -91,6 +106,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _render(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "targets":
+            return _targets(args)
+        if args.command == "compare":
+            return _compare(args)
         if args.command == "filter":
             from bondkd.gate.command import run as run_filter
 
@@ -250,6 +269,45 @@ def _report(args: argparse.Namespace) -> int:
             + (f"; {len(pngs)} PNG plots in {args.png_dir}" if pngs else "")
         )
     return EXIT_PARTIAL if report.errors else EXIT_OK
+
+
+def _targets(args: argparse.Namespace) -> int:
+    from bondkd.pipeline import Analyzer
+    from bondkd.reader import iter_traces
+    from bondkd.targets import TargetWriter, build_targets
+
+    analyzer = Analyzer(_config(args))
+    errors = 0
+
+    def traces() -> Iterator[Trace]:
+        nonlocal errors
+        for _line, item in iter_traces(args.path, fmt=args.format):
+            if isinstance(item, InputError):
+                errors += 1
+                print(f"bondkd: skipped: {item}", file=sys.stderr)
+            else:
+                yield item
+
+    with TargetWriter(
+        args.out, analyzer, shard_size=args.shard_size, overwrite=args.overwrite
+    ) as writer:
+        count = writer.write_all(build_targets(traces(), analyzer))
+    if not args.quiet:
+        print(f"{count} teacher targets -> {args.out} ({errors} records skipped)")
+    return EXIT_PARTIAL if errors else EXIT_OK
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from bondkd.compare import compare_datasets, compare_molecules, load_molecules
+    from bondkd.terminal import comparison
+
+    a, b = load_molecules(args.a), load_molecules(args.b)
+    same = len(a) == len(b) == 1 and a[0].reasoning == b[0].reasoning
+    result = compare_molecules(a[0], b[0]) if same and not args.datasets else compare_datasets(a, b)
+    if args.json_out:
+        Path(args.json_out).write_text(result.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    comparison(result)
+    return EXIT_OK
 
 
 def _display_name(path: str) -> str:

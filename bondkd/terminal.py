@@ -161,3 +161,31 @@ class Output:
             )
         if self._fh is not None and self._fh is not sys.stdout:
             c.print(f"molecule document written to {self.json_out}", markup=False)
+
+
+def comparison(result: Any) -> None:
+    """`bondkd compare` output: one table of metrics (None shown as n/a)."""
+    from bondkd.compare import DatasetComparison
+
+    console = Console(highlight=False, soft_wrap=True)
+    fmt = lambda x: "n/a" if x is None else f"{x:.3f}" if isinstance(x, float) else str(x)  # noqa: E731
+    table = Table(title="structure comparison (b against a)")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    if isinstance(result, DatasetComparison):
+        rows = [("molecules (a, b)", f"{result.a.molecules}, {result.b.molecules}"),
+                ("bond-type JS distance", fmt(result.bond_type_js)),
+                ("role JS distance", fmt(result.role_js)),
+                ("role-transition JS distance", fmt(result.transition_js))]  # fmt: skip
+        rows += [(f"  transitions from {r}", fmt(v)) for r, v in result.transition_row_js.items()]
+        for side, name in ((result.a, "a"), (result.b, "b")):
+            dist = ", ".join(f"{k} {v:.2f}" for k, v in side.bond_distribution.items())
+            rows.append((f"bond types ({name})", dist))
+    else:
+        keys = ("steps_a", "steps_b", "aligned_steps", "bonds_a", "bonds_b", "type_agreement",
+                "kappa", "edge_precision", "edge_recall", "edge_f1", "typed_f1",
+                "shared_bonds", "energy_spearman")  # fmt: skip
+        rows = [(k, fmt(getattr(result, k))) for k in keys]
+    for k, v in rows:
+        table.add_row(k, v)
+    console.print(table)

@@ -108,3 +108,37 @@ def test_long_trace_terminal_tables_are_capped(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "… 40 more steps in the --json output" in printed
     assert len(json.loads(out.read_text())["steps"]) == n  # nothing dropped from the document
+
+
+def test_targets_and_compare_commands(tmp_path, capsys):
+    from bondkd.targets import TargetReader
+
+    out = tmp_path / "tgt"
+    assert (
+        main(["targets", str(DATA / "mixed.jsonl"), "--out", str(out), "--backend", "lexical"]) == 1
+    )
+    assert "mixed.jsonl:6" in capsys.readouterr().err  # the bad line, reported and skipped
+    assert len(TargetReader(out)) == 10
+    mols = tmp_path / "mols.jsonl"
+    main(["analyze", str(DATA / "mixed.jsonl"), "--backend", "lexical", "--json", str(mols), "-q"])
+    one = tmp_path / "one.json"
+    main(
+        [
+            "analyze",
+            str(DATA / "reflective_long.json"),
+            "--backend",
+            "lexical",
+            "--json",
+            str(one),
+            "-q",
+        ]
+    )
+    capsys.readouterr()
+    assert main(["compare", str(one), str(one), "--json", str(tmp_path / "c.json")]) == 0
+    same = json.loads((tmp_path / "c.json").read_text())
+    assert same["edge_f1"] == 1.0 and same["type_agreement"] == 1.0
+    assert main(["compare", str(mols), str(one), "--json", str(tmp_path / "d.json")]) == 0
+    d = json.loads((tmp_path / "d.json").read_text())
+    assert d["a"]["molecules"] == 10 and 0 < d["bond_type_js"] <= 1
+    assert "role-transition JS distance" in capsys.readouterr().out
+    assert main(["compare", str(DATA / "hostile.json"), str(one)]) == 2  # a trace, not a molecule
