@@ -125,14 +125,23 @@ class Weights(_Config):
     neutral: dict[str, float] = Field(default_factory=dict)
 
 
-# Fitted by `bondkd filter --calibrate` on the 2,640 GSM8K dev solutions (lexical backend,
-# reference check off); docs/benchmarks.md has the grouped cross-validated AUROC.
+# Fitted on the 2,640 GSM8K dev solutions (reference check off), one set per backend, by
+# `bondkd filter --calibrate` (lexical) and benchmarks/gate_auroc.py (model, the same
+# fit); docs/benchmarks.md has the grouped cross-validated AUROC.
 _NEUTRAL = {"stability": 0.5, "length": 0.5, "echo": 0.1, "redundancy": 0.7,
             "self_consistency": 0.99, "grounding": 0.5, "consensus": 0.5}  # fmt: skip
 SHIPPED_LEXICAL = Weights(
     bias=-4.7665,
     weights={"stability": 0.2814, "length": 0.0281, "echo": 0.0073, "redundancy": 0.784,
              "self_consistency": 0.9915, "grounding": 0.8329, "consensus": 5.3298},
+    neutral=_NEUTRAL,
+)  # fmt: skip
+
+
+SHIPPED_MODEL = Weights(
+    bias=-5.3168,
+    weights={"stability": 0.74, "length": 0.0182, "echo": 0.4218, "redundancy": 1.0779,
+             "self_consistency": 0.6907, "grounding": 0.7772, "consensus": 5.3358},
     neutral=_NEUTRAL,
 )  # fmt: skip
 
@@ -154,10 +163,7 @@ class GateConfig(_Config):
     consensus: ConsensusCheck = Field(default_factory=ConsensusCheck)
     dedup: DedupCheck = Field(default_factory=DedupCheck)
     lexical: Weights = Field(default_factory=lambda: SHIPPED_LEXICAL.model_copy(deep=True))
-    model: Weights = Field(
-        default_factory=lambda: SHIPPED_LEXICAL.model_copy(deep=True),
-        description="Until fitted on the model backend's own scores, the lexical weights.",
-    )
+    model: Weights = Field(default_factory=lambda: SHIPPED_MODEL.model_copy(deep=True))
 
     def weights(self) -> Weights:
         return self.model if self.backend == "model" else self.lexical
