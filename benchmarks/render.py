@@ -51,7 +51,7 @@ def measure(browser, path: Path, repeats: int) -> dict:
     for _ in range(repeats):
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(path.resolve().as_uri())
-        page.wait_for_function("window.bondkdView && window.bondkdView.settled", timeout=300_000)
+        page.wait_for_selector("body[data-settled=true]", state="attached", timeout=300_000)
         loads.append(page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd"))
         # settle time is stamped by the page itself (performance.now() at settle)
         settles.append(page.evaluate("window.bondkdView.settledAt"))

@@ -76,7 +76,7 @@ class Page:
 
     def open(self, path: Path, ready: str) -> None:
         self.page.goto(path.resolve().as_uri())
-        self.page.wait_for_function(ready, timeout=60_000)
+        self.page.wait_for_selector(ready, state="attached", timeout=60_000)
 
     def clean(self) -> None:
         assert self.errors == [], self.errors
@@ -94,7 +94,10 @@ def page(browser):
     p.close()
 
 
-SETTLED = "window.bondkdView && window.bondkdView.settled"
+# Waiting on selectors, not JS predicates: Playwright evaluates a polled predicate with
+# eval, which the pages' Content-Security-Policy (rightly) blocks.
+SETTLED = "body[data-settled=true]"
+READY = "body[data-ready=true]"
 
 
 def _molecule_page(tmp_path: Path, name: str) -> Path:
@@ -225,7 +228,7 @@ def test_report_loads_sorts_and_links_to_molecules(page, tmp_path, capsys):
         "chinese_reflective.json")]  # fmt: skip
     data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
     assert main(["report", str(data), "-o", str(out), "--backend", "lexical"]) == 0
-    page.open(out, "document.body.dataset.ready === 'true'")
+    page.open(out, READY)
     p = page.page
     assert p.locator("#traces tbody tr").count() == 5
     assert p.locator("figure.plot svg").count() == 4
@@ -239,7 +242,7 @@ def test_report_loads_sorts_and_links_to_molecules(page, tmp_path, capsys):
     _shot(p, "report.png")
     page.clean()
     p.locator("#traces tbody a").first.click()
-    p.wait_for_function(SETTLED, timeout=60_000)
+    p.wait_for_selector(SETTLED, state="attached", timeout=60_000)
     assert _drawn_pixels(p) > 1000
     assert p.locator("a.back").count() == 1
     page.clean()

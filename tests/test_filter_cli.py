@@ -18,7 +18,8 @@ from bondkd.cli import main
 
 
 def synthetic(n: int, wrong_every: int = 3) -> list[dict]:
-    """Word problems, three answers per question; every `wrong_every`-th answer is off."""
+    """Word problems, three differently worded answers per question (so none is a
+    duplicate); every `wrong_every`-th answer is off by one."""
     recs = []
     for i in range(n):
         q = i // 3
@@ -28,7 +29,8 @@ def synthetic(n: int, wrong_every: int = 3) -> list[dict]:
             "id": f"r{i}",
             "question": f"A farm has {a} rows of {b} trees (farm {q}). How many trees are there?",
             "reasoning": f"There are {a} rows.\nEach row has {b} trees.\n"
-                         f"So {a} * {b} = <<{a}*{b}={ans}>>{ans} trees.",
+                         f"{('So', 'Hence', 'Multiplying,')[i % 3]} {a} * {b} = "
+                         f"<<{a}*{b}={ans}>>{ans} trees.",
             "answer": str(ans),
             "ok": i % wrong_every != 0,
         })  # fmt: skip
@@ -131,12 +133,12 @@ def test_kill_minus_nine_then_resume_loses_and_duplicates_nothing(tmp_path):
     cfg = _small_batches(tmp_path)
     cmd = [sys.executable, "-m", "bondkd", *args(tmp_path, src, "--config", str(cfg))]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    acc = tmp_path / "acc.jsonl"
+    outs = [tmp_path / "acc.jsonl", tmp_path / "rej.jsonl"]
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
-        if acc.exists() and acc.stat().st_size > 20_000:  # well into the run
+        if sum(p.stat().st_size for p in outs if p.exists()) > 50_000:  # well into the run
             break
-        time.sleep(0.05)
+        time.sleep(0.02)
     assert proc.poll() is None, "finished before it could be killed; make the input longer"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
