@@ -4,6 +4,7 @@ The same acceptance checks with the real packaged models are in test_e2e_models.
 from pathlib import Path
 
 import pytest
+from conftest import CountEmbedder
 
 from bondkd.config import AnalyzeConfig
 from bondkd.pipeline import Analyzer
@@ -90,21 +91,6 @@ def test_every_sample_analyses(name):
     assert all(b.source > b.target for b in mol.bonds)
 
 
-class _CountEmbedder:
-    """Deterministic stand-in for a sentence-transformer: letter-count vectors."""
-
-    model_id = "letter-counts"
-
-    def encode(self, texts):
-        import numpy as np
-
-        out = np.zeros((len(texts), 27))
-        for k, t in enumerate(texts):
-            for ch in t.lower():
-                out[k, ord(ch) - 97 if "a" <= ch <= "z" else 26] += 1
-        return out
-
-
 def test_batched_model_backend_equals_one_by_one(tiny_llama):
     """The batched path (one embedding call, length-bucketed padded forwards) against the
     one-trace-at-a-time reference."""
@@ -116,7 +102,7 @@ def test_batched_model_backend_equals_one_by_one(tiny_llama):
     cfg = AnalyzeConfig(batch=4)
     analyzer = Analyzer(cfg)
     analyzer._reader = StepAttentionReader(tiny_llama, AttentionConfig(depth=(0, 1)))
-    analyzer._embedder = _CountEmbedder()
+    analyzer._embedder = CountEmbedder()
     names = ["gsm8k_short.json", "reflective_long.json", "chinese_reflective.json",
              "exploratory.json", "contradiction.json"]  # fmt: skip
     traces = [read_single(str(DATA / n)) for n in names]

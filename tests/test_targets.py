@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import CountEmbedder
 
 from bondkd.config import AnalyzeConfig, AttentionConfig
 from bondkd.errors import BondkdError
@@ -169,20 +170,10 @@ def test_model_backend_keeps_attention(tmp_path, tiny_llama):
     that never share one."""
     from bondkd.energy.attention import StepAttentionReader
 
-    class Counts:
-        model_id = "letter-counts"
-
-        def encode(self, texts):
-            out = np.zeros((len(texts), 27))
-            for k, t in enumerate(texts):
-                for ch in t.lower():
-                    out[k, ord(ch) - 97 if "a" <= ch <= "z" else 26] += 1
-            return out
-
     analyzer = Analyzer(AnalyzeConfig(batch=2))
     cfg = AttentionConfig(depth=(0, 1), max_tokens=256, overlap=128)
     analyzer._reader = StepAttentionReader(tiny_llama, cfg)
-    analyzer._embedder = Counts()
+    analyzer._embedder = CountEmbedder()
     traces = [t for t in _traces()[:6] if t.id.startswith(("exploratory-", "reflective-long-"))]
     assert len(traces) == 2
     targets = list(build_targets(traces, analyzer))
