@@ -19,6 +19,7 @@ import argparse
 import json
 import statistics
 import time
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -35,8 +36,24 @@ def student():
     return LlamaForCausalLM(cfg)
 
 
-def main() -> None:
+def train_step(model, opt, ids, bond=None) -> None:
+    """One optimizer step on CE, plus 0.1 * L_bond when `bond` = (collector, steps, energy)."""
     from bondkd.loss import bond_attention_loss
+
+    if bond is None:
+        loss = model(input_ids=ids, labels=ids).loss
+    else:
+        collector, steps, energy = bond
+        with collector.capture(steps) as cap:
+            out = model(input_ids=ids, labels=ids)
+        attn, mask = cap.result()
+        loss = out.loss + 0.1 * bond_attention_loss(attn, energy, mask)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+
+
+def main() -> None:
     from bondkd.student import StepAttentionCollector
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -54,20 +71,8 @@ def main() -> None:
         steps = (torch.arange(t) * 16 // t).expand(args.batch, t)  # 16 equal steps
         energy = torch.rand(args.batch, 16, 16, generator=torch.Generator().manual_seed(1))
 
-        def ce() -> None:
-            loss = model(input_ids=ids, labels=ids).loss
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-
-        def bond() -> None:
-            with collector.capture(steps) as cap:
-                out = model(input_ids=ids, labels=ids)
-            attn, mask = cap.result()
-            loss = out.loss + 0.1 * bond_attention_loss(attn, energy, mask)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+        ce = partial(train_step, model, opt, ids)
+        bond = partial(train_step, model, opt, ids, (collector, steps, energy))
 
         times: dict[str, list[float]] = {"ce": [], "bond": []}
         ce(), bond()  # warm-up
