@@ -261,7 +261,7 @@ def _report(args: argparse.Namespace) -> int:
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(report.summary(), indent=2) + "\n")
     if not args.quiet:
-        v = report.stats.to_dict()["verdicts"]
+        v = {k: len(x) for k, x in report.stats.stability.items()}
         print(
             f"{report.stats.n} traces ({v['accepted']} accepted, {v['rejected']} rejected), "
             f"{len(report.errors)} unreadable -> {args.out}; "

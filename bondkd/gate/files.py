@@ -68,7 +68,9 @@ class _Raw:
 def _parse(n: int, value: Any) -> Parsed:
     if not isinstance(value, _Raw):
         return parse(n, value)
-    return n, value if value.bytes_b64 else value.text, value.reason
+    if value.bytes_b64:  # written as the record {"raw", "raw_base64"} plus its bondkd block
+        return n, {"raw": value.text, "raw_base64": value.bytes_b64}, value.reason
+    return n, value.text, value.reason
 
 
 def done_lines(path: Path) -> set[int]:

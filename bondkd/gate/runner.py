@@ -109,8 +109,6 @@ class Gate:
         block |= lineage
         if isinstance(obj, dict):
             return {**_own(obj), "bondkd": block}
-        if hasattr(obj, "bytes_b64"):  # a line that is not UTF-8: its exact bytes too
-            return {"raw": obj.text, "raw_base64": obj.bytes_b64, "bondkd": block}
         return {"raw": obj, "bondkd": block}
 
     def checks(self, item: Item) -> list[CheckResult]:
