@@ -10,7 +10,7 @@ optimizer) twice per repeat, alternating the arms:
   `StepAttentionCollector` on the default layers (relative depth 0.4-0.8), all heads.
 Times are the median over --repeats after one warm-up of each arm.
 
-    python benchmarks/loss_overhead.py --tokens 128,256,512 --json out/loss_overhead.json
+    python benchmarks/loss_overhead.py --json out/loss_overhead.json
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def main() -> None:
     from bondkd.student import StepAttentionCollector
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--tokens", default="128,256,512")
+    ap.add_argument("--tokens", default="512,1024,2048")
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--json", type=Path)

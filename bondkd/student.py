@@ -125,9 +125,29 @@ class StepCapture:
         lower = torch.ones_like(self._acc[0], dtype=torch.bool).tril(-1)  # (S, S)
         return torch.where(lower, self._acc / count.clamp_min(1)[:, :, None], 0.0)
 
-    def result(self) -> tuple[Tensor, Tensor]:
-        """(attention (B, S, S), step_mask (B, S)), ready for `bond_attention_loss`."""
-        attn = self.attention
+    @property
+    def energy(self) -> Tensor:
+        """(B, S, S) with autograd: the attention read as the teacher's attention component
+        is (`bondkd.energy.attention.normalise`): r / (1 + r) with r = A / uniform, where
+        uniform[j, i] = |tokens of i| · mean over tokens t of j of 1 / (position(t) + 1)
+        is the mass an even spread over the visible keys would give (positions count
+        from the row's first token: right padding, as `BondCollator` pads). Raw mass grows with
+        step i's length; this does not, so it is the student quantity to compare with (or
+        train towards) the teacher's attention component. Zero where i >= j."""
+        attn = self.attention  # (B, S, S)
+        hot = self._onehot  # (B, T, S)
+        assert hot is not None
+        inv = 1.0 / torch.arange(1, hot.shape[1] + 1, device=hot.device, dtype=hot.dtype)  # (T,)
+        count = hot.sum(1)  # (B, S)
+        mean_inv = (hot * inv[None, :, None]).sum(1) / count.clamp_min(1)  # (B, S)
+        uniform = mean_inv[:, :, None] * count[:, None, :]  # (B, S, S)
+        ok = (attn > 0) & (uniform > 0)
+        return torch.where(ok, attn / torch.where(ok, attn + uniform, 1.0), 0.0)
+
+    def result(self, normalised: bool = False) -> tuple[Tensor, Tensor]:
+        """(attention (B, S, S), step_mask (B, S)), ready for `bond_attention_loss`;
+        `normalised` gives `energy` instead of the raw attention mass."""
+        attn = self.energy if normalised else self.attention
         return attn, self.step_mask.to(attn.device)
 
     def _add(
@@ -190,7 +210,15 @@ def _chunk_mass(
     scale: float,
     causal: bool,
 ) -> Tensor:  # (B, S, S)
-    """Mass of query tokens c0..c1 of each step j onto each step i, summed over heads."""
+    """Mass of query tokens c0..c1 of each step j onto each step i, summed over heads.
+
+    Always float32, autocast off: under bf16/fp16 autocast the matmuls would drop back to
+    half precision and the float32 mask fill value would overflow it."""
+    with torch.autocast(query.device.type, enabled=False):
+        return _chunk_mass_f32(query, key, onehot, mask, heads, c0, c1, kv_end, scale, causal)
+
+
+def _chunk_mass_f32(query, key, onehot, mask, heads, c0, c1, kv_end, scale, causal) -> Tensor:
     b, n_heads, _, dim = query.shape
     n_kv, c = key.shape[1], c1 - c0
     group = n_heads // n_kv

@@ -296,3 +296,37 @@ def test_chunk_masks_agree():
     # no mask = causal only: differs from the padded row 1, equals it in row 0
     free = _chunk_mass(q, k, onehot, None, heads, **kw)
     assert torch.allclose(free[0], out[0][0]) and not torch.allclose(free[1], out[0][1])
+
+
+def test_energy_is_the_teacher_readers_normalisation(tiny_llama):
+    """`StepCapture.energy` (torch, batched) equals the attention reader's numpy path:
+    normalise(raw, uniform_mass(steps)) on each right-padded row, and keeps gradients."""
+    from bondkd.energy.attention import normalise, uniform_mass
+
+    model = trainable(tiny_llama)
+    ids, mask, steps = batch(len(tiny_llama.tokenizer))
+    ids, mask, steps = ids[1:], mask[1:], steps[1:]  # the right-padded row
+    col = StepAttentionCollector(model)
+    with col.capture(steps) as cap:
+        model(input_ids=ids, attention_mask=mask)
+    energy, _ = cap.result(normalised=True)
+    raw = cap.attention.detach()[0].double().numpy()
+    want = normalise(raw, uniform_mass(steps[0].numpy(), 3))
+    lower = np.tril(np.ones((3, 3), bool), -1)
+    assert np.allclose(energy.detach()[0].double().numpy()[lower], want[lower], atol=1e-6)
+    assert 0.05 < float(energy[0][lower].min()) and float(energy.max()) < 1
+    energy.sum().backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+
+
+def test_bf16_autocast(tiny_llama):
+    """Mixed precision (e.g. SFTConfig's default bf16=True) runs the model in bf16; the
+    step attention is still computed in float32 and stays close to the fp32 value."""
+    model = trainable(tiny_llama)
+    ids, mask, steps = batch(len(tiny_llama.tokenizer))
+    full, _, _, _ = collect(model, ids, mask, steps)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed, _, _, _ = collect(model, ids, mask, steps)
+    assert mixed.dtype == torch.float32
+    assert torch.allclose(mixed, full, atol=2e-2), (mixed - full).abs().max()
+    mixed.sum().backward()
