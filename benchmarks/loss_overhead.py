@@ -10,7 +10,7 @@ optimizer) twice per repeat, alternating the arms:
   `StepAttentionCollector` on the default layers (relative depth 0.4-0.8), all heads.
 Times are the median over --repeats after one warm-up of each arm.
 
-    python benchmarks/loss_overhead.py --json out/loss_overhead.json
+    python benchmarks/loss_overhead.py --json out/loss_overhead.json [--threads 1]
 """
 
 from __future__ import annotations
@@ -61,7 +61,10 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default).")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     model = student()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
     collector = StepAttentionCollector(model)

@@ -76,6 +76,14 @@ def _parser() -> argparse.ArgumentParser:
 
     add_filter(sub)
 
+    from bondkd.generate.command import add_parser as add_generate
+
+    add_generate(sub)
+
+    from bondkd.evaluate.command import add_parser as add_eval
+
+    add_eval(sub)
+
     t = sub.add_parser("targets", help="Teacher targets for training (molecules computed once).")
     t.add_argument("path", help="Traces: .json, .jsonl, .jsonl.gz, or - for stdin.")
     t.add_argument("--out", required=True, help="Directory to write (index.jsonl + shards).")
@@ -114,6 +122,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bondkd.gate.command import run as run_filter
 
             return run_filter(args)
+        if args.command == "generate":
+            from bondkd.generate.command import run as run_generate
+
+            return run_generate(args)
+        if args.command == "eval":
+            from bondkd.evaluate.command import run as run_eval
+
+            return run_eval(args)
     except (BondkdError, ConfigError) as e:
         print(f"bondkd: error: {e}", file=sys.stderr)
         return EXIT_USAGE

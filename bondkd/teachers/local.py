@@ -60,8 +60,8 @@ class LlamaCppTeacher:
         }
         if request.json_schema is not None:
             kwargs["response_format"] = {"type": "json_object", "schema": request.json_schema}
-        start = time.monotonic()
-        with self._lock:
+        with self._lock:  # latency counts the model's time, not the wait for the lock
+            start = time.monotonic()
             try:
                 out: Any = self.llm.create_chat_completion(**kwargs)
             except Exception as e:  # e.g. prompt longer than n_ctx: this request only
@@ -90,8 +90,8 @@ class TransformersTeacher:
         tok, model = self.lm.tokenizer, self.lm.model
         if getattr(tok, "chat_template", None) is None:
             raise TeacherError(f"{self.id}: the tokenizer has no chat template", fatal=True)
-        start = time.monotonic()
         with self._lock:
+            start = time.monotonic()
             ids = tok.apply_chat_template(
                 request.messages, add_generation_prompt=True, return_tensors="pt"
             )
