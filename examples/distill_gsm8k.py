@@ -73,8 +73,9 @@ def build_targets(src: Path, n: int, out: Path) -> TargetReader:
     return TargetReader(out)
 
 
-def make_student(layers: int):
-    """SmolLM2-135M-Instruct's first `layers` layers, embeddings, final norm and head."""
+def make_student(layers: int, init: str = "pretrained"):
+    """SmolLM2-135M-Instruct's first `layers` layers, embeddings, final norm and head,
+    with the packaged weights (init="pretrained") or a fixed random init ("random")."""
     from transformers import LlamaForCausalLM
 
     from bondkd.models import load_causal_lm
@@ -82,9 +83,11 @@ def make_student(layers: int):
     lm = load_causal_lm("smollm2")
     cfg = copy.deepcopy(lm.model.config)
     cfg.num_hidden_layers = layers
+    torch.manual_seed(0)  # the same random init in every arm and seed
     student = LlamaForCausalLM(cfg)
-    missing, _ = student.load_state_dict(lm.model.state_dict(), strict=False)
-    assert not missing, missing
+    if init == "pretrained":
+        missing, _ = student.load_state_dict(lm.model.state_dict(), strict=False)
+        assert not missing, missing
     student.set_attn_implementation("sdpa")
     return student, lm.tokenizer
 
@@ -104,7 +107,7 @@ def student_energy(model, collector, batch) -> tuple[torch.Tensor, torch.Tensor,
 
 def train(args, arm: str, seed: int, run: Path, train_set, collate) -> None:
     """One arm × seed; checkpoints to run/ckpt.pt every --ckpt-every steps."""
-    model, _ = make_student(args.student_layers)
+    model, _ = make_student(args.student_layers, args.init)
     model.train()
     collector = StepAttentionCollector(model)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
@@ -218,6 +221,7 @@ def main() -> None:
     ap.add_argument("--train", type=int, default=1000, help="GSM8K train traces.")
     ap.add_argument("--test", type=int, default=200, help="Held-out GSM8K test traces.")
     ap.add_argument("--student-layers", type=int, default=4)
+    ap.add_argument("--init", choices=["pretrained", "random"], default="pretrained")
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--max-length", type=int, default=192)
@@ -238,13 +242,13 @@ def main() -> None:
         build_targets(GSM8K / "train.jsonl", args.train, args.work / "targets_train")
     )
     test = list(build_targets(GSM8K / "test.jsonl", args.test, args.work / "targets_test"))
-    _, tok = make_student(args.student_layers)
+    _, tok = make_student(args.student_layers, args.init)
     collate = BondCollator(tok, max_length=args.max_length)
     done = args.work / "results.json"
     results = json.loads(done.read_text())["runs"] if done.exists() else {}
     settings = {k: str(v) for k, v in vars(args).items()}
     if "base" not in results:  # the untrained student, for reference
-        results["base"] = evaluate(make_student(args.student_layers)[0], test, collate, args.batch)
+        results["base"] = evaluate(make_student(args.student_layers, args.init)[0], test, collate, args.batch)
         print("base", json.dumps(results["base"]), flush=True)
         done.write_text(json.dumps({"settings": settings, "runs": results}, indent=2))
     for seed in map(int, args.seeds.split(",")):
@@ -255,7 +259,7 @@ def main() -> None:
             run = args.work / "runs" / name
             run.mkdir(parents=True, exist_ok=True)
             train(args, arm, seed, run, train_set, collate)
-            model, _ = make_student(args.student_layers)
+            model, _ = make_student(args.student_layers, args.init)
             model.load_state_dict(torch.load(run / "ckpt.pt", weights_only=False)["model"])
             results[name] = evaluate(model, test, collate, args.batch)
             print(name, json.dumps(results[name]), flush=True)

@@ -9,6 +9,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from bondkd.evaluate import metrics
+from bondkd.quantities import answers_match, reference_answer
 
 finite = st.floats(min_value=-1e5, max_value=1e5, allow_nan=False).map(lambda x: round(x, 4))
 
@@ -19,37 +20,37 @@ def test_numeric_match_within_tolerance(r: float, tol: float) -> None:
     near = r + 0.5 * tol * max(1.0, abs(r))
     far = r + 3 * tol * max(1.0, abs(r))
     assume(not (near.is_integer() and r.is_integer()))  # integers must be equal instead
-    assert metrics.answers_match(repr(near), ref, tol)
-    assert not metrics.answers_match(repr(far), ref, tol)
+    assert answers_match(repr(near), ref, tol)
+    assert not answers_match(repr(far), ref, tol)
 
 
 @given(st.integers(min_value=-(10**12), max_value=10**12), st.sampled_from([1e-6, 1e-4, 0.1]))
 def test_integers_match_exactly_whatever_the_tolerance(n: int, tol: float) -> None:
-    assert metrics.answers_match(f"{n:,}", str(n), tol)
-    assert metrics.answers_match(f"{n}.00", f"#### {n}", tol)
-    assert not metrics.answers_match(str(n + 1), str(n), tol)
+    assert answers_match(f"{n:,}", str(n), tol)
+    assert answers_match(f"{n}.00", f"#### {n}", tol)
+    assert not answers_match(str(n + 1), str(n), tol)
 
 
 @given(st.integers(min_value=-(10**6), max_value=10**6))
 def test_boxed_and_gsm8k_forms_match(n: int) -> None:
     gsm8k_ref = f"So she has {n} left.\n#### {n}"
     for answer in (str(n), f"\\boxed{{{n}}}", f"The answer is {n}.", f"#### {n}", f"A: {n}"):
-        assert metrics.answers_match(answer, gsm8k_ref), answer
-        assert metrics.answers_match(answer, str(n)), answer
-    assert not metrics.answers_match(str(n + 1), gsm8k_ref)
+        assert answers_match(answer, gsm8k_ref), answer
+        assert answers_match(answer, str(n)), answer
+    assert not answers_match(str(n + 1), gsm8k_ref)
 
 
 def test_match_edge_cases() -> None:
-    assert metrics.answers_match("$1,234.00", "1234")
-    assert metrics.answers_match("答案：42", "42")
-    assert metrics.answers_match("\\boxed{\\frac{1}{2}}", "0.5")
-    assert metrics.answers_match("\\boxed{\\text{Paris}}", "paris")
-    assert metrics.answers_match("Paris", "Paris.")
-    assert not metrics.answers_match("London", "Paris")
-    assert not metrics.answers_match("no idea", "18")  # text never matches a numeric reference
-    assert not metrics.answers_match(None, "18")
-    assert not metrics.answers_match("   ", "18")
-    assert metrics.reference_answer("work\n#### 1,000") == ("1,000", 1000.0)
+    assert answers_match("$1,234.00", "1234")
+    assert answers_match("答案：42", "42")
+    assert answers_match("\\boxed{\\frac{1}{2}}", "0.5")
+    assert answers_match("\\boxed{\\text{Paris}}", "paris")
+    assert answers_match("Paris", "Paris.")
+    assert not answers_match("London", "Paris")
+    assert not answers_match("no idea", "18")  # text never matches a numeric reference
+    assert not answers_match(None, "18")
+    assert not answers_match("   ", "18")
+    assert reference_answer("work\n#### 1,000") == ("1,000", 1000.0)
 
 
 pairs = st.lists(st.tuples(st.booleans(), st.booleans()), max_size=60)

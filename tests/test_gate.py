@@ -111,6 +111,7 @@ def test_length_bounds():
         ("\\boxed{12}", "A: 12", True),
         ("$1,200", "1200", True),
         ("13", "#### 12", False),
+        ("10001", "#### 10000", False),  # integers match exactly, whatever rel_tol
     ],
 )
 def test_reference_match_is_numeric_tolerant(answer, reference, ok):

@@ -7,8 +7,9 @@ The formulas are in docs/eval.md.
 """
 
 from bondkd.evaluate.config import EvalConfig, load_eval_config
-from bondkd.evaluate.metrics import answers_match, cost_model, win_tie_loss
+from bondkd.evaluate.metrics import cost_model, win_tie_loss
 from bondkd.evaluate.runner import EvalResult, EvalRow, Question, evaluate, read_questions
+from bondkd.quantities import answers_match
 
 __all__ = [
     "EvalConfig",

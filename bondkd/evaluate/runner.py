@@ -26,7 +26,7 @@ from bondkd.evaluate.result import (
     Structure,
 )
 from bondkd.formats import RecordError
-from bondkd.quantities import final_answer
+from bondkd.quantities import answer_of, answers_match, final_answer, reference_answer
 from bondkd.reader import iter_records
 from bondkd.schema import Trace
 from bondkd.teachers.base import ChatReply, Teacher
@@ -62,7 +62,7 @@ def _question(obj: object, source: str = "", default_id: str = "") -> Question:
     rid = obj.get("id")
     line = int(source.rpartition(":")[2] or 0)
     ident = str(rid) if isinstance(rid, (str, int)) and str(rid) else default_id
-    return Question(ident, line, q, metrics.reference_answer(ref)[0])
+    return Question(ident, line, q, reference_answer(ref)[0])
 
 
 def read_questions(path: str, limit: int | None = None) -> list[Question]:
@@ -113,14 +113,14 @@ def score(reply: ChatReply, q: Question, cfg: EvalConfig) -> SideAnswer:
         format_error = str(e)
         found = final_answer(reply.text)
         answer, source = (found[0], "fallback") if found else (None, "none")
-    got = metrics.answer_of(answer)
+    got = answer_of(answer)
     return SideAnswer(
         text=reply.text,
         reasoning=reasoning,
         answer=answer,
         value=got[1] if got else None,
         answer_source=source,  # type: ignore[arg-type]
-        correct=metrics.answers_match(answer, q.reference, cfg.rel_tol),
+        correct=answers_match(answer, q.reference, cfg.rel_tol),
         compliant=format_error is None,
         format_error=format_error,
         error=None,
@@ -309,7 +309,7 @@ def evaluate(
             line=q.line,
             question=q.question,
             reference=q.reference,
-            reference_value=metrics.reference_answer(q.reference)[1],
+            reference_value=reference_answer(q.reference)[1],
             student=s,
             teacher=t,
             outcome=metrics.outcome(s.correct, t.correct),

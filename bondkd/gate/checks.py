@@ -192,17 +192,17 @@ def reference(item: Item, cfg: C.ReferenceCheck, ctx: Context) -> CheckResult:
     ref = item.trace.reference
     if not ref:
         return CheckResult(name="reference", status="abstain", evidence=["no reference"])
-    got = quantities.final_answer(ref, loose=True)
-    want = got[1] if got else None
     if item.answer is None and item.answer_text is None:
         return _graded("reference", 0.0, cfg, ["the trace states no final answer"], cfg.veto)
-    if want is not None and item.answer is not None:
-        ok = abs(item.answer - want) <= cfg.rel_tol * max(1.0, abs(want))
-        verifier = f"numeric (rel_tol {cfg.rel_tol:g})"
-    else:
-        norm = lambda s: re.sub(r"\s+", " ", s or "").strip().lower()  # noqa: E731
-        ok = norm(item.answer_text) == norm(got[0] if got else ref)
-        verifier = "exact text"
+    # The matcher `bondkd eval` uses too: integers exact, other values within rel_tol.
+    text = item.answer_text if item.answer_text is not None else repr(item.answer)
+    got = quantities.answer_of(text)
+    numeric = quantities.reference_answer(ref)[1] is not None and got is not None
+    numeric = numeric and got[1] is not None  # type: ignore[index]
+    ok = quantities.answers_match(text, ref, cfg.rel_tol)
+    verifier = (
+        f"numeric (integers exact, else rel_tol {cfg.rel_tol:g})" if numeric else "exact text"
+    )
     ev = [f"answer {item.answer_text!r} vs reference {ref!r}: {verifier}"]
     return _graded("reference", 1.0 if ok else 0.0, cfg, ev, cfg.veto)
 

@@ -5,7 +5,13 @@
 and named assignments, `answers` finds a trace's final answer and content terms.
 """
 
-from bondkd.quantities.answers import final_answer, terms
+from bondkd.quantities.answers import (
+    answer_of,
+    answers_match,
+    final_answer,
+    reference_answer,
+    terms,
+)
 from bondkd.quantities.arithmetic import annotations, evaluate, operands
 from bondkd.quantities.claims import assignments, results
 from bondkd.quantities.numbers import (
@@ -22,6 +28,8 @@ __all__ = [
     "Annotation",
     "Quantity",
     "annotations",
+    "answer_of",
+    "answers_match",
     "assignments",
     "canon",
     "evaluate",
@@ -29,6 +37,7 @@ __all__ = [
     "numbers",
     "operands",
     "parse_number",
+    "reference_answer",
     "results",
     "rounds_to",
     "same_value",

@@ -111,6 +111,57 @@ def final_answer(text: str, loose: bool = False) -> tuple[str, float | None] | N
     return None
 
 
+# -- matching a reference ------------------------------------------------------------
+
+_GSM8K = re.compile(r"####[ \t]*([^\n]*)")
+_SPACE = re.compile(r"\s+")
+_LATEX_TEXT = re.compile(r"\\(?:text|mathrm|textbf)\s*\{([^{}]*)\}")
+
+
+def reference_answer(text: str) -> tuple[str, float | None]:
+    """(raw, value) of a reference: a GSM8K solution gives the text after its last ``####``;
+    any other text its final answer, or itself when it states none."""
+    hits = _GSM8K.findall(text)
+    if hits and hits[-1].strip():
+        text = hits[-1].strip()
+    got = final_answer(text, loose=True)
+    return got if got is not None else (text.strip(), None)
+
+
+def answer_of(answer: str | None) -> tuple[str, float | None] | None:
+    """(raw, value) of an answer field: its final answer, else the text itself (an answer
+    field may be a bare word such as "Paris"); None when empty."""
+    if not answer or not answer.strip():
+        return None
+    return final_answer(answer, loose=True) or (answer.strip(), None)
+
+
+def _norm(s: str) -> str:
+    s = _LATEX_TEXT.sub(r"\1", s).replace("$", "")
+    return _SPACE.sub(" ", s).strip().rstrip(".。").strip().lower()
+
+
+def answers_match(answer: str | None, reference: str, rel_tol: float = 1e-6) -> bool:
+    """Whether `answer` states the reference answer.
+
+    Both with a numeric value v, r: equal when both are integers (a count off by one is
+    wrong however large it is), else |v - r| <= rel_tol * max(1, |r|) (the floor keeps
+    values near 0 from needing an impossible precision). Otherwise the raw answers must
+    be equal after collapsing whitespace, dropping a final full stop and lower-casing.
+    """
+    got = answer_of(answer)
+    if got is None:
+        return False
+    want_raw, want = reference_answer(reference)
+    if want is not None and got[1] is not None:
+        if got[1].is_integer() and want.is_integer():
+            return got[1] == want
+        return abs(got[1] - want) <= rel_tol * max(1.0, abs(want))
+    if want is not None:  # a numeric reference is never matched by text without a value
+        return False
+    return _norm(got[0]) == _norm(want_raw)
+
+
 # -- content terms --------------------------------------------------------------------
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*(?:['’][A-Za-z]+)?")
