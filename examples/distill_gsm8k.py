@@ -248,7 +248,9 @@ def main() -> None:
     results = json.loads(done.read_text())["runs"] if done.exists() else {}
     settings = {k: str(v) for k, v in vars(args).items()}
     if "base" not in results:  # the untrained student, for reference
-        results["base"] = evaluate(make_student(args.student_layers, args.init)[0], test, collate, args.batch)
+        results["base"] = evaluate(
+            make_student(args.student_layers, args.init)[0], test, collate, args.batch
+        )
         print("base", json.dumps(results["base"]), flush=True)
         done.write_text(json.dumps({"settings": settings, "runs": results}, indent=2))
     for seed in map(int, args.seeds.split(",")):
