@@ -71,7 +71,7 @@ def bond_attention_loss(
     step_mask: Tensor,  # (B, S) bool, False = padding step
     bond_types: Tensor | None = None,  # (B, S, S) long, codes of BOND_CODES
     type_weights: TypeWeights | None = None,
-    kind: Literal["kl", "mse"] = "kl",
+    kind: Literal["kl", "mse", "corr"] = "kl",
     eps: float = 1e-8,
 ) -> Tensor:
     """Match the student's step-to-step attention to the teacher's bond structure.
@@ -85,6 +85,16 @@ def bond_attention_loss(
     kind="kl":  mean over kept rows of KL(t_j || s_j) = Σ_i t_ji (log t_ji − log s_ji),
                 logs taken of max(·, eps) so a zero student entry costs a lot, not inf.
     kind="mse": mean of (s_ji − t_ji)² over the valid entries of kept rows.
+    kind="corr": 1 − Pearson correlation between the (type-weighted) teacher energies
+                and the student's values over the valid entries of one trace where the
+                teacher's value is positive (0 marks "no pair", as in the collator), mean
+                over traces with two or more such entries. No row normalisation: it asks the student to
+                rank every pair of a trace the way the teacher does (what Spearman
+                fidelity measures), and is blind to scale and shift, so pass the
+                student's attention already on the teacher's scale
+                (`StepCapture.energy`). Computed as ½·mean((z_s − z_t)²) of the
+                standardised values (z = 0 for a side with no spread), so it is
+                exactly 0 for identical inputs.
     Returns a scalar; 0 when no row is kept.
     """
     if student_attn.ndim != 3 or student_attn.shape[-1] != student_attn.shape[-2]:
@@ -96,8 +106,8 @@ def bond_attention_loss(
         )
     if step_mask.shape != student_attn.shape[:2]:
         raise ValueError(f"step_mask must be (B, S), got {tuple(step_mask.shape)}")
-    if kind not in ("kl", "mse"):
-        raise ValueError(f"kind must be 'kl' or 'mse', got {kind!r}")
+    if kind not in ("kl", "mse", "corr"):
+        raise ValueError(f"kind must be 'kl', 'mse' or 'corr', got {kind!r}")
     valid = pair_mask(step_mask.bool())  # (B, S, S)
     target = teacher_energy.to(student_attn.dtype)  # (B, S, S)
     if type_weights is not None:
@@ -111,6 +121,8 @@ def bond_attention_loss(
             raise ValueError(f"bond_types must be codes 0..{len(BOND_CODES) - 1}")
         target = target * _weight_table(type_weights, student_attn)[codes]
 
+    if kind == "corr":
+        return _correlation_loss(student_attn, target, valid & (target > 0))
     t, rows = row_normalise(target, valid)  # (B, S, S), (B, S)
     s, _ = row_normalise(student_attn, valid)  # a zero student row stays 0: costly, finite
     if kind == "kl":
@@ -120,6 +132,25 @@ def bond_attention_loss(
     entries = valid & rows[..., None]  # (B, S, S)
     sq = torch.where(entries, (s - t) ** 2, 0)  # (B, S, S)
     return sq.sum() / entries.sum().clamp(min=1)
+
+
+def _correlation_loss(student: Tensor, target: Tensor, entries: Tensor) -> Tensor:
+    """Mean over traces of 1 − Pearson(student, target) on `entries` (all (B, S, S))."""
+    n = entries.sum((1, 2), keepdim=True)  # (B, 1, 1)
+
+    def standardise(x: Tensor) -> Tensor:  # (B, S, S) -> z-scores per trace, 0 off entries
+        x = torch.where(entries, x, 0)
+        mean = x.sum((1, 2), keepdim=True) / n.clamp(min=1)
+        centred = torch.where(entries, x - mean, 0)
+        var = (centred**2).sum((1, 2), keepdim=True) / n.clamp(min=1)
+        # A constant side has no ranking (z = 0); where() keeps its gradient finite.
+        varies = var > 0
+        return torch.where(varies, centred / torch.where(varies, var, 1).sqrt(), 0)
+
+    per_trace = 0.5 * ((standardise(student) - standardise(target)) ** 2).sum((1, 2))  # (B,)
+    kept = n[:, 0, 0] >= 2  # a correlation needs two entries
+    per_trace = per_trace / n[:, 0, 0].clamp(min=1)
+    return torch.where(kept, per_trace, 0).sum() / kept.sum().clamp(min=1)
 
 
 def _masked_mean(values: Tensor, mask: Tensor | None) -> Tensor:

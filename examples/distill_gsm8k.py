@@ -128,7 +128,7 @@ def train(args, arm: str, seed: int, run: Path, train_set, collate) -> None:
         idx = order[step * args.batch : (step + 1) * args.batch]
         batch = collate([train_set[int(k)] for k in idx])
         ce, energy, mask = student_energy(model, collector, batch)
-        bond = bond_attention_loss(energy, batch["teacher_attention"], mask)
+        bond = bond_attention_loss(energy, batch["teacher_attention"], mask, kind=args.loss)
         loss = ce + alpha * bond if alpha else ce
         lr = args.lr * min(1.0, (step + 1) / args.warmup)
         for g in opt.param_groups:
@@ -228,6 +228,7 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=2e-4)
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--alpha", type=float, default=100.0)
+    ap.add_argument("--loss", choices=["kl", "mse", "corr"], default="kl", help="L_bond kind.")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--ckpt-every", type=int, default=25)
     ap.add_argument("--log-every", type=int, default=10)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -19,13 +20,15 @@ from bondkd.loss import (
     total_loss,
 )
 
-KINDS = ("kl", "mse")
+KINDS = ("kl", "mse", "corr")
 
 
 def bond_loss_reference(
     student, energy, step_mask, bond_types=None, weights=(1.0, 1.0, 1.0, 1.0), kind="kl", eps=1e-8
 ) -> float:
     """Slow reference for `bond_attention_loss`: explicit loops over b, j, i on floats."""
+    if kind == "corr":
+        return corr_loss_reference(student, energy, step_mask, bond_types, weights)
     b_n, s_n = step_mask.shape
     kl_sum, kl_rows, sq_sum, sq_entries = 0.0, 0, 0.0, 0
     for b in range(b_n):
@@ -54,6 +57,27 @@ def bond_loss_reference(
                 sq_sum += sum((p - q) ** 2 for p, q in zip(tp, sp, strict=True))
                 sq_entries += len(earlier)
     return kl_sum / max(kl_rows, 1) if kind == "kl" else sq_sum / max(sq_entries, 1)
+
+
+def corr_loss_reference(student, energy, step_mask, bond_types=None, weights=(1.0,) * 4):
+    """1 − Pearson per trace over the teacher's positive pairs (numpy), mean over traces."""
+    per_trace = []
+    for b in range(step_mask.shape[0]):
+        xs, ys = [], []
+        for j in range(step_mask.shape[1]):
+            for i in range(j):
+                code = 0 if bond_types is None else int(bond_types[b, j, i])
+                t = float(energy[b, j, i]) * weights[code]
+                if step_mask[b, j] and step_mask[b, i] and t > 0:
+                    xs.append(float(student[b, j, i]))
+                    ys.append(t)
+        if len(xs) >= 2:
+            x, y = np.array(xs), np.array(ys)
+            if x.std() > 0 and y.std() > 0:
+                per_trace.append(1.0 - np.corrcoef(x, y)[0, 1])
+            else:  # a side with no spread counts as z = 0
+                per_trace.append(0.5 * (float(x.std() > 0) + float(y.std() > 0)))
+    return float(np.mean(per_trace)) if per_trace else 0.0
 
 
 def make_case(b: int, s: int, seed: int, zero_p: float = 0.3, dtype=torch.float64):
@@ -198,7 +222,10 @@ def test_type_weights_change_the_target():
     for kind in KINDS:
         plain = bond_attention_loss(student, energy, mask, types, kind=kind)
         weighted = bond_attention_loss(student, energy, mask, types, emphasis, kind=kind)
-        assert plain.item() > 1e-3 and weighted.item() == pytest.approx(0.0, abs=1e-7)
+        if kind == "corr":  # trace-level: the weights bring the ranks closer, not equal
+            assert weighted.item() < plain.item()
+        else:
+            assert plain.item() > 1e-3 and weighted.item() == pytest.approx(0.0, abs=1e-7)
         # mapping by name, by code and a tensor of 4 weights are the same weights
         by_code = bond_attention_loss(student, energy, mask, types, {2: 4.0}, kind=kind)
         as_tensor = bond_attention_loss(student, energy, mask, types, [1, 1, 4, 1], kind=kind)
@@ -388,3 +415,17 @@ def test_total_loss_arithmetic_and_logs():
         total_loss(ce, kd_terms={"bond": (1.0, bond)})
     with pytest.raises(ValueError, match="scalar"):
         total_loss(ce, torch.ones(3))
+
+
+def test_corr_loss_is_one_minus_pearson_and_blind_to_scale_and_shift():
+    _, energy, mask, _ = make_case(2, 6, 3, zero_p=0.0)
+    mask[:] = True
+    affine = bond_attention_loss(3.0 * energy + 1.0, energy, mask, kind="corr")
+    flipped = bond_attention_loss(1.0 - energy, energy, mask, kind="corr")
+    assert affine.item() == pytest.approx(0.0, abs=1e-9)
+    assert flipped.item() == pytest.approx(2.0, abs=1e-9)
+    # pairs the teacher marks 0 ("no pair") do not count, whatever the student says there
+    holes = energy.clone()
+    holes[:, 4, :2] = 0
+    student = torch.where(holes > 0, energy, 50.0)
+    assert bond_attention_loss(student, holes, mask, kind="corr").item() == pytest.approx(0.0)
