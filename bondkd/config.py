@@ -135,14 +135,66 @@ class BondConfig(_Config):
     )
 
 
+class ConflictCosts(_Config):
+    """Logit cost of one standing conflict, per kind (bondkd.conflicts)."""
+
+    value_clash: float = Field(default=0.73, ge=0.0, description="Same quantity, two values.")
+    calc_mismatch: float = Field(default=1.18, ge=0.0, description="Annotation vs its arithmetic.")
+    answer_mismatch: float = Field(
+        default=0.0, ge=0.0, description="Final answer vs the last computed result."
+    )
+    negation: float = Field(default=0.0, ge=0.0, description="A claim negated later.")
+
+
+class DataflowConfig(_Config):
+    """Logit cost of one break in the quantity dataflow, per kind (bondkd.dataflow)."""
+
+    unused_quantity: float = Field(
+        default=1.06, ge=0.0, description="A question quantity that never reaches the answer."
+    )
+    dead_end: float = Field(default=0.22, ge=0.0, description="A result nothing later uses.")
+    unsourced: float = Field(default=0.12, ge=0.0, description="An operand with no source.")
+    implausible_answer: float = Field(
+        default=3.04, ge=0.0, description="An answer more precise than the givens, or negative."
+    )
+    constants: list[float] = Field(
+        default=[0, 1, 2, 7, 10, 12, 24, 30, 52, 60, 100, 365, 1000, 0.5, 0.25],
+        description="Numbers any reasoning may use without a source: halves and doubles, "
+        "days in a week, month and year, weeks in a year, minutes, dozens, percent.",
+    )
+
+
 class StabilityConfig(_Config):
+    """stability = sigmoid(logit), the logit summing the terms below (bondkd.molecule).
+
+    Defaults are fitted on the GSM8K dev solutions (benchmarks/gsm8k_auroc.py), with
+    the bias set for an even prior: stability reads as the chance that the reasoning
+    holds together for a trace as likely right as wrong beforehand. Refit for other data
+    (bondkd.stability_fit).
+    """
+
     threshold: float = Field(default=0.5, ge=0.0, le=1.0, description="accepted iff >= this.")
-    conflict_cost: float = Field(
-        default=0.5, ge=0.0, description="Stability lost per conflict left standing."
+    bias: float = Field(default=0.92, description="Logit of a one-step trace with no givens.")
+    bond_weight: float = Field(
+        default=0.0, ge=0.0, description="Logit per unit of bond term (mean strongest bond)."
     )
+    step_cost: float = Field(
+        default=0.38, ge=0.0, description="Logit lost per step after the first."
+    )
+    step_cap: int = Field(
+        default=4,
+        ge=0,
+        description="Working steps beyond this many (plus one) add no cost: the weights were "
+        "fitted on solutions of 1-8 steps.",
+    )
+    given_gain: float = Field(
+        default=0.13, ge=0.0, description="Logit per question quantity that reaches the answer."
+    )
+    conflicts: ConflictCosts = Field(default_factory=ConflictCosts)
     resolved_cost: float = Field(
-        default=0.1, ge=0.0, description="Stability lost per conflict a later reflection fixes."
+        default=0.04, ge=0.0, description="Logit lost per conflict a later reflection fixes."
     )
+    flow: DataflowConfig = Field(default_factory=DataflowConfig)
     weak_chain: int = Field(
         default=5, ge=2, description="Strong-logic chains this long with no reflection are weak."
     )

@@ -3,7 +3,7 @@
 Later consumers (the dataset gate) read `Molecule.conflicts` instead of
 recomputing. Precision matters more than recall: a false conflict rejects a
 good sample. A conflict that a later reflection step corrects is `resolved_by`
-that step and costs `resolved_cost` instead of `conflict_cost`.
+that step and costs `resolved_cost` instead of its kind's cost.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def find_conflicts(
             steps=steps,
             description=desc,
             resolved_by=fix,
-            value=config.resolved_cost if fix is not None else config.conflict_cost,
+            value=config.resolved_cost if fix is not None else getattr(config.conflicts, kind),
         )
         for kind, steps, desc, fix in found
     ]

@@ -28,6 +28,24 @@ def auroc(scores: Sequence[float] | ArrayLike, labels: Sequence[bool] | ArrayLik
     return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
+def grouped_auroc_ci(
+    pred: np.ndarray, labels: np.ndarray, groups: Sequence[str], boot: int = 1000, seed: int = 0
+) -> tuple[float, float]:
+    """95% bootstrap interval of AUROC resampling whole groups (e.g. all answers to one
+    question), since members of a group are correlated."""
+    groups_arr = np.asarray(groups)
+    uniq = np.unique(groups_arr)
+    members = {g: np.flatnonzero(groups_arr == g) for g in uniq}
+    rng = np.random.default_rng(seed)
+    stats = []
+    for _ in range(boot):
+        pick = np.concatenate([members[g] for g in rng.choice(uniq, len(uniq))])
+        if len(set(labels[pick])) == 2:
+            stats.append(auroc(pred[pick], labels[pick]))
+    lo, hi = np.percentile(stats, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
 def precision_recall(predicted: set, gold: set) -> tuple[float, float, float]:
     """Precision, recall, F1 of a predicted set against a gold set (1.0 when both empty)."""
     tp = len(predicted & gold)

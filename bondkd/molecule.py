@@ -1,27 +1,49 @@
 """The reasoning molecule: graph, stability, verdict and weak points.
 
-Stability follows the seed formula, bond energy minus logical conflicts,
-normalised so traces of different lengths compare:
+Stability is bond energy minus logical defects, on a logit scale so that it reads as
+a probability that the reasoning holds together:
+
+    logit = bias + bond_weight * bond_term
+            - step_cost * min(step_cap, working steps - 1)
+            + given_gain * (question quantities that reach the answer)
+            - Σ_kind cost_kind * (standing conflicts of that kind) - resolved_cost * (resolved)
+            - Σ_kind cost_kind * (dataflow breaks of that kind)
+    stability = sigmoid(logit)
 
     bond_term = (1 / (S - 1)) * sum_{j >= 1} max_i E(j -> i)     (0 if S < 2)
-    stability = clip(bond_term - sum_conflicts value, 0, 1)
 
-`bond_term` is the mean, over the S - 1 steps that could bond, of each step's
-strongest bond (0 for a step with no bond): a trace whose every step is tied to
-an earlier one by a full-energy bond scores 1. Each conflict subtracts its
-value (`conflict_cost`, or `resolved_cost` when a later reflection fixes it).
+`bond_term` is the mean, over the S - 1 steps that could bond, of each step's strongest
+bond. Working steps exclude reflection and exploration steps, and the step term stops
+growing at `step_cap`. Conflicts come from bondkd.conflicts, dataflow breaks (a question
+quantity that never reaches the answer, a dead-end result, an unsourced operand, an
+implausible answer) from bondkd.dataflow; each records its cost. The default weights
+are fitted on the GSM8K dev solutions with folds grouped by question
+(bondkd.stability_fit via benchmarks/gsm8k_auroc.py; docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import networkx as nx
 
-from bondkd.config import StabilityConfig
-from bondkd.schema import BOND_TYPES, ROLES, Bond, Conflict, MoleculeDoc, Step, WeakPoint
+from bondkd import dataflow
+from bondkd.config import ConflictCosts, StabilityConfig
+from bondkd.schema import (
+    BOND_TYPES,
+    FLOW_KINDS,
+    ROLES,
+    Bond,
+    Conflict,
+    FlowIssue,
+    MoleculeDoc,
+    Step,
+    WeakPoint,
+)
 
 
 def bond_term(n_steps: int, bonds: list[Bond]) -> float:
@@ -33,8 +55,74 @@ def bond_term(n_steps: int, bonds: list[Bond]) -> float:
     return sum(best.values()) / (n_steps - 1)
 
 
-def stability(n_steps: int, bonds: list[Bond], conflicts: list[Conflict]) -> float:
-    return min(1.0, max(0.0, bond_term(n_steps, bonds) - sum(c.value for c in conflicts)))
+# Checking and exploring are not more chances to go wrong: they do not count as steps.
+UNCOUNTED_ROLES = ("reflection", "exploration")
+
+
+def stability_features(
+    roles: Sequence[str],
+    bonds: list[Bond],
+    conflicts: list[Conflict],
+    flow: list[FlowIssue],
+    givens: int,
+    config: StabilityConfig,
+) -> dict[str, float]:
+    """The counts the stability logit is linear in, by name (`signed_weights` pairs each
+    with its weight). `roles`: one per step."""
+    working = sum(r not in UNCOUNTED_ROLES for r in roles)
+    out = {
+        "bond_term": bond_term(len(roles), bonds),
+        "steps": float(min(config.step_cap, max(0, working - 1))),
+        "givens_reached": float(max(0, givens - sum(f.kind == "unused_quantity" for f in flow))),
+        "resolved": float(sum(c.resolved_by is not None for c in conflicts)),
+    }
+    for kind in ConflictCosts.model_fields:
+        out[f"conflicts.{kind}"] = float(
+            sum(c.kind == kind and c.resolved_by is None for c in conflicts)
+        )
+    for kind in FLOW_KINDS:
+        out[f"flow.{kind}"] = float(sum(f.kind == kind for f in flow))
+    return out
+
+
+def doc_features(doc: MoleculeDoc, config: StabilityConfig) -> dict[str, float]:
+    return stability_features(
+        [s.role for s in doc.steps], doc.bonds, doc.conflicts, doc.dataflow, doc.givens, config
+    )
+
+
+def signed_weights(config: StabilityConfig) -> dict[str, float]:
+    """Weight of each `stability_features` entry in the logit (costs negative)."""
+    out = {
+        "bond_term": config.bond_weight,
+        "steps": -config.step_cost,
+        "givens_reached": config.given_gain,
+        "resolved": -config.resolved_cost,
+    }
+    out |= {f"conflicts.{k}": -getattr(config.conflicts, k) for k in ConflictCosts.model_fields}
+    out |= {f"flow.{k}": -getattr(config.flow, k) for k in FLOW_KINDS}
+    return out
+
+
+def stability(features: dict[str, float], config: StabilityConfig) -> float:
+    """sigmoid(bias + Σ weight · feature)."""
+    w = signed_weights(config)
+    return _sigmoid(config.bias + sum(w[k] * v for k, v in features.items()))
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
+
+
+def flow_soundness(
+    question: str, reasoning: str, answer: str | None, config: StabilityConfig
+) -> float:
+    """Stability's dataflow terms alone, read on the whole reasoning as one step. Needs
+    no segmentation or energies, so the gate's first pass can afford it for every
+    record (it weights each answer's vote in the consensus check)."""
+    flow = dataflow.find_flow_issues(question, [reasoning], answer, config.flow)
+    feats = stability_features([], [], [], flow, dataflow.givens(question), config)
+    return stability(feats, config)
 
 
 def weak_points(n_steps: int, bonds: list[Bond], config: StabilityConfig) -> list[WeakPoint]:
@@ -67,7 +155,7 @@ def weak_points(n_steps: int, bonds: list[Bond], config: StabilityConfig) -> lis
 
 
 def verdict(
-    value: float, conflicts: list[Conflict], config: StabilityConfig
+    value: float, conflicts: list[Conflict], flow: list[FlowIssue], config: StabilityConfig
 ) -> tuple[bool, list[str]]:
     accepted = value >= config.threshold
     cmp = ">=" if accepted else "<"
@@ -78,6 +166,7 @@ def verdict(
     fixed = len(conflicts) - len(standing)
     if fixed:
         reasons.append(f"{fixed} conflict(s) corrected by a later reflection step")
+    reasons += [f"dataflow ({f.kind}): {f.description}" for f in flow if f.value > 0]
     return accepted, reasons
 
 

@@ -13,7 +13,7 @@ from itertools import islice
 
 import numpy as np
 
-from bondkd import __version__, bonds, conflicts, molecule
+from bondkd import __version__, bonds, conflicts, dataflow, molecule
 from bondkd.config import AnalyzeConfig
 from bondkd.energy import coherence, semantic
 from bondkd.energy.combine import PairEnergies, combine
@@ -148,8 +148,11 @@ class Analyzer:
         bond_list = bonds.build_bonds(pe, behaviour, cfg.bands(), cfg.bonds.max_per_step)
         roles = bonds.roles(len(texts), behaviour, bond_list)
         found = conflicts.find_conflicts(texts, behaviour, trace.answer, pe.pairs, cfg.stability)
-        value = round(molecule.stability(len(texts), bond_list, found), 6)
-        accepted, reasons = molecule.verdict(value, found, cfg.stability)
+        flow = dataflow.find_flow_issues(trace.question, texts, trace.answer, cfg.stability.flow)
+        givens = dataflow.givens(trace.question)
+        features = molecule.stability_features(roles, bond_list, found, flow, givens, cfg.stability)
+        value = round(molecule.stability(features, cfg.stability), 6)
+        accepted, reasons = molecule.verdict(value, found, flow, cfg.stability)
         doc = MoleculeDoc(
             id=trace.id or "line-1",
             question=trace.question,
@@ -165,6 +168,8 @@ class Analyzer:
             accepted=accepted,
             reasons=reasons,
             conflicts=found,
+            dataflow=flow,
+            givens=givens,
             weak_points=molecule.weak_points(len(texts), bond_list, cfg.stability),
             provenance=Provenance(
                 bondkd_version=__version__,

@@ -7,11 +7,11 @@ molecule written by `bondkd analyze --json` is read back by `render`, `filter`,
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 BondType = Literal["strong_logic", "reflection", "exploratory"]
 Role = Literal["deep_reasoning", "reflection", "exploration", "normal"]
@@ -84,6 +84,22 @@ class Conflict(_Strict):
     value: float = Field(ge=0.0, description="Cost subtracted from stability.")
 
 
+FlowKind = Literal["unused_quantity", "dead_end", "unsourced", "implausible_answer"]
+FLOW_KINDS: tuple[FlowKind, ...] = get_args(FlowKind)
+
+
+class FlowIssue(_Strict):
+    """A break in the quantity dataflow (bondkd.dataflow)."""
+
+    kind: FlowKind
+    step: int | None = Field(description="Step where it occurs; None for a question quantity.")
+    quantity: str = Field(description="The number as written.")
+    description: str
+    value: float = Field(
+        default=0.0, ge=0.0, description="Cost subtracted from the stability logit."
+    )
+
+
 class WeakPoint(_Strict):
     """A long strong-logic chain with no reflection bond into it."""
 
@@ -119,5 +135,9 @@ class MoleculeDoc(_Strict):
     accepted: bool
     reasons: list[str]
     conflicts: list[Conflict]
+    dataflow: list[FlowIssue] = Field(
+        default_factory=list, description="Breaks in the quantity dataflow (bondkd.dataflow)."
+    )
+    givens: int = Field(default=0, ge=0, description="Distinct quantities in the question.")
     weak_points: list[WeakPoint]
     provenance: Provenance

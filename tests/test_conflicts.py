@@ -20,7 +20,7 @@ def test_calculator_annotation_disagrees_with_stated_value():
     found = _find(texts, "195000")
     calc = [c for c in found if c.kind == "calc_mismatch"]
     assert len(calc) == 1 and calc[0].steps == [1] and calc[0].resolved_by is None
-    assert calc[0].value == CFG.conflict_cost
+    assert calc[0].value == CFG.conflicts.calc_mismatch
 
 
 def test_consistent_trace_has_no_conflicts():

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 import tomllib
 
-from bondkd.config import AnalyzeConfig, ConfigError
+from bondkd.config import AnalyzeConfig, ConfigError, StabilityConfig
 from bondkd.gate import GateConfig, filter_records, load_gate_config
 from bondkd.gate.calibrate import FEATURES, fit, grouped_cv_auroc, predict
 from bondkd.gate.config import Rule, to_toml
 from bondkd.metrics import auroc
+from bondkd.molecule import flow_soundness
 from bondkd.pipeline import analyze
 
 DATA = Path(__file__).resolve().parents[1] / "datasets"
@@ -144,11 +145,26 @@ def test_consensus_compares_answers_to_the_same_question():
     c = {**GOOD, "id": "c", "answer": "13", "reasoning": "3 * 4 = 13."}
     out = _gate([GOOD, b, c, {**c, "id": "c-copy"}])
     scores = [_check(o, "consensus")["score"] for o in out]
-    assert scores[:3] == [0.5, 0.5, 0.0]  # the copy of c is not a second opinion
+    # equally sound votes: 12 holds 2 of the 3 votes; the copy of c is not a second opinion
+    assert scores[:3] == pytest.approx([2 / 3, 2 / 3, 1 / 3], abs=1e-4)
     [alone] = _gate([GOOD])
     assert _check(alone, "consensus")["status"] == "abstain"
     grouped = _gate([{**GOOD, "group": "g"}, {**GOOD, "question": "other", "group": "g"}])
     assert _check(grouped[0], "consensus")["score"] == 1.0
+
+
+def test_consensus_votes_weigh_dataflow_soundness():
+    # two answers, one each: the one that drops a given (3) and computes with 9 weighs less
+    sloppy = {**GOOD, "id": "s", "answer": "13", "reasoning": "4 + 9 = 13 apples."}
+    out = _gate([GOOD, sloppy])
+    w = [
+        flow_soundness(r["question"], r["reasoning"], r["answer"], StabilityConfig())
+        for r in (GOOD, sloppy)
+    ]
+    assert w[0] > w[1]
+    scores = [_check(o, "consensus")["score"] for o in out]
+    assert scores == pytest.approx([w[0] / sum(w), w[1] / sum(w)], abs=1e-4)
+    assert "0 of 1 other answers agree with 12" in _check(out[0], "consensus")["evidence"][0]
 
 
 def test_dedup_keeps_the_first_and_names_it():
@@ -165,7 +181,7 @@ def test_grounding_finds_unsourced_operands_and_unused_quantities():
     bad = {**GOOD, "reasoning": "Each box has 4 apples.\nSo 9 * 4 = <<9*4=36>>36 apples."}
     [out] = _gate([bad])
     ev = " ".join(_check(out, "grounding")["evidence"])
-    assert "uses 9" in ev and "question quantity 3 is never used" in ev
+    assert "computes with 9" in ev and "question's 3 never flows" in ev
     [good] = _gate([GOOD])
     assert _check(good, "grounding")["evidence"] == []
 

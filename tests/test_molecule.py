@@ -1,10 +1,27 @@
 import json
+import math
 
 import networkx as nx
+import pytest
 
 from bondkd.config import StabilityConfig
-from bondkd.molecule import Molecule, bond_term, stability, verdict, weak_points
-from bondkd.schema import Bond, Components, Conflict, MoleculeDoc, Provenance, Step
+from bondkd.molecule import (
+    Molecule,
+    bond_term,
+    stability,
+    stability_features,
+    verdict,
+    weak_points,
+)
+from bondkd.schema import (
+    Bond,
+    Components,
+    Conflict,
+    FlowIssue,
+    MoleculeDoc,
+    Provenance,
+    Step,
+)
 
 
 def _bond(s, t, typ="strong_logic", e=0.9):
@@ -17,15 +34,35 @@ def test_bond_term_is_mean_of_each_steps_strongest_bond():
     assert bond_term(1, []) == 0.0
 
 
-def test_conflicts_lower_stability_and_resolved_cost_less():
+def _logit(p):
+    return math.log(p / (1 - p))
+
+
+def test_each_cost_lowers_the_logit_by_its_value_and_bonds_can_raise_it():
+    cfg = StabilityConfig(bond_weight=2.0)
     bonds = [_bond(k, k - 1) for k in range(1, 5)]
-    standing = Conflict(kind="value_clash", steps=[1, 3], description="x", value=0.5)
-    fixed = Conflict(kind="value_clash", steps=[1, 3], description="x", value=0.1, resolved_by=4)
-    base = stability(5, bonds, [])
-    assert stability(5, bonds, [standing]) < stability(5, bonds, [fixed]) < base
-    assert stability(5, bonds, [standing, standing, standing]) == 0.0
-    ok, reasons = verdict(stability(5, bonds, [standing]), [standing], StabilityConfig())
+    standing = Conflict(kind="value_clash", steps=[1, 3], description="x", value=0.73)
+    fixed = Conflict(kind="value_clash", steps=[1, 3], description="x", value=0.04, resolved_by=4)
+    unused = FlowIssue(kind="unused_quantity", step=None, quantity="3", description="x", value=1.06)
+
+    def stab(conflicts=(), flow=(), givens=2, b=bonds):
+        feats = stability_features(
+            ["normal"] * 5, list(b), list(conflicts), list(flow), givens, cfg
+        )
+        return stability(feats, cfg)
+
+    base = stab()
+    assert stab([standing]) < stab([fixed]) < base
+    assert _logit(stab([standing])) == pytest.approx(_logit(base) - cfg.conflicts.value_clash)
+    assert _logit(stab([fixed])) == pytest.approx(_logit(base) - cfg.resolved_cost)
+    # an unused given costs its kind's cost and no longer earns given_gain
+    want = _logit(base) - cfg.flow.unused_quantity - cfg.given_gain
+    assert _logit(stab(flow=[unused])) == pytest.approx(want)
+    assert stab(b=[_bond(k, k - 1, e=0.5) for k in range(1, 5)]) < base
+    assert 0.0 < stab([standing] * 40) < 1e-9  # a logistic never leaves (0, 1)
+    ok, reasons = verdict(stab([standing] * 5), [standing], [unused], cfg)
     assert not ok and any("value_clash" in r for r in reasons)
+    assert any("dataflow (unused_quantity)" in r for r in reasons)
 
 
 def test_weak_points_need_long_unchecked_backbone():

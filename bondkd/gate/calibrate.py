@@ -1,6 +1,6 @@
 """Fit the gate's score weights on labelled records (`bondkd filter --calibrate`).
 
-The score is a logistic regression on the check scores: features are each
+The score is a logistic regression, with non-negative weights, on the check scores: features are each
 weighted check's score, or its neutral value when it abstains or errors. The
 neutral value is the check's own pass threshold, the point of no evidence either
 way: a record with no other answers to its question is neither helped nor hurt
@@ -15,7 +15,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from bondkd.gate.config import Weights
-from bondkd.metrics import auroc
+from bondkd.metrics import auroc, grouped_auroc_ci
+from bondkd.stability_fit import bounded_logistic
 
 # Checks whose scores the regression sees; vetoes (refusal, rules, reference, dedup)
 # stay hard rules outside the score.
@@ -45,15 +46,16 @@ def fit(
     neutral: dict[str, float] | None = None,
     c: float = 1.0,
 ) -> Weights:
-    """Logistic weights; `neutral` (default 0.5) fills abstentions, see the module doc."""
-    from sklearn.linear_model import LogisticRegression
-
+    """Logistic weights; `neutral` (default 0.5) fills abstentions, see the module doc.
+    Every check scores higher for better records, so no weight may be negative: two
+    checks that share evidence (stability and grounding both read the dataflow) would
+    otherwise trade signs, and a record would lose score for being better grounded."""
     neutral = {n: (neutral or {}).get(n, 0.5) for n in FEATURES}
     x = design(scores, neutral)
-    model = LogisticRegression(C=c, max_iter=5000).fit(x, labels.astype(int))
+    bias, coef = bounded_logistic(x, labels, [(0.0, None)] * len(FEATURES), l2=1.0 / c)
     return Weights(
-        bias=round(float(model.intercept_[0]), 4),
-        weights={n: round(float(w), 4) for n, w in zip(FEATURES, model.coef_[0], strict=True)},
+        bias=round(bias, 4),
+        weights={n: round(float(w), 4) for n, w in zip(FEATURES, coef, strict=True)},
         neutral={n: round(v, 4) for n, v in neutral.items()},
     )
 
@@ -83,13 +85,5 @@ def grouped_cv_auroc(
     for train, test in GroupKFold(folds).split(idx, labels, groups_arr):
         w = fit({n: v[train] for n, v in scores.items()}, labels[train], neutral)
         pred[test] = predict(w, {n: v[test] for n, v in scores.items()})
-    rng = np.random.default_rng(seed)
-    uniq = np.unique(groups_arr)
-    members = {g: np.flatnonzero(groups_arr == g) for g in uniq}
-    stats = []
-    for _ in range(boot):
-        pick = np.concatenate([members[g] for g in rng.choice(uniq, len(uniq))])
-        if len(set(labels[pick])) == 2:
-            stats.append(auroc(pred[pick], labels[pick]))
-    lo, hi = np.percentile(stats, [2.5, 97.5])
-    return {"auroc": float(auroc(pred, labels)), "ci95": [float(lo), float(hi)], "pred": pred}
+    lo, hi = grouped_auroc_ci(pred, labels, groups, boot, seed)
+    return {"auroc": float(auroc(pred, labels)), "ci95": [lo, hi], "pred": pred}

@@ -152,40 +152,17 @@ def self_consistency(item: Item, cfg: C.SelfConsistencyCheck, ctx: Context) -> C
     return _graded("self_consistency", max(0.0, 1 - cost), cfg, evidence)
 
 
-def _forms(q: quantities.Quantity) -> set[str]:
-    """A question quantity and what it licenses: 150% also as 1.5, 0.5 more, 2.5 times."""
-    out = {quantities.canon(q.value)}
-    if q.percent:
-        p = q.value / 100
-        out |= {quantities.canon(x) for x in (p, 1 + p, 1 - p)}
-    return out
-
-
 def grounding(item: Item, cfg: C.GroundingCheck, ctx: Context) -> CheckResult:
-    """Operands of computations that come from neither the question, an earlier step,
-    nor the constants; and question quantities the reasoning never uses."""
-    constants = {quantities.canon(c) for c in cfg.constants}
-    asked = [q for q in quantities.numbers(item.trace.question)]
-    known = set().union(constants, *(_forms(q) for q in asked))
-    used: set[str] = set()
-    unsourced, operands = [], 0
-    for s in item.molecule.steps:
-        for q in quantities.operands(s.text):
-            operands += 1
-            c = quantities.canon(q.value)
-            used.add(c)
-            if c not in known:
-                unsourced.append(f"step {s.index} uses {q.raw} (not in the question or before)")
-        for q in quantities.numbers(s.text):
-            known |= _forms(q)
-            used.add(quantities.canon(q.value))
-    given = {quantities.canon(q.value): _forms(q) for q in asked}
-    unused = sorted(c for c, forms in given.items() if c not in constants and not forms & used)
-    if operands == 0 and not unused and not given:
+    """Reads the molecule's dataflow (found once, in bondkd.dataflow): operands that come
+    from neither the question, an earlier step, nor the constants; and question
+    quantities that never flow into the final answer."""
+    doc = item.molecule.doc
+    found = [f for f in doc.dataflow if f.kind in ("unsourced", "unused_quantity")]
+    if not found and not doc.givens:
         return CheckResult(name="grounding", status="abstain", evidence=["no quantities"])
-    evidence = unsourced + [f"question quantity {u} is never used" for u in unused]
-    score = 1 - (len(unsourced) + len(unused)) / max(1, operands + len(given))
-    return _graded("grounding", max(0.0, score), cfg, evidence)
+    unsourced = sum(f.kind == "unsourced" for f in found)
+    score = 1 - len(found) / max(1, doc.givens + unsourced)
+    return _graded("grounding", max(0.0, score), cfg, [f.description for f in found])
 
 
 def reference(item: Item, cfg: C.ReferenceCheck, ctx: Context) -> CheckResult:
@@ -240,14 +217,21 @@ def _field(record: dict, path: str) -> str:
 
 
 def consensus(item: Item, cfg: C.ConsensusCheck, ctx: Context) -> CheckResult:
+    """The share of the group's vote weight on this record's answer, its own vote
+    included. Each vote weighs the record's dataflow soundness
+    (`molecule.flow_soundness`), so an answer that drops givens or comes out implausible
+    counts for less, and of two disagreeing answers the sounder one scores higher."""
     others = ctx.index.others(item.line, item.record, item.trace)
     if not others:
         return CheckResult(name="consensus", status="abstain", evidence=["no other answers"])
     if item.answer is None:
         return _graded("consensus", 0.0, cfg, ["no numeric final answer"])
-    agree = [o for o in others if o is not None and quantities.same_value(item.answer, o)]
-    score = len(agree) / len(others)
-    ev = [f"{len(agree)} of {len(others)} other answers agree with {item.answer:g}"]
+    mine = ctx.index.weights.get(item.line, 1.0)
+    agree = [w for a, w in others if a is not None and quantities.same_value(item.answer, a)]
+    total = mine + sum(w for _, w in others)
+    score = (mine + sum(agree)) / total if total > 0 else 0.0
+    ev = [f"{len(agree)} of {len(others)} other answers agree with {item.answer:g} "
+          f"(vote weight {score:.2f} of the group's)"]  # fmt: skip
     return _graded("consensus", score, cfg, ev)
 
 

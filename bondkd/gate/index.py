@@ -1,7 +1,7 @@
 """The whole-file index behind consensus and dedup, built in a first streaming pass.
 
-Per record it keeps a few numbers, not the text: the group key and final answer
-(question hash -> answers, for consensus) and a fingerprint of question + response
+Per record it keeps a few numbers, not the text: the group key, final answer and
+the weight of its vote (question hash -> answers, for consensus) and a fingerprint of question + response
 (SHA-1 for exact duplicates, a 32-value MinHash over character 5-grams for near
 duplicates, bucketed 8 bands x 4 rows so candidates are found without comparing
 every pair). `--resume` rebuilds it from the input: it is derived, never stored.
@@ -48,17 +48,27 @@ def group_key(record: dict, trace: Trace, group_field: str) -> str | None:
 class DatasetIndex:
     def __init__(self, group_field: str = "group") -> None:
         self.group_field = group_field
-        self.groups: dict[str, list[tuple[int, float | None]]] = {}
+        self.groups: dict[str, list[tuple[int, float | None, float]]] = {}
+        self.weights: dict[int, float] = {}
         self._exact: dict[str, tuple[int, str]] = {}
         self._line_exact: dict[int, str] = {}
         self._buckets: dict[tuple[int, bytes], int] = {}
         self._sigs: dict[int, np.ndarray] = {}
         self._ids: dict[int, str] = {}
 
-    def add(self, line: int, rid: str, record: dict, trace: Trace, answer: float | None) -> None:
+    def add(
+        self,
+        line: int,
+        rid: str,
+        record: dict,
+        trace: Trace,
+        answer: float | None,
+        weight: float = 1.0,
+    ) -> None:
         key = group_key(record, trace, self.group_field)
+        self.weights[line] = weight
         if key is not None:
-            self.groups.setdefault(key, []).append((line, answer))
+            self.groups.setdefault(key, []).append((line, answer, weight))
         text = normalise(trace.question + "\n" + trace.reasoning + "\n" + (trace.answer or ""))
         digest = hashlib.sha1(text.encode()).hexdigest()
         self._exact.setdefault(digest, (line, rid))
@@ -69,14 +79,15 @@ class DatasetIndex:
         for b in range(_BANDS):
             self._buckets.setdefault((b, sig[b * _ROWS : (b + 1) * _ROWS].tobytes()), line)
 
-    def others(self, line: int, record: dict, trace: Trace) -> list[float | None]:
-        """Final answers of the other records in this record's group. Exact copies (of
-        this record or of each other) count once: a duplicate is not a second opinion."""
+    def others(self, line: int, record: dict, trace: Trace) -> list[tuple[float | None, float]]:
+        """(final answer, vote weight) of the other records in this record's group. Exact
+        copies (of this record or of each other) count once: a duplicate is not a second
+        opinion."""
         key = group_key(record, trace, self.group_field)
         mine = self._line_exact.get(line)
         return [
-            a
-            for ln, a in (self.groups.get(key, []) if key else [])
+            (a, w)
+            for ln, a, w in (self.groups.get(key, []) if key else [])
             if ln != line
             and self._line_exact.get(ln) != mine
             and self._exact[self._line_exact[ln]][0] == ln

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from bondkd import __version__, quantities
+from bondkd import __version__, molecule, quantities
 from bondkd.formats import RecordError, parse_record
 from bondkd.gate.checks import CHECKS, CheckResult, Context, Item
 from bondkd.gate.config import GateConfig
@@ -58,7 +58,10 @@ def build_index(parsed: Iterable[Parsed], config: GateConfig) -> DatasetIndex:
     for p in parsed:
         if len(p) == 5:
             line, record, trace, value, _ = p
-            index.add(line, trace.id or f"line-{line}", record, trace, value)
+            weight = molecule.flow_soundness(
+                trace.question, trace.reasoning, trace.answer, config.analyze.stability
+            )
+            index.add(line, trace.id or f"line-{line}", record, trace, value, weight)
     return index
 
 

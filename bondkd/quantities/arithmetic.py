@@ -86,16 +86,17 @@ _OPERATOR = re.compile(r"\s*[-+*/×÷xX]\s*[$€£¥(]?\s*[\d.]")  # an operator
 _OPERATOR_BEFORE = re.compile(r"[-+*/×÷xX(]\s*[$€£¥]?\s*$")
 
 
-def operands(text: str) -> list:
+def operands(text: str, found: list | None = None) -> list:
     """Numbers `text` computes with: each number next to an arithmetic operator, in running
     text or inside a `<<expr=value>>` annotation ("80,000*.5=40,000" -> 80000, 0.5; the
     result after "=" is not an operand). A hyphenated "5-year" counts: precision here only
-    matters in aggregate."""
+    matters in aggregate. `found`: `numbers(text, include_annotations=True)` if the
+    caller has it already."""
     from bondkd.quantities.numbers import numbers
 
     norm = text.translate(_TRANS)
     out = []
-    for q in numbers(text, include_annotations=True):
+    for q in numbers(text, include_annotations=True) if found is None else found:
         before = norm[max(0, q.start - 4) : q.start]
         if _OPERATOR.match(norm, q.end) or _OPERATOR_BEFORE.search(before):
             out.append(q)
