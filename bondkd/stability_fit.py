@@ -50,6 +50,14 @@ def bounded_logistic(
     return float(res.x[0]), res.x[1:]
 
 
+def prior_shift(bias: float, labels: np.ndarray, prior: float | None) -> float:
+    """A logistic model's bias moved from the labels' base rate to `prior` (None: kept)."""
+    rate = float(np.mean(labels))
+    if prior is None or not 0 < rate < 1:
+        return bias
+    return bias + math.log(prior / (1 - prior)) - math.log(rate / (1 - rate))
+
+
 def design(docs: Sequence[MoleculeDoc], config: StabilityConfig) -> tuple[list[str], np.ndarray]:
     """Feature names and the (N, F) matrix of `molecule.stability_features`."""
     rows = [doc_features(d, config) for d in docs]
@@ -72,9 +80,7 @@ def fit(
     calibration file's traces happened to be right; None keeps the base rate."""
     signs = [(0.0, None) if n in GAINS else (None, 0.0) for n in names]
     bias, coef = bounded_logistic(x, labels, signs, l2)
-    rate = float(np.mean(labels))
-    if prior is not None and 0 < rate < 1:
-        bias += math.log(prior / (1 - prior)) - math.log(rate / (1 - rate))
+    bias = prior_shift(bias, labels, prior)
     w = dict(zip(names, coef, strict=True))
 
     def cost(name: str) -> float:

@@ -248,5 +248,13 @@ def test_fit_and_grouped_cv_on_separable_data():
     scores["echo"][::7] = np.nan  # abstentions take the neutral value
     w = fit(scores, y)
     assert w.weights["consensus"] > 1 and auroc(predict(w, scores), y) > 0.95
+    # a check that scores bad records higher may not earn a negative weight
+    scores["redundancy"] = np.where(y, 0.2, 0.8)
+    w2 = fit(scores, y)
+    assert w2.weights["redundancy"] == 0.0 and all(v >= 0 for v in w2.weights.values())
+    # the bias is moved from the labels' base rate to an even prior
+    rate = y.mean()
+    want = fit(scores, y, prior=None).bias - np.log(rate / (1 - rate))
+    assert w2.bias == pytest.approx(want, abs=1e-4)  # weights are rounded to 4 places
     cv = grouped_cv_auroc(scores, y, [str(i // 4) for i in range(n)], boot=100)
     assert cv["auroc"] > 0.95 and cv["ci95"][0] <= cv["auroc"] <= cv["ci95"][1]

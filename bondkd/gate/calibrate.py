@@ -16,7 +16,7 @@ import numpy as np
 
 from bondkd.gate.config import Weights
 from bondkd.metrics import auroc, grouped_auroc_ci
-from bondkd.stability_fit import bounded_logistic
+from bondkd.stability_fit import bounded_logistic, prior_shift
 
 # Checks whose scores the regression sees; vetoes (refusal, rules, reference, dedup)
 # stay hard rules outside the score.
@@ -45,14 +45,19 @@ def fit(
     labels: np.ndarray,
     neutral: dict[str, float] | None = None,
     c: float = 1.0,
+    prior: float | None = 0.5,
 ) -> Weights:
     """Logistic weights; `neutral` (default 0.5) fills abstentions, see the module doc.
     Every check scores higher for better records, so no weight may be negative: two
     checks that share evidence (stability and grounding both read the dataflow) would
-    otherwise trade signs, and a record would lose score for being better grounded."""
+    otherwise trade signs, and a record would lose score for being better grounded.
+    The bias is moved to an even `prior` (None: the labels' base rate), as for stability:
+    a calibration file that happens to be 39% correct should not make every record of a
+    stronger teacher fall below the threshold."""
     neutral = {n: (neutral or {}).get(n, 0.5) for n in FEATURES}
     x = design(scores, neutral)
     bias, coef = bounded_logistic(x, labels, [(0.0, None)] * len(FEATURES), l2=1.0 / c)
+    bias = prior_shift(bias, labels, prior)
     return Weights(
         bias=round(bias, 4),
         weights={n: round(float(w), 4) for n, w in zip(FEATURES, coef, strict=True)},
