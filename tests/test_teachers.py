@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from chat_server import Action, ChatServer
 
-from bondkd.teachers import ChatReply, ChatRequest, TeacherError, make_teacher
+from bondkd.teachers import ChatReply, ChatRequest, ClientConfig, TeacherError, make_teacher
 from bondkd.teachers.cache import CachingTeacher
 from bondkd.teachers.endpoint import EndpointTeacher, chat_url, public_url
 from bondkd.teachers.prompts import (
@@ -153,7 +153,7 @@ def test_json_schema_falls_back_to_json_object_for_llama_cpp_python():
 
 
 def test_concurrency_limit():
-    with ChatServer(scripted(then=Action("ok", delay_s=0.15))) as server:
+    with ChatServer(scripted(then=Action("ok", delay_s=0.5))) as server:
         t = endpoint(server, concurrency=2)
         threads = [threading.Thread(target=t.chat, args=(req(str(i)),)) for i in range(6)]
         for th in threads:
@@ -186,7 +186,7 @@ def test_make_teacher_errors():
 def test_cache_serves_answered_requests_and_keeps_no_key(tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     with ChatServer() as server:
-        t = make_teacher(server.url, "m1", cache_dir=str(tmp_path), retries=0)
+        t = make_teacher(server.url, "m1", cache_dir=str(tmp_path), client=ClientConfig(retries=0))
         assert isinstance(t, CachingTeacher)
         first = t.chat(req())
         again = t.chat(req())

@@ -102,6 +102,7 @@ def _config(args: argparse.Namespace) -> EvalConfig:
         concurrency=args.concurrency,
         timeout_s=args.timeout,
         retries=args.retries,
+        api_key_env=args.api_key_env,
         structure=False if args.no_structure else None,
         cost__calls_per_month=args.calls_per_month,
         cost__student_cost=args.student_cost,
@@ -132,15 +133,7 @@ def run(args: argparse.Namespace) -> int:
     questions = read_questions(args.questions, args.limit)
 
     def make(spec: str, model: str | None) -> Any:
-        return make_teacher(
-            spec,
-            model,
-            api_key_env=args.api_key_env,
-            concurrency=cfg.concurrency,
-            timeout_s=cfg.timeout_s,
-            retries=cfg.retries,
-            cache_dir=args.cache,
-        )
+        return make_teacher(spec, model, client=cfg, cache_dir=args.cache)
 
     student = make(args.student, args.student_model)
     # Two instances even for one spec: a shared llama.cpp model would serve the second side

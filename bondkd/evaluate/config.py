@@ -7,13 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from bondkd.config import AnalyzeConfig, load_model, read_config_file
-
-
-class _Config(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+from bondkd.config import AnalyzeConfig, _Config, load_model, read_config_file
+from bondkd.teachers.base import ClientConfig
 
 
 class CostConfig(_Config):
@@ -35,7 +32,7 @@ class CostConfig(_Config):
     )
 
 
-class EvalConfig(_Config):
+class EvalConfig(ClientConfig):
     template: Literal["think", "zh_sections"] = Field(
         default="think", description="Prompt and reply format both models are asked to follow."
     )
@@ -47,13 +44,6 @@ class EvalConfig(_Config):
     seed: int | None = Field(default=0, description="Sampling seed, where a backend has one.")
     constrained: bool = Field(
         default=False, description="Ask for a JSON-schema-constrained reply where supported."
-    )
-    concurrency: int = Field(
-        default=4, ge=1, le=256, description="Requests in flight per model at once."
-    )
-    timeout_s: float = Field(default=120.0, gt=0.0, description="Per-request timeout (endpoints).")
-    retries: int = Field(
-        default=4, ge=0, le=20, description="Retries on 429, 5xx, timeouts and malformed replies."
     )
     rel_tol: float = Field(
         default=1e-6,

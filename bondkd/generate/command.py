@@ -128,15 +128,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     # a bad questions file should fail before a model is loaded
     questions = load_questions(cfg.questions) if cfg.questions is not None else None
-    teacher = make_teacher(
-        cfg.teacher,
-        cfg.teacher_model,
-        api_key_env=cfg.api_key_env,
-        concurrency=cfg.concurrency,
-        timeout_s=cfg.timeout_s,
-        retries=cfg.retries,
-        cache_dir=str(cfg.cache_dir),
-    )
+    teacher = make_teacher(cfg.teacher, cfg.teacher_model, client=cfg, cache_dir=str(cfg.cache_dir))
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     bars = _Bars(console, args.quiet)
     try:

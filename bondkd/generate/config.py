@@ -9,12 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
+from bondkd.teachers.base import ClientConfig
 from bondkd.teachers.prompts import TEMPLATES
 
 
-class GenerateConfig(BaseModel):
+class GenerateConfig(ClientConfig):
     model_config = ConfigDict(extra="forbid")
 
     out: Path = Field(description="Traces are written here (canonical JSONL).")
@@ -47,12 +48,6 @@ class GenerateConfig(BaseModel):
         default="local", description="local, a .gguf path, an HF id or dir, or an http(s) URL."
     )
     teacher_model: str | None = Field(default=None, description="Model name at an endpoint.")
-    api_key_env: str = Field(
-        default="OPENAI_API_KEY", description="Environment variable holding the endpoint's key."
-    )
-    concurrency: int = Field(default=4, ge=1, le=256, description="Requests in flight at once.")
-    timeout_s: float = Field(default=120.0, gt=0, description="Seconds per request attempt.")
-    retries: int = Field(default=4, ge=0, le=20, description="Retries on 429/5xx/timeouts.")
     rejected: Path | None = Field(
         default=None, description="Unparseable replies (default: OUT with .rejected.jsonl)."
     )

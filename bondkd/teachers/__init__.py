@@ -13,22 +13,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bondkd.teachers.base import ChatReply, ChatRequest, Teacher
+from bondkd.teachers.base import ChatReply, ChatRequest, ClientConfig, Teacher
 from bondkd.teachers.errors import TeacherError
 
-__all__ = ["ChatReply", "ChatRequest", "Teacher", "TeacherError", "make_teacher"]
+__all__ = ["ChatReply", "ChatRequest", "ClientConfig", "Teacher", "TeacherError", "make_teacher"]
 
 
 def make_teacher(
     spec: str,
     model: str | None = None,
     *,
-    api_key_env: str = "OPENAI_API_KEY",
-    concurrency: int = 4,
-    timeout_s: float = 120.0,
-    retries: int = 4,
+    client: ClientConfig | None = None,
     cache_dir: str | None = None,
 ) -> Teacher:
+    client = client or ClientConfig()
     teacher: Teacher
     if spec.startswith(("http://", "https://")):
         from bondkd.teachers.endpoint import EndpointTeacher
@@ -38,10 +36,10 @@ def make_teacher(
         teacher = EndpointTeacher(
             spec,
             model,
-            api_key_env=api_key_env,
-            concurrency=concurrency,
-            timeout_s=timeout_s,
-            retries=retries,
+            api_key_env=client.api_key_env,
+            concurrency=client.concurrency,
+            timeout_s=client.timeout_s,
+            retries=client.retries,
         )
     elif spec == "local":
         from bondkd.models import packaged_gguf

@@ -13,6 +13,21 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
+from bondkd.config import _Config
+
+
+class ClientConfig(_Config):
+    """How bondkd talks to a model: shared by `generate` and `eval` (and `make_teacher`)."""
+
+    api_key_env: str = Field(
+        default="OPENAI_API_KEY", description="Environment variable holding the endpoint's key."
+    )
+    concurrency: int = Field(default=4, ge=1, le=256, description="Requests in flight at once.")
+    timeout_s: float = Field(default=120.0, gt=0.0, description="Seconds per request attempt.")
+    retries: int = Field(
+        default=4, ge=0, le=20, description="Retries on 429, 5xx, timeouts and malformed replies."
+    )
+
 
 class ChatRequest(BaseModel):
     """One chat-completions call. `key()` identifies it for the request cache."""
