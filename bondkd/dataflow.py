@@ -19,8 +19,8 @@ the answer rests on. Three kinds of break are recorded on the molecule:
   come out clean; on the GSM8K dev file none of the 119 answers flagged is correct.
 
 Found once here (like the conflicts) and read by stability and the gate's grounding
-check. Without a final answer there is nothing to walk back from: only unsourced
-operands are reported.
+and consensus checks. Without a final answer no given reaches one, so every given is
+unused, and dead ends are not reported.
 """
 
 from __future__ import annotations
@@ -113,20 +113,21 @@ def find_flow_issues(
                       "neither the question nor an earlier step gives")  # fmt: skip
             known |= forms(q)
     final = final_value(texts, answer)
-    if final is None:
-        return issues
-    if _decimals(final) > max((_decimals(quantities.canon(q.value)) for q in asked), default=0):
-        issue("implausible_answer", None, final, f"the answer {final} is more precise than "
-              "anything the question gives")  # fmt: skip
-    elif final.startswith("-") and not any(q.value < 0 for q in asked):
-        issue("implausible_answer", None, final, f"the answer {final} is negative though "
-              "nothing in the question is")  # fmt: skip
-    reached, stack = set(), [final]
+    reached: set[str] = set()  # no final answer: nothing reaches it
+    stack = [final] if final is not None else []
     while stack:
         v = stack.pop()
         if v not in reached:
             reached.add(v)
             stack.extend(parents.get(v, ()))
+    if final is not None and _decimals(final) > max(
+        (_decimals(quantities.canon(q.value)) for q in asked), default=0
+    ):
+        issue("implausible_answer", None, final, f"the answer {final} is more precise than "
+              "anything the question gives")  # fmt: skip
+    elif final is not None and final.startswith("-") and not any(q.value < 0 for q in asked):
+        issue("implausible_answer", None, final, f"the answer {final} is negative though "
+              "nothing in the question is")  # fmt: skip
     seen: set[str] = set()
     for q in asked:
         c = quantities.canon(q.value)
@@ -137,6 +138,8 @@ def find_flow_issues(
         if not forms(q) & reached:
             issue("unused_quantity", None, q.raw, f"the question's {q.raw} never flows "
                   "into the final answer")  # fmt: skip
+    if final is None:  # a dead end is only one relative to an answer
+        return issues
     feeding = set().union(*parents.values()) if parents else set()
     for c, (k, raw) in computed.items():
         if c != final and c not in feeding:

@@ -51,9 +51,11 @@ def test_chinese_trace():
     assert kinds(issues) == [("unused_quantity", "5")]
 
 
-def test_no_final_answer_reports_only_unsourced():
+def test_without_a_final_answer_every_given_is_unused():
     issues = find_flow_issues(Q, ["We compute 9 * 4 and think."], None)
-    assert {f.kind for f in issues} == {"unsourced"}
+    assert kinds(issues) == [("unsourced", "9"), *(("unused_quantity", q) for q in "345")]
+    # a refusal is not a sound trace just because it computes nothing
+    assert len(find_flow_issues(Q, ["I'm sorry, I cannot help with that."], None)) == 3
 
 
 def test_costs_and_constants_come_from_the_config():
