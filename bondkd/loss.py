@@ -21,6 +21,7 @@ from torch import Tensor, nn
 BOND_CODES: dict[str, int] = {"none": 0, "strong_logic": 1, "reflection": 2, "exploratory": 3}
 
 TypeWeights = Mapping[str | int, float] | Sequence[float] | Tensor
+BondKind = Literal["kl", "mse", "corr"]
 
 
 def pair_mask(step_mask: Tensor) -> Tensor:
@@ -71,7 +72,7 @@ def bond_attention_loss(
     step_mask: Tensor,  # (B, S) bool, False = padding step
     bond_types: Tensor | None = None,  # (B, S, S) long, codes of BOND_CODES
     type_weights: TypeWeights | None = None,
-    kind: Literal["kl", "mse", "corr"] = "kl",
+    kind: BondKind = "kl",
     eps: float = 1e-8,
 ) -> Tensor:
     """Match the student's step-to-step attention to the teacher's bond structure.

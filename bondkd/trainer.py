@@ -24,7 +24,7 @@ from transformers import Trainer
 
 from bondkd.collate import BOND_KEYS, BondCollator, TargetDataset, hf_dataset
 from bondkd.errors import BondkdError
-from bondkd.loss import TypeWeights, bond_attention_loss, total_loss
+from bondkd.loss import BondKind, TypeWeights, bond_attention_loss, total_loss
 from bondkd.student import StepAttentionCollector
 
 __all__ = [
@@ -46,7 +46,7 @@ def _bond_forward(
     *,
     alpha: float,
     target: BondTarget,
-    kind: Literal["kl", "mse"],
+    kind: BondKind,
     type_weights: TypeWeights | None,
 ) -> tuple[Tensor, dict[str, float], Any]:
     """`bond_distill_loss` plus the model's outputs (the Trainer's eval needs the logits)."""
@@ -84,7 +84,7 @@ def bond_distill_loss(
     *,
     alpha: float,
     target: BondTarget = "energy",
-    kind: Literal["kl", "mse"] = "kl",
+    kind: BondKind = "kl",
     type_weights: TypeWeights | None = None,
 ) -> tuple[Tensor, dict[str, float]]:
     """One training step's loss: ``CE + alpha·L_bond`` and {"ce", "bond"} as floats.
@@ -126,7 +126,7 @@ class BondLossMixin:
         layers: list[int] | None = None,
         heads: list[int] | None = None,
         type_weights: TypeWeights | None = None,
-        kind: Literal["kl", "mse"] = "kl",
+        kind: BondKind = "kl",
         **kwargs: Any,
     ):
         if bond_target not in ("energy", "attention"):

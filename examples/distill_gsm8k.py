@@ -230,6 +230,7 @@ def main() -> None:
     ap.add_argument("--alpha", type=float, default=100.0)
     ap.add_argument("--loss", choices=["kl", "mse", "corr"], default="kl", help="L_bond kind.")
     ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--arms", default="ce,bond", help="Which arms to run (ce, bond).")
     ap.add_argument("--ckpt-every", type=int, default=25)
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (0: torch default).")
@@ -255,7 +256,7 @@ def main() -> None:
         print("base", json.dumps(results["base"]), flush=True)
         done.write_text(json.dumps({"settings": settings, "runs": results}, indent=2))
     for seed in map(int, args.seeds.split(",")):
-        for arm in ("ce", "bond"):
+        for arm in args.arms.split(","):
             name = f"{arm}-s{seed}"
             if name in results:
                 continue

@@ -59,7 +59,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     who.add_argument("--tiny", action="store_true", help="random-init tiny Llama, offline")
     p.add_argument("--alpha", type=float, default=0.1, help="weight of L_bond")
     p.add_argument("--target", choices=["energy", "attention"], default="energy")
-    p.add_argument("--kind", choices=["kl", "mse"], default="kl")
+    p.add_argument("--kind", choices=["kl", "mse", "corr"], default="kl")
     p.add_argument("--layers", type=int, nargs="*", help="student layers (default: mid-depth)")
     p.add_argument("--steps", type=int, default=100, help="optimiser steps")
     p.add_argument("--batch-size", type=int, default=4)
