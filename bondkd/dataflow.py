@@ -5,7 +5,7 @@ annotation's value, "so she has 8", 得 12) is derived from the operands written
 its step since the previous result (from every number there when none stands next
 to an operator: "5 apples and 3 more, so 8"); values are nodes, so "12" computed in step 2
 and used in step 4 is one node. Walking back from the final answer gives the values
-the answer rests on. Three kinds of break are recorded on the molecule:
+the answer rests on. Four kinds of break are recorded on the molecule:
 
 - unused_quantity: a question quantity that never flows into the final answer (a
   percent also counts as p/100, 1+p/100 and 1−p/100). Solvers that drop a given are

@@ -83,6 +83,11 @@ def test_self_consistency_reads_the_molecules_conflicts():
     assert c["status"] == "fail"
     text = " ".join(c["evidence"])
     assert "calc_mismatch" in text and "value_clash" in text and "answer_mismatch" in text
+    assert c["score"] == 0.0  # three standing conflicts at 0.5 each
+    # a kind stability gives no weight to still counts here
+    [only] = _gate([{**GOOD, "answer": "13"}])
+    c = _check(only, "self_consistency")
+    assert c["score"] == 0.5 and "answer_mismatch" in c["evidence"][0]
 
 
 @pytest.mark.parametrize(

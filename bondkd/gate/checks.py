@@ -144,7 +144,7 @@ def _no_information(text: str, before: str) -> bool:
 
 def self_consistency(item: Item, cfg: C.SelfConsistencyCheck, ctx: Context) -> CheckResult:
     standing = [c for c in item.molecule.conflicts if c.resolved_by is None]
-    cost = sum(c.value for c in standing)
+    cost = cfg.per_conflict * len(standing)
     evidence = [f"{c.kind} (steps {c.steps}): {c.description}" for c in standing]
     fixed = len(item.molecule.conflicts) - len(standing)
     if fixed:
