@@ -81,7 +81,7 @@ class Conflict(_Strict):
     resolved_by: int | None = Field(
         default=None, description="Index of a later reflection step that corrects it."
     )
-    value: float = Field(ge=0.0, description="Cost subtracted from stability.")
+    value: float = Field(ge=0.0, description="Cost subtracted from the stability logit.")
 
 
 FlowKind = Literal["unused_quantity", "dead_end", "unsourced", "implausible_answer"]

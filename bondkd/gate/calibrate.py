@@ -1,11 +1,12 @@
 """Fit the gate's score weights on labelled records (`bondkd filter --calibrate`).
 
-The score is a logistic regression, with non-negative weights, on the check scores: features are each
-weighted check's score, or its neutral value when it abstains or errors. The
-neutral value is the check's own pass threshold, the point of no evidence either
-way: a record with no other answers to its question is neither helped nor hurt
-by consensus, whatever the calibration set's base rate of agreement. `grouped_cv_auroc` measures it with
-folds grouped by question, since several answers to one question are correlated.
+The score is a logistic regression, with non-negative weights, on the check scores:
+features are each weighted check's score, or its neutral value when it abstains or
+errors. The neutral value is the check's own pass threshold, the point of no evidence
+either way: a record with no other answers to its question is neither helped nor hurt
+by consensus, whatever the calibration set's base rate of agreement.
+`grouped_cv_auroc` measures it with folds grouped by question, since several answers
+to one question are correlated.
 """
 
 from __future__ import annotations

@@ -127,9 +127,9 @@ class Weights(_Config):
 # Fitted on the 2,640 GSM8K dev solutions (reference check off) by
 # benchmarks/gate_auroc.py with the lexical backend (the same fit as `bondkd filter
 # --calibrate`), bias moved to an even prior; docs/benchmarks.md has the grouped
-# cross-validated AUROC. The model
-# backend uses the same weights: the checks the score leans on (consensus, stability,
-# self-consistency) read the same dataflow and conflicts in both backends.
+# cross-validated AUROC. The model backend uses the same weights: the checks the score
+# leans on (consensus, stability, self-consistency) read the same dataflow and
+# conflicts in both backends.
 _NEUTRAL = {"stability": 0.5, "length": 0.5, "echo": 0.1, "redundancy": 0.7,
             "self_consistency": 0.99, "grounding": 0.5, "consensus": 0.5}  # fmt: skip
 SHIPPED_LEXICAL = Weights(
