@@ -2,9 +2,9 @@
 
 Per record it keeps a few numbers, not the text: the group key, final answer and the
 weight of its vote (`molecule.flow_soundness`; question hash -> answers, for consensus)
-and a fingerprint of question + response (SHA-1 for exact duplicates, a 32-value MinHash over character 5-grams for near
-duplicates, bucketed 8 bands x 4 rows so candidates are found without comparing
-every pair). `--resume` rebuilds it from the input: it is derived, never stored.
+and a fingerprint of question + response (SHA-1 for exact duplicates, a 32-value
+MinHash over character 5-grams for near duplicates, bucketed 8 bands x 4 rows so
+candidates are found without comparing every pair). `--resume` rebuilds it from the input: it is derived, never stored.
 """
 
 from __future__ import annotations
