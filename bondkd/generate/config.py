@@ -9,15 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from bondkd.teachers.base import ClientConfig
 from bondkd.teachers.prompts import TEMPLATES
 
 
 class GenerateConfig(ClientConfig):
-    model_config = ConfigDict(extra="forbid")
-
     out: Path = Field(description="Traces are written here (canonical JSONL).")
     topic: str | None = Field(default=None, description="Build a tag tree under this topic.")
     questions: Path | None = Field(
