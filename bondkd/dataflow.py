@@ -13,13 +13,15 @@ the answer rests on. Four kinds of break are recorded on the molecule:
   solutions with AUROC 0.65 (docs/benchmarks.md);
 - dead_end: a computed value that feeds no later result and is not the answer;
 - unsourced: a number used as an operand that comes from neither the question, the
-  constants (`DataflowConfig.constants`), nor anything written before it;
+  constants (`DataflowConfig.constants`), nor anything written before it (a term right
+  of an "=" in the same clause counts as computed);
 - implausible_answer: a final answer more precise than every quantity the question
   gives (3.33 from whole numbers), or negative when none of them is. Word problems
   come out clean; on the GSM8K dev file none of the 119 answers flagged is correct.
 
-Found once here (like the conflicts) and read by stability and the gate's grounding
-and consensus checks. Without a final answer no given reaches one, so every given is
+Work after the step that first computes the answer is checking it: dead ends and
+unsourced operands there are not reported. Found once here (like the conflicts) and
+read by stability and the gate's grounding and consensus checks. Without a final answer no given reaches one, so every given is
 unused, and dead ends are not reported.
 """
 
@@ -45,15 +47,22 @@ def forms(q: quantities.Quantity) -> set[str]:
     return out
 
 
-def final_value(texts: Sequence[str], answer: str | None) -> str | None:
-    """Canonical value of the trace's final answer: the `answer` field, else the text's."""
+def final_values(texts: Sequence[str], answer: str | None) -> list[str]:
+    """Canonical values of the trace's final answer: the `answer` field ("12 cm by 5 cm"
+    has two), else the answer the text states; empty when there is none."""
     found = quantities.answer_of(answer) if answer else None
-    if found is None:
-        found = quantities.final_answer("\n".join(texts))
-    return None if found is None or found[1] is None else quantities.canon(found[1])
+    if found is not None and found[1] is not None:
+        return [quantities.canon(found[1])]
+    if answer:
+        several = [quantities.canon(q.value) for q in quantities.numbers(answer)]
+        if several:
+            return several
+    found = quantities.final_answer("\n".join(texts))
+    return [] if found is None or found[1] is None else [quantities.canon(found[1])]
 
 
-_AFTER_EQUALS = re.compile(r"[=＝]\s*[$€£¥]?\s*$")
+# A number right of an "=" in the same clause: "= 340 + 68 = 408" computed the 68.
+_IN_CHAIN = re.compile(r"[=＝][^=＝,，。;；:：!?！？\n]*$")
 
 
 def _decimals(canon: str) -> int:
@@ -83,6 +92,7 @@ def find_flow_issues(
         )
 
     known = set(consts).union(*(forms(q) for q in asked))
+    unsourced: list[tuple[int, str]] = []
     parents: dict[str, set[str]] = {}  # result value -> values it was computed from
     computed: dict[str, tuple[int, str]] = {}  # result value -> (first step, raw)
     last: str | None = None  # the latest result
@@ -106,28 +116,33 @@ def find_flow_issues(
                 segment.add(c)
                 if q.start in operand_at:
                     ops.add(c)
-            # In "48 × 30 + 48 × 5 = 1440 + 240 = 1680" the 1440 after "=" was computed.
-            chained = _AFTER_EQUALS.search(text, 0, q.start) is not None
+            chained = _IN_CHAIN.search(text, 0, q.start) is not None
             if q.start in operand_at and c not in known and not chained:
-                issue("unsourced", k, q.raw, f"step {k} computes with {q.raw}, which "
-                      "neither the question nor an earlier step gives")  # fmt: skip
+                unsourced.append((k, q.raw))
             known |= forms(q)
-    final = final_value(texts, answer)
+    finals = final_values(texts, answer)
+    # Work after the step that first computes the answer is checking it: its new
+    # numbers and results that feed nothing are not breaks in the flow.
+    done = min((computed[f][0] for f in finals if f in computed), default=len(texts))
+    for k, raw in unsourced:
+        if k <= done:
+            issue("unsourced", k, raw, f"step {k} computes with {raw}, which neither the "
+                  "question nor an earlier step gives")  # fmt: skip
     reached: set[str] = set()  # no final answer: nothing reaches it
-    stack = [final] if final is not None else []
+    stack = list(finals)
     while stack:
         v = stack.pop()
         if v not in reached:
             reached.add(v)
             stack.extend(parents.get(v, ()))
-    if final is not None and _decimals(final) > max(
-        (_decimals(quantities.canon(q.value)) for q in asked), default=0
-    ):
-        issue("implausible_answer", None, final, f"the answer {final} is more precise than "
-              "anything the question gives")  # fmt: skip
-    elif final is not None and final.startswith("-") and not any(q.value < 0 for q in asked):
-        issue("implausible_answer", None, final, f"the answer {final} is negative though "
-              "nothing in the question is")  # fmt: skip
+    places = max((_decimals(quantities.canon(q.value)) for q in asked), default=0)
+    for final in finals:
+        if _decimals(final) > places:
+            issue("implausible_answer", None, final, f"the answer {final} is more precise "
+                  "than anything the question gives")  # fmt: skip
+        elif final.startswith("-") and not any(q.value < 0 for q in asked):
+            issue("implausible_answer", None, final, f"the answer {final} is negative "
+                  "though nothing in the question is")  # fmt: skip
     seen: set[str] = set()
     for q in asked:
         c = quantities.canon(q.value)
@@ -138,11 +153,11 @@ def find_flow_issues(
         if not forms(q) & reached:
             issue("unused_quantity", None, q.raw, f"the question's {q.raw} never flows "
                   "into the final answer")  # fmt: skip
-    if final is None:  # a dead end is only one relative to an answer
+    if not finals:  # a dead end is only one relative to an answer
         return issues
     feeding = set().union(*parents.values()) if parents else set()
     for c, (k, raw) in computed.items():
-        if c != final and c not in feeding:
+        if c not in finals and c not in feeding and k < done:
             issue("dead_end", k, raw, f"step {k} computes {raw}, which no later result "
                   "or the answer uses")  # fmt: skip
     return issues

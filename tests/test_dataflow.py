@@ -51,6 +51,12 @@ def test_chinese_trace():
     assert kinds(issues) == [("unused_quantity", "5")]
 
 
+def test_an_answer_with_several_numbers_walks_back_from_each():
+    q = "A rectangle has a perimeter of 34 cm and an area of 60 cm². What are its sides?"
+    steps = ["l + w = 34 / 2 = 17 and l × w = 60.", "So l = 17 − 5 = 12 and w = 60 / 12 = 5."]
+    assert find_flow_issues(q, steps, "12 cm by 5 cm") == []
+
+
 def test_without_a_final_answer_every_given_is_unused():
     issues = find_flow_issues(Q, ["We compute 9 * 4 and think."], None)
     assert kinds(issues) == [("unsourced", "9"), *(("unused_quantity", q) for q in "345")]
@@ -136,3 +142,15 @@ def test_grouped_cv_on_the_sample(docs):
     lo, hi = out["ci95"]
     assert 0.5 < out["auroc"] <= 1.0 and lo <= out["auroc"] <= hi
     assert isinstance(out["config"], StabilityConfig)
+
+
+def test_chains_and_checks_after_the_answer_are_not_breaks():
+    q = "There are 17 classes with 24 students each. How many students?"
+    steps = [
+        "17 × 24 = 17 × 20 + 17 × 4 = 340 + 68 = 408 students.",  # 20, 4, 340, 68 right of =
+        "Check: about 17 × 25 = 425, close to 408.",  # after the answer: checking
+    ]
+    assert find_flow_issues(q, steps, "408") == []
+    # the same check before the answer is a dead end with an unsourced operand
+    got = kinds(find_flow_issues(q, steps[::-1], "408"))
+    assert ("dead_end", "425") in got and ("unsourced", "25") in got
