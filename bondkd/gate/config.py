@@ -133,9 +133,9 @@ class Weights(_Config):
 _NEUTRAL = {"stability": 0.5, "length": 0.5, "echo": 0.1, "redundancy": 0.7,
             "self_consistency": 0.99, "grounding": 0.5, "consensus": 0.5}  # fmt: skip
 SHIPPED_LEXICAL = Weights(
-    bias=-5.2161,
-    weights={"stability": 2.1614, "length": 0.0095, "echo": 0.1137, "redundancy": 0.7886,
-             "self_consistency": 0.2111, "grounding": 0.0, "consensus": 6.124},
+    bias=-5.2515,
+    weights={"stability": 2.1924, "length": 0.0085, "echo": 0.1107, "redundancy": 0.8191,
+             "self_consistency": 0.2039, "grounding": 0.0, "consensus": 6.1299},
     neutral=_NEUTRAL,
 )  # fmt: skip
 SHIPPED_MODEL = SHIPPED_LEXICAL
