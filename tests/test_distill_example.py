@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from bondkd.config import AnalyzeConfig
 from bondkd.formats import parse_record
@@ -43,3 +44,26 @@ def test_teacher_as_reader_reproduces_its_bonds():
         assert (same[j, i] == t.bond_types[j, i]).all(), t.id
         flat = mod.bond_types_with(t, np.zeros_like(t.attention), cfg)  # a blind reader
         assert (flat[j, i] != t.bond_types[j, i]).any(), t.id
+
+
+def test_teacher_as_student_scores_one_and_skips_truncated_steps():
+    """The teacher itself, read through the student path (collector, collator, with the
+    teacher's BOS), must score Spearman 1 and bond agreement 1, also when truncation cuts
+    a trace: steps the student did not read whole are left out, not compared as zeros."""
+    from bondkd.collate import BondCollator
+    from bondkd.models import load_causal_lm
+
+    mod = example()
+    names = ("reflective_long.json", "exploratory.json", "chinese_reflective.json")
+    traces = [parse_record(json.loads((ROOT / "datasets" / n).read_text())) for n in names]
+    targets = list(build_targets(traces, Analyzer(AnalyzeConfig())))
+    lm = load_causal_lm("smollm2")
+    lm.model.set_attn_implementation("sdpa")
+    prompt = lm.tokenizer.bos_token + "{question}\n\n"
+    whole = BondCollator(lm.tokenizer, max_length=2048, prompt=prompt)
+    cut = BondCollator(lm.tokenizer, max_length=160, prompt=prompt)
+    assert (cut(targets)["token_steps"].amax(1) + 1 < torch.tensor([t.n_steps for t in targets])).any()
+    for collate in (whole, cut):
+        r = mod.evaluate(lm.model, targets, collate, batch=2)
+        assert r["spearman"] == pytest.approx(1.0, abs=1e-9), r
+        assert r["bond_agreement"] == pytest.approx(1.0), r

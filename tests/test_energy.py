@@ -1,5 +1,6 @@
 import numpy as np
-from hypothesis import given, settings
+import pytest
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bondkd.config import ComponentWeights
@@ -78,9 +79,16 @@ def test_reused_quantity_is_coherent():
     assert far > 0.7 > unrelated
 
 
-@given(st.lists(st.text(), min_size=1, max_size=6))
-def test_fast_lexical_cosine_matches_sklearn(texts):
-    from bondkd.energy.semantic import lexical_cosine_reference
+@pytest.mark.parametrize("dense_limit", [0, 1 << 18], ids=["sparse", "dense"])
+@given(texts=st.lists(st.text(), min_size=1, max_size=6))
+@example(texts=["0\x00", "0", "ab a\x00"])  # numpy strips a trailing NUL from its strings
+def test_fast_lexical_cosine_matches_sklearn(dense_limit, texts):
+    from bondkd.energy import semantic
 
     pairs = np.array([(j, i) for j in range(len(texts)) for i in range(j + 1)]).reshape(-1, 2)
-    assert np.allclose(lexical_cosine(texts, pairs), lexical_cosine_reference(texts, pairs))
+    old, semantic.DENSE_LIMIT = semantic.DENSE_LIMIT, dense_limit
+    try:
+        fast = lexical_cosine(texts, pairs)
+    finally:
+        semantic.DENSE_LIMIT = old
+    assert np.allclose(fast, semantic.lexical_cosine_reference(texts, pairs))

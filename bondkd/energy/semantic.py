@@ -9,12 +9,12 @@ segmenter). Raw cosines of unrelated steps are not 0 (MiniLM puts them around
 
 from __future__ import annotations
 
-import math
 from collections import Counter
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
+from scipy import sparse
 
 
 class Embedder(Protocol):
@@ -32,19 +32,30 @@ def embedding_cosine(vectors: np.ndarray, pairs: np.ndarray) -> np.ndarray:
     return np.einsum("pd,pd->p", vectors[pairs[:, 0]], vectors[pairs[:, 1]]).astype(np.float64)
 
 
-def _char_wb_grams(text: str, lo: int = 2, hi: int = 4) -> Counter[str]:
-    """Character n-grams inside word boundaries, exactly as sklearn's ``char_wb`` analyzer
-    (lowercased, each word padded with one space)."""
-    grams: Counter[str] = Counter()
-    for word in text.lower().split():
-        w = f" {word} "
-        for n in range(lo, hi + 1):
-            if len(w) <= n:  # sklearn counts a word this short once and stops
-                grams[w] += 1
-                break
-            for k in range(len(w) - n + 1):
-                grams[w[k : k + n]] += 1
-    return grams
+@lru_cache(maxsize=1 << 15)
+def _char_wb_grams(text: str, lo: int = 2, hi: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct character n-grams inside word boundaries, exactly as sklearn's ``char_wb``
+    analyzer (lowercased, each word padded with one space), and their sublinear tf
+    1 + log(count). Cached: the gate compares the same step texts in the energies, the
+    redundancy check and again when a trace is re-read."""
+    # The padded words side by side: " ab  cd ". A gram holding two spaces spans two
+    # words, every other one lies inside a word. (sklearn's rule for a word shorter than
+    # n never fires: the shortest padded word has 3 characters and n counts up from 2.)
+    padded = " " + "  ".join(text.lower().split()) + " "
+    grams = [padded[k : k + n] for n in range(lo, hi + 1) for k in range(len(padded) - n + 1)]
+    counts = Counter(grams)
+    inside = [g for g in counts if "  " not in g]
+    tf = 1.0 + np.log(np.fromiter((counts[g] for g in inside), np.float64, len(inside)))
+    # A gram has at most `hi` characters, so a fixed-width array holds them and np.unique can join vocabularies without a Python loop. The
+    # terminator keeps a trailing NUL, which numpy strips, from merging two grams.
+    grams_array = np.array([g + "\x01" for g in inside], dtype=f"<U{hi + 1}")
+    for a in (grams_array, tf):
+        a.flags.writeable = False  # shared by every caller of the cache
+    return grams_array, tf
+
+
+# Above this many step × n-gram cells the TF-IDF rows are kept sparse.
+DENSE_LIMIT = 1 << 18
 
 
 def lexical_cosine(texts: list[str], pairs: np.ndarray) -> np.ndarray:
@@ -53,28 +64,27 @@ def lexical_cosine(texts: list[str], pairs: np.ndarray) -> np.ndarray:
     per-call overhead, which dominated gating short traces."""
     if len(pairs) == 0:
         return np.zeros(0)
-    counts = [_char_wb_grams(t) for t in texts]
-    df: Counter[str] = Counter()
-    for c in counts:
-        df.update(c.keys())
-    n = len(texts)
-    idf = {g: math.log((1 + n) / (1 + d)) + 1.0 for g, d in df.items()}
-    vecs = []
-    for c in counts:
-        v = {g: (1.0 + math.log(k)) * idf[g] for g, k in c.items()}
-        norm = math.sqrt(sum(x * x for x in v.values())) or 1.0
-        vecs.append({g: x / norm for g, x in v.items()})
-    out = np.empty(len(pairs))
-    for p, (j, i) in enumerate(pairs.tolist()):
-        a, b = vecs[j], vecs[i]
-        if len(a) > len(b):
-            a, b = b, a
-        out[p] = sum(x * b.get(g, 0.0) for g, x in a.items())
-    return out
+    grams, tfs = zip(*(_char_wb_grams(" ".join(t.lower().split())) for t in texts), strict=True)
+    n, sizes = len(texts), [len(g) for g in grams]
+    vocab, flat = np.unique(np.concatenate(grams), return_inverse=True)
+    idf = np.log((1 + n) / (1 + np.bincount(flat, minlength=len(vocab)))) + 1.0
+    weights = np.concatenate(tfs) * idf[flat]
+    norms = np.sqrt(np.bincount(np.repeat(np.arange(n), sizes), weights**2, minlength=n))
+    weights /= np.repeat(np.where(norms > 0, norms, 1.0), sizes)
+    if n * len(vocab) <= DENSE_LIMIT:  # short traces: a small dense matrix is fastest
+        rows = np.zeros((n, len(vocab)))
+        rows[np.repeat(np.arange(n), sizes), flat] = weights
+        return np.einsum("pd,pd->p", rows[pairs[:, 0]], rows[pairs[:, 1]])
+    indptr = np.concatenate([[0], np.cumsum(sizes)])
+    csr = sparse.csr_matrix((weights, flat, indptr), shape=(n, max(1, len(vocab))))
+    dots = csr[pairs[:, 0]].multiply(csr[pairs[:, 1]]).sum(axis=1)
+    return np.asarray(dots, dtype=np.float64).ravel()
 
 
 def lexical_cosine_reference(texts: list[str], pairs: np.ndarray) -> np.ndarray:
     """The same cosine through sklearn's TfidfVectorizer (slow path, for tests)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer  # 3 s to import
+
     if len(pairs) == 0:
         return np.zeros(0)
     vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True)

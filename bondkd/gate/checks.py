@@ -130,8 +130,9 @@ def redundancy(item: Item, cfg: C.RedundancyCheck, ctx: Context) -> CheckResult:
         if c >= cfg.near_duplicate and j not in redundant:
             redundant.add(j)
             evidence.append(f"step {j} repeats step {i} (cosine {c:.2f})")
+    raw = [s.text for s in item.molecule.steps]  # as the molecule's own scans read them
     for k in range(1, len(texts)):  # no new number and nothing but echoes of the last step
-        if k not in redundant and _no_information(texts[k], texts[k - 1]):
+        if k not in redundant and _no_information(raw[k], raw[k - 1]):
             redundant.add(k)
             evidence.append(f"step {k} adds nothing to step {k - 1}")
     return _graded("redundancy", 1 - len(redundant) / len(texts), cfg, evidence)

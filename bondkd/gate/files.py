@@ -15,18 +15,18 @@ import base64
 import gzip
 import json
 import os
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
 from bondkd.errors import BondkdError
 from bondkd.gate.config import GateConfig
 from bondkd.gate.index import DatasetIndex
-from bondkd.gate.runner import Gate, Parsed, build_index, parse
+from bondkd.gate.runner import Gate, Parsed, build_index, index_entry, parse
 
 
 def read_lines(path: str) -> Iterator[tuple[int, Any]]:
@@ -93,19 +93,60 @@ def done_lines(path: Path) -> set[int]:
     return lines
 
 
-# -- workers -----------------------------------------------------------------------------
-_worker_gate: Gate | None = None
+# -- passes, in-process or in workers --------------------------------------------------
+Item = tuple[int, Any]  # (line, JSON value or _Raw), as read_lines yields it
 
 
-def _init_worker(config_json: str, index: DatasetIndex) -> None:
-    global _worker_gate
+class _Pass:
+    """One pass over a batch of read lines: parse, then index entries (pass 1, no index
+    yet) or gated records (pass 2). Parsing happens here too, so workers do it."""
+
+    def __init__(self, config: GateConfig, index: DatasetIndex | None):
+        self.config = config
+        self.gate = None if index is None else Gate(config, index)
+
+    def __call__(self, items: list[Item]) -> list:
+        parsed = [_parse(n, v) for n, v in items]
+        if self.gate is None:
+            return [index_entry(p, self.config) for p in parsed]
+        return self.gate.run(parsed)
+
+
+_worker_pass: _Pass | None = None
+
+
+def _init_worker(config_json: str, index: DatasetIndex | None) -> None:
+    global _worker_pass
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    _worker_gate = Gate(GateConfig.model_validate_json(config_json), index)
+    _worker_pass = _Pass(GateConfig.model_validate_json(config_json), index)
 
 
-def _run_batch(batch: list[Parsed]) -> list[dict]:
-    assert _worker_gate is not None
-    return _worker_gate.run(batch)
+def _run_batch(items: list[Item]) -> list:
+    assert _worker_pass is not None
+    return _worker_pass(items)
+
+
+def _passes(
+    batches: Iterator[list[Item]], config: GateConfig, index: DatasetIndex | None, workers: int
+) -> Iterator[list]:
+    """`_Pass(config, index)` over the batches, results in input order."""
+    if workers <= 1:
+        yield from map(_Pass(config, index), batches)
+        return
+    with ProcessPoolExecutor(
+        workers, initializer=_init_worker, initargs=(config.model_dump_json(), index)
+    ) as pool:
+        pending: deque[Future] = deque()
+        for batch in batches:
+            pending.append(pool.submit(_run_batch, batch))
+            if len(pending) >= 2 * workers:  # bounded: memory does not grow with the file
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _batched(items: Iterator[Item], size: int) -> Iterator[list[Item]]:
+    return iter(lambda: list(islice(items, size)), [])
 
 
 @dataclass
@@ -158,20 +199,20 @@ def filter_file(
     done = set().union(*(done_lines(p) for p in outs)) if resume else set()
     lines = 0
 
-    def counted() -> Iterator[Parsed]:
+    def counted() -> Iterator[Item]:
         nonlocal lines
-        for n, v in read_lines(path):
+        for item in read_lines(path):
             lines += 1
-            yield _parse(n, v)
+            yield item
 
-    index = build_index(counted(), config)
+    entries = _passes(_batched(counted(), config.batch), config, None, workers)
+    index = build_index(chain.from_iterable(entries), config.consensus.group_field)
     if progress is not None:
         progress.start(lines - len(done))
     summary = Summary(resumed=len(done))
-    todo = (_parse(n, v) for n, v in read_lines(path) if n not in done)
-    batches = iter(lambda: list(islice(todo, config.batch)), [])
+    todo = ((n, v) for n, v in read_lines(path) if n not in done)
     with outs[0].open("a", encoding="utf-8") as acc, outs[1].open("a", encoding="utf-8") as rej:
-        for records in _gate_batches(batches, config, index, workers):
+        for records in _passes(_batched(todo, config.batch), config, index, workers):
             for rec in records:
                 (acc if rec["bondkd"]["verdict"] == "accepted" else rej).write(
                     json.dumps(rec, ensure_ascii=False) + "\n"
@@ -183,22 +224,3 @@ def filter_file(
             if progress is not None:
                 progress.advance(len(records))
     return summary
-
-
-def _gate_batches(
-    batches: Iterator[list[Parsed]], config: GateConfig, index: DatasetIndex, workers: int
-) -> Iterator[list[dict]]:
-    if workers <= 1:
-        gate = Gate(config, index)
-        yield from map(gate.run, batches)
-        return
-    with ProcessPoolExecutor(
-        workers, initializer=_init_worker, initargs=(config.model_dump_json(), index)
-    ) as pool:
-        pending: list[Future] = []
-        for batch in batches:
-            pending.append(pool.submit(_run_batch, batch))
-            if len(pending) >= 2 * workers:  # bounded: memory does not grow with the file
-                yield pending.pop(0).result()
-        for f in pending:
-            yield f.result()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import zlib
+from typing import NamedTuple
 
 import numpy as np
 
@@ -45,6 +46,33 @@ def group_key(record: dict, trace: Trace, group_field: str) -> str | None:
     return "q:" + hashlib.sha1(q.encode()).hexdigest() if q else None
 
 
+class Entry(NamedTuple):
+    """What the index keeps of one record; computed apart from the index (in a worker)."""
+
+    line: int
+    rid: str
+    key: str | None  # consensus group
+    answer: float | None
+    weight: float  # vote weight
+    digest: str  # SHA-1 of the normalised text: exact duplicates
+    sig: np.ndarray  # (K,) MinHash: near duplicates
+
+
+def entry(
+    line: int,
+    rid: str,
+    record: dict,
+    trace: Trace,
+    answer: float | None,
+    weight: float = 1.0,
+    group_field: str = "group",
+) -> Entry:
+    text = normalise(trace.question + "\n" + trace.reasoning + "\n" + (trace.answer or ""))
+    key = group_key(record, trace, group_field)
+    digest = hashlib.sha1(text.encode()).hexdigest()
+    return Entry(line, rid, key, answer, weight, digest, minhash(text))
+
+
 class DatasetIndex:
     def __init__(self, group_field: str = "group") -> None:
         self.group_field = group_field
@@ -56,28 +84,17 @@ class DatasetIndex:
         self._sigs: dict[int, np.ndarray] = {}
         self._ids: dict[int, str] = {}
 
-    def add(
-        self,
-        line: int,
-        rid: str,
-        record: dict,
-        trace: Trace,
-        answer: float | None,
-        weight: float = 1.0,
-    ) -> None:
-        key = group_key(record, trace, self.group_field)
-        self.weights[line] = weight
-        if key is not None:
-            self.groups.setdefault(key, []).append((line, answer, weight))
-        text = normalise(trace.question + "\n" + trace.reasoning + "\n" + (trace.answer or ""))
-        digest = hashlib.sha1(text.encode()).hexdigest()
-        self._exact.setdefault(digest, (line, rid))
-        self._line_exact[line] = digest
-        sig = minhash(text)
-        self._sigs[line] = sig
-        self._ids[line] = rid
+    def insert(self, e: Entry) -> None:
+        """Add one record; records go in input order (the first of duplicates is kept)."""
+        self.weights[e.line] = e.weight
+        if e.key is not None:
+            self.groups.setdefault(e.key, []).append((e.line, e.answer, e.weight))
+        self._exact.setdefault(e.digest, (e.line, e.rid))
+        self._line_exact[e.line] = e.digest
+        self._sigs[e.line] = e.sig
+        self._ids[e.line] = e.rid
         for b in range(_BANDS):
-            self._buckets.setdefault((b, sig[b * _ROWS : (b + 1) * _ROWS].tobytes()), line)
+            self._buckets.setdefault((b, e.sig[b * _ROWS : (b + 1) * _ROWS].tobytes()), e.line)
 
     def others(self, line: int, record: dict, trace: Trace) -> list[tuple[float | None, float]]:
         """(final answer, vote weight) of the other records in this record's group. Exact

@@ -20,7 +20,7 @@ from bondkd import __version__, molecule, quantities
 from bondkd.formats import RecordError, parse_record
 from bondkd.gate.checks import CHECKS, CheckResult, Context, Item
 from bondkd.gate.config import GateConfig
-from bondkd.gate.index import DatasetIndex
+from bondkd.gate.index import DatasetIndex, Entry, entry
 from bondkd.pipeline import Analyzer
 from bondkd.schema import Trace
 
@@ -53,15 +53,24 @@ def _own(record: dict) -> dict:
     return {k: v for k, v in record.items() if k != "bondkd"}
 
 
-def build_index(parsed: Iterable[Parsed], config: GateConfig) -> DatasetIndex:
-    index = DatasetIndex(config.consensus.group_field)
-    for p in parsed:
-        if len(p) == 5:
-            line, record, trace, value, _ = p
-            weight = molecule.flow_soundness(
-                trace.question, trace.reasoning, trace.answer, config.analyze.stability
-            )
-            index.add(line, trace.id or f"line-{line}", record, trace, value, weight)
+def index_entry(p: Parsed, config: GateConfig) -> Entry | None:
+    """What the first pass keeps of one parsed line (None for an unreadable one)."""
+    if len(p) != 5:
+        return None
+    line, record, trace, value, _ = p  # type: ignore[misc]
+    weight = molecule.flow_soundness(
+        trace.question, trace.reasoning, trace.answer, config.analyze.stability
+    )
+    rid = trace.id or f"line-{line}"
+    return entry(line, rid, record, trace, value, weight, config.consensus.group_field)
+
+
+def build_index(entries: Iterable[Entry | None], group_field: str) -> DatasetIndex:
+    """The index of `entries` (`index_entry`'s, in input order)."""
+    index = DatasetIndex(group_field)
+    for e in entries:
+        if e is not None:
+            index.insert(e)
     return index
 
 
@@ -179,6 +188,8 @@ def filter_records(records: Iterable[dict], config: GateConfig | None = None) ->
     record, in order. For files, `bondkd filter` streams with bounded memory."""
     config = config or GateConfig()
     parsed = [parse(n, r) for n, r in enumerate(records, start=1)]
-    gate = Gate(config, build_index(parsed, config))
+    gate = Gate(
+        config, build_index((index_entry(p, config) for p in parsed), config.consensus.group_field)
+    )
     for start in range(0, len(parsed), config.batch):
         yield from gate.run(parsed[start : start + config.batch])

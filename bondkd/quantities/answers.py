@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from bondkd.quantities.arithmetic import _masked
 from bondkd.quantities.numbers import _STOP, _TRANS, _scan, canon, numbers, parse_number
@@ -168,12 +169,13 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*(?:['’][A-Za-z]+)?"
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 
 
-def terms(text: str) -> set[str]:
+@lru_cache(maxsize=1 << 14)
+def terms(text: str) -> frozenset[str]:
     """Content terms for lexical overlap: lowercase English words minus stop words (variable
     names such as x, n_1 kept), Chinese character bigrams, and numbers as "#" + `canon`
     ("1,000" and "1000" are both "#1000"). Possessive 's is dropped (Natalia's -> natalia)."""
     norm = text.translate(_TRANS)
-    out = {"#" + canon(q.value) for q in _scan(text, norm, False)}
+    out = {"#" + canon(q.value) for q in _scan(text)}
     masked = _masked(norm)
     for m in _WORD.finditer(masked):
         w = m.group().lower().replace("’", "'")
@@ -184,4 +186,4 @@ def terms(text: str) -> set[str]:
     for m in _CJK_RUN.finditer(masked):
         run = m.group()
         out.update({run} if len(run) == 1 else (run[k : k + 2] for k in range(len(run) - 1)))
-    return out
+    return frozenset(out)

@@ -61,7 +61,7 @@ def results(text: str) -> list[Quantity]:
     arithmetic or a comparison follows ("is 3 times", "= 48 × 30 + ...") — and the only
     number of a conclusion clause ("so 11 full bundles", "所以一共可以装满 73 箱")."""
     norm = text.translate(_TRANS)
-    qs = _scan(text, norm, False)
+    qs = _scan(text)
     by_start = {q.start: q for q in qs}
     masked = _masked(norm)
     hits: dict[int, Quantity] = {}

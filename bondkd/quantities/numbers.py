@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from typing import NamedTuple
 
 # Same-length mapping, so spans found in the normalised text index the original.
@@ -221,7 +222,10 @@ def _negative(norm: str, start: int) -> bool:
     return k < 0 or not (norm[k].isdigit() or norm[k] in ")%]")
 
 
-def _scan(text: str, norm: str, include_annotations: bool) -> list[Quantity]:
+@lru_cache(maxsize=1 << 14)
+def _scan(text: str, include_annotations: bool = False) -> tuple[Quantity, ...]:
+    """Cached: the conflict, dataflow, claim and term scans all read the same step texts."""
+    norm = text.translate(_TRANS)
     rx = _SCAN_ALL if include_annotations else _SCAN
     markers = {m.start(1) if m.group(1) else m.start(2) for m in _MARKER.finditer(norm)}
     out: list[Quantity] = []
@@ -246,10 +250,10 @@ def _scan(text: str, norm: str, include_annotations: bool) -> list[Quantity]:
         if _negative(norm, start):
             start, v = start - 1, -v
         out.append(Quantity(v, start, end, text[start:end]))
-    return out
+    return tuple(out)
 
 
 def numbers(text: str, include_annotations: bool = False) -> list[Quantity]:
     """Every number in `text` with its span, in order. By default the inside of `<<…>>`
     calculator annotations is skipped (the stated value after `>>` still counts)."""
-    return _scan(text, text.translate(_TRANS), include_annotations)
+    return list(_scan(text, include_annotations))
