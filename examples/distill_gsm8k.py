@@ -179,11 +179,14 @@ def evaluate(model, test: list, collate, batch: int) -> dict[str, float]:
     for k in range(0, len(test), batch):
         chunk = test[k : k + batch]
         b = collate(chunk)
-        ce, energy, _ = student_energy(model, collector, b)
+        ce, energy, seen = student_energy(model, collector, b)
         n = int((b["labels"][:, 1:] != -100).sum())
         tokens, nll = tokens + n, nll + float(ce) * n
         for r, t in enumerate(chunk):
-            s = min(t.n_steps, energy.shape[-1])
+            # Only pairs of steps the student read whole are compared: a truncated step
+            # has no student attention, or that of only some of its tokens.
+            s = int(seen[r].sum())
+            s = s if s >= t.n_steps else s - 1
             att = np.zeros((t.n_steps, t.n_steps))
             att[:s, :s] = energy[r, :s, :s].double().numpy()
             j, i = t.pairs[:, 0], t.pairs[:, 1]
@@ -193,9 +196,9 @@ def evaluate(model, test: list, collate, batch: int) -> dict[str, float]:
                 and (rho := spearman(att[j, i][ok], t.attention[j, i][ok])) is not None
             ):
                 rhos.append(rho)
-            if len(t.pairs):
+            if (read := j < s).any():
                 mine = bond_types_with(t, att, cfg)
-                agree.append(float(np.mean(mine[j, i] == t.bond_types[j, i])))
+                agree.append(float(np.mean(mine[j, i][read] == t.bond_types[j, i][read])))
     model.train()
     return {"spearman": float(np.mean(rhos)), "bond_agreement": float(np.mean(agree)),
             "lm_loss": nll / tokens, "traces": len(test), "spearman_traces": len(rhos)}  # fmt: skip
@@ -215,6 +218,17 @@ def summary(results: dict[str, dict]) -> dict[str, dict]:
     return out
 
 
+def evaluated(path: Path, fn) -> dict:
+    """The result stored at `path`, or fn()'s, stored there (atomically) first. One file
+    per run, so several processes may run arms or seeds of one --work side by side."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(fn(), indent=2))
+        os.replace(tmp, path)
+    return json.loads(path.read_text())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--work", type=Path, default=Path("out/distill_gsm8k"))
@@ -222,9 +236,10 @@ def main() -> None:
     ap.add_argument("--test", type=int, default=200, help="Held-out GSM8K test traces.")
     ap.add_argument("--student-layers", type=int, default=4)
     ap.add_argument("--init", choices=["pretrained", "random"], default="pretrained")
-    ap.add_argument("--steps", type=int, default=100)
+    ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--batch", type=int, default=4)
-    ap.add_argument("--max-length", type=int, default=192)
+    ap.add_argument("--max-length", type=int, default=192, help="Training sequence tokens.")
+    ap.add_argument("--eval-max-length", type=int, default=512, help="Held-out sequence tokens.")
     ap.add_argument("--lr", type=float, default=2e-4)
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--alpha", type=float, default=100.0)
@@ -240,35 +255,39 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     args.work.mkdir(parents=True, exist_ok=True)
+    settings = {k: str(v) for k, v in vars(args).items()}
     train_set = TargetDataset(
         build_targets(GSM8K / "train.jsonl", args.train, args.work / "targets_train")
     )
     test = list(build_targets(GSM8K / "test.jsonl", args.test, args.work / "targets_test"))
     _, tok = make_student(args.student_layers, args.init)
     collate = BondCollator(tok, max_length=args.max_length)
-    done = args.work / "results.json"
-    results = json.loads(done.read_text())["runs"] if done.exists() else {}
-    settings = {k: str(v) for k, v in vars(args).items()}
-    if "base" not in results:  # the untrained student, for reference
-        results["base"] = evaluate(
-            make_student(args.student_layers, args.init)[0], test, collate, args.batch
-        )
-        print("base", json.dumps(results["base"]), flush=True)
-        done.write_text(json.dumps({"settings": settings, "runs": results}, indent=2))
+    # Held-out traces are read whole (the GSM8K test traces have at most 447 tokens).
+    collate_eval = BondCollator(tok, max_length=args.eval_max_length)
+
+    def student_result(run: Path | None) -> dict:
+        model, _ = make_student(args.student_layers, args.init)
+        if run is not None:
+            model.load_state_dict(torch.load(run / "ckpt.pt", weights_only=False)["model"])
+        return evaluate(model, test, collate_eval, args.batch)
+
+    runs = args.work / "runs"
+    results = {"base": evaluated(runs / "base" / "result.json", lambda: student_result(None))}
+    print("base", json.dumps(results["base"]), flush=True)
     for seed in map(int, args.seeds.split(",")):
         for arm in args.arms.split(","):
-            name = f"{arm}-s{seed}"
-            if name in results:
-                continue
-            run = args.work / "runs" / name
-            run.mkdir(parents=True, exist_ok=True)
-            train(args, arm, seed, run, train_set, collate)
-            model, _ = make_student(args.student_layers, args.init)
-            model.load_state_dict(torch.load(run / "ckpt.pt", weights_only=False)["model"])
-            results[name] = evaluate(model, test, collate, args.batch)
-            print(name, json.dumps(results[name]), flush=True)
-            done.write_text(json.dumps({"settings": settings, "runs": results}, indent=2))
+            run = runs / f"{arm}-s{seed}"
+            if not (run / "result.json").exists():
+                run.mkdir(parents=True, exist_ok=True)
+                (run / "settings.json").write_text(json.dumps(settings, indent=2))
+                train(args, arm, seed, run, train_set, collate)
+            results[run.name] = evaluated(run / "result.json", lambda r=run: student_result(r))
+            print(run.name, json.dumps(results[run.name]), flush=True)
+    # Every finished run of this --work, also those another process ran.
+    for path in sorted(runs.glob("*-s*/result.json")):
+        results.setdefault(path.parent.name, json.loads(path.read_text()))
     table = summary(results)
+    done = args.work / "results.json"
     done.write_text(json.dumps({"settings": settings, "runs": results, "summary": table}, indent=2))
     print("| arm | Spearman | bond agreement | held-out LM loss |")
     print("|---|---:|---:|---:|")

@@ -62,7 +62,9 @@ def test_teacher_as_student_scores_one_and_skips_truncated_steps():
     prompt = lm.tokenizer.bos_token + "{question}\n\n"
     whole = BondCollator(lm.tokenizer, max_length=2048, prompt=prompt)
     cut = BondCollator(lm.tokenizer, max_length=160, prompt=prompt)
-    assert (cut(targets)["token_steps"].amax(1) + 1 < torch.tensor([t.n_steps for t in targets])).any()
+    assert (
+        cut(targets)["token_steps"].amax(1) + 1 < torch.tensor([t.n_steps for t in targets])
+    ).any()
     for collate in (whole, cut):
         r = mod.evaluate(lm.model, targets, collate, batch=2)
         assert r["spearman"] == pytest.approx(1.0, abs=1e-9), r
