@@ -32,7 +32,7 @@ def embedding_cosine(vectors: np.ndarray, pairs: np.ndarray) -> np.ndarray:
     return np.einsum("pd,pd->p", vectors[pairs[:, 0]], vectors[pairs[:, 1]]).astype(np.float64)
 
 
-@lru_cache(maxsize=1 << 15)
+@lru_cache(maxsize=4096)  # a record's steps and its question's neighbours
 def _char_wb_grams(text: str, lo: int = 2, hi: int = 4) -> tuple[np.ndarray, np.ndarray]:
     """Distinct character n-grams inside word boundaries, exactly as sklearn's ``char_wb``
     analyzer (lowercased, each word padded with one space), and their sublinear tf

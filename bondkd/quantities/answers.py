@@ -169,7 +169,7 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*(?:['’][A-Za-z]+)?"
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 
 
-@lru_cache(maxsize=1 << 14)
+@lru_cache(maxsize=4096)
 def terms(text: str) -> frozenset[str]:
     """Content terms for lexical overlap: lowercase English words minus stop words (variable
     names such as x, n_1 kept), Chinese character bigrams, and numbers as "#" + `canon`

@@ -222,7 +222,7 @@ def _negative(norm: str, start: int) -> bool:
     return k < 0 or not (norm[k].isdigit() or norm[k] in ")%]")
 
 
-@lru_cache(maxsize=1 << 14)
+@lru_cache(maxsize=4096)
 def _scan(text: str, include_annotations: bool = False) -> tuple[Quantity, ...]:
     """Cached: the conflict, dataflow, claim and term scans all read the same step texts."""
     norm = text.translate(_TRANS)
