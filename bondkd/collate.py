@@ -116,6 +116,16 @@ class TargetDataset(Dataset[TeacherTarget]):
         return self.reader[k]
 
 
+def _whole_steps(offsets: np.ndarray, spans: np.ndarray, shift: int) -> np.ndarray:
+    """(S,) bool: step spans (shifted into the row's text) that the tokens (T, 2) cover
+    from start to end; specials and padding, with offsets (0, 0), cover nothing."""
+    real = offsets[offsets[:, 1] > offsets[:, 0]]
+    if not len(real):
+        return np.zeros(len(spans), dtype=bool)
+    lo, hi = int(real[:, 0].min()), int(real[:, 1].max())
+    return (spans[:, 0] + shift >= lo) & (spans[:, 1] + shift <= hi)
+
+
 class BondCollator:
     """list[TeacherTarget] (or `target_record` dicts, e.g. `hf_dataset` rows) -> dict
     of tensors, right-padded.
@@ -123,9 +133,10 @@ class BondCollator:
     Each row's text is ``prompt.format(question=t.question) + t.text``; the teacher's
     spans are shifted by the prompt's length. Rows are tokenised with offsets
     (`tokenizer` must be a fast tokenizer), truncated to `max_length` tokens (on the
-    tokenizer's `truncation_side`, right by default). Steps that lose all their tokens
-    to truncation disappear: S is the largest number of steps any row keeps, and a step
-    with no token is masked out by the collector's `step_mask`. No EOS is appended
+    tokenizer's `truncation_side`, right by default). Steps that truncation cuts, wholly
+    or in part, are dropped (their tokens get step -1: a part of a step would be compared
+    with a target computed on all of it). S is the largest number of steps any row
+    keeps, and a step with no token is masked out by the collector's `step_mask`. No EOS is appended
     beyond what the tokenizer adds itself.
 
     Returns, with B rows, T = longest row's tokens, S as above::
@@ -187,14 +198,17 @@ class BondCollator:
             ids[r, :n] = torch.tensor(row, dtype=torch.long)
             attn_mask[r, :n] = 1
             off = np.asarray(offsets, dtype=np.int64).reshape(n, 2)
-            steps[r, :n] = spans_to_token_steps(off, t.spans.tolist(), shift=len(prefix))
+            row_steps = spans_to_token_steps(off, t.spans.tolist(), shift=len(prefix))
+            if n >= self.max_length:  # maybe truncated: drop the steps it cut in part
+                row_steps[~_whole_steps(off, t.spans, len(prefix))[row_steps.clamp_min(0)]] = -1
+            steps[r, :n] = row_steps
             # The completion starts at the first token reaching past the prompt; leading
             # specials (BOS, offsets (0, 0)) count as prompt, trailing ones (EOS) do not.
             past = np.nonzero(off[:, 1] > len(prefix))[0]
             start = 0 if self.train_on_prompt else (int(past[0]) if len(past) else n)
             labels[r, start:n] = ids[r, start:n]
 
-        s = max(1, int(steps.max()) + 1)  # steps wholly cut off by truncation are dropped
+        s = max(1, int(steps.max()) + 1)  # steps cut by truncation are dropped
         energy = torch.zeros(b, s, s, dtype=torch.float32)
         attention = torch.zeros(b, s, s, dtype=torch.float32)
         types = torch.zeros(b, s, s, dtype=torch.long)

@@ -183,10 +183,9 @@ def evaluate(model, test: list, collate, batch: int) -> dict[str, float]:
         n = int((b["labels"][:, 1:] != -100).sum())
         tokens, nll = tokens + n, nll + float(ce) * n
         for r, t in enumerate(chunk):
-            # Only pairs of steps the student read whole are compared: a truncated step
-            # has no student attention, or that of only some of its tokens.
+            # Only steps the student read are compared (the collator drops the steps
+            # truncation cuts, wholly or in part: they keep no token).
             s = int(seen[r].sum())
-            s = s if s >= t.n_steps else s - 1
             att = np.zeros((t.n_steps, t.n_steps))
             att[:s, :s] = energy[r, :s, :s].double().numpy()
             j, i = t.pairs[:, 0], t.pairs[:, 1]

@@ -157,14 +157,19 @@ def test_truncation_drops_steps_and_padding_rows_are_masked(targets):
     model = student(tok)
     long_t, short_t = sorted(targets[:2], key=lambda t: -t.n_steps)
     cut_prefix = len(PROMPT.format(question=long_t.question))
-    # Cut the long row inside its 3rd step: steps 3.. lose all their tokens.
+    # Cut the long row inside its 3rd step: steps 3.. lose all their tokens, step 2 some,
+    # and a part of a step is not compared with a target made on all of it.
     max_length = cut_prefix + int(long_t.spans[2, 0]) + 3
     batch = BondCollator(tok, max_length=max_length)([long_t, short_t])
     assert batch["input_ids"].shape[1] == max_length
     kept = set(batch["token_steps"][0].tolist()) - {-1}
-    assert kept == {0, 1, 2}
+    assert kept == {0, 1}
     s = batch["teacher_energy"].shape[-1]
-    assert s == max(3, max(set(batch["token_steps"][1].tolist()) - {-1}) + 1)
+    assert s == max(2, max(set(batch["token_steps"][1].tolist()) - {-1}) + 1)
+    # Cut right after step 1 ends: steps 0 and 1 are whole and kept.
+    at_end = cut_prefix + int(long_t.spans[1, 1])
+    kept = set(BondCollator(tok, max_length=at_end)([long_t])["token_steps"][0].tolist())
+    assert kept - {-1} == {0, 1}
 
     collector = StepAttentionCollector(model, layers=[-1])
     with torch.no_grad():
