@@ -5,8 +5,9 @@ gates the lines in batches and appends each batch's records to the accepted or
 rejected file, flushed, in input order. Every output record carries its input
 line (`bondkd.line`), so `--resume` after a crash (even `kill -9`) reads the
 outputs back, drops a torn last line, and gates exactly the lines not yet written:
-no duplicates, no losses. Workers gate batches in parallel processes; the parent
-writes them in input order.
+no duplicates, no losses. With workers, both passes run batch by batch in parallel
+processes (parsing included); the parent builds the index from their entries and
+writes the gated records, both in input order.
 """
 
 from __future__ import annotations
