@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import tomllib
 
 from bondkd.cli import main
@@ -127,12 +128,17 @@ def test_gzip_input(tmp_path):
     assert lines_of(outputs(tmp_path)) == list(range(1, 7))
 
 
-def test_kill_minus_nine_then_resume_loses_and_duplicates_nothing(tmp_path):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_kill_minus_nine_then_resume_loses_and_duplicates_nothing(tmp_path, workers):
     n = 3000
     src = write(tmp_path / "in.jsonl", synthetic(n), ("{broken",))
     cfg = _small_batches(tmp_path)
-    cmd = [sys.executable, "-m", "bondkd", *args(tmp_path, src, "--config", str(cfg))]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    more = ("--config", str(cfg), "--workers", workers)
+    cmd = [sys.executable, "-m", "bondkd", *args(tmp_path, src, *more)]
+    # Its own process group: the kill takes the workers too, as a crash of the job would.
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
     outs = [tmp_path / "acc.jsonl", tmp_path / "rej.jsonl"]
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
@@ -140,11 +146,11 @@ def test_kill_minus_nine_then_resume_loses_and_duplicates_nothing(tmp_path):
             break
         time.sleep(0.02)
     assert proc.poll() is None, "finished before it could be killed; make the input longer"
-    os.kill(proc.pid, signal.SIGKILL)
+    os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     partial = len(outputs_safe(tmp_path))
     assert 0 < partial < n + 1
-    assert main(args(tmp_path, src, "--config", str(cfg), "--resume")) == 0
+    assert main(args(tmp_path, src, *more, "--resume")) == 0
     assert lines_of(outputs(tmp_path)) == list(range(1, n + 2))
 
 
