@@ -136,8 +136,8 @@ class BondCollator:
     tokenizer's `truncation_side`, right by default). Steps that truncation cuts, wholly
     or in part, are dropped (their tokens get step -1: a part of a step would be compared
     with a target computed on all of it). S is the largest number of steps any row
-    keeps, and a step with no token is masked out by the collector's `step_mask`. No EOS is appended
-    beyond what the tokenizer adds itself.
+    keeps, and a step with no token is masked out by the collector's `step_mask`. No EOS
+    is appended beyond what the tokenizer adds itself.
 
     Returns, with B rows, T = longest row's tokens, S as above::
 

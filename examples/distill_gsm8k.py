@@ -172,6 +172,7 @@ def bond_types_with(t, att: np.ndarray, cfg: AnalyzeConfig) -> np.ndarray:
 
 @torch.no_grad()
 def evaluate(model, test: list, collate, batch: int) -> dict[str, float]:
+    was_training = model.training
     model.eval()
     collector = StepAttentionCollector(model)
     cfg = AnalyzeConfig()
@@ -198,7 +199,7 @@ def evaluate(model, test: list, collate, batch: int) -> dict[str, float]:
             if (read := j < s).any():
                 mine = bond_types_with(t, att, cfg)
                 agree.append(float(np.mean(mine[j, i][read] == t.bond_types[j, i][read])))
-    model.train()
+    model.train(was_training)
     return {"spearman": float(np.mean(rhos)), "bond_agreement": float(np.mean(agree)),
             "lm_loss": nll / tokens, "traces": len(test), "spearman_traces": len(rhos)}  # fmt: skip
 

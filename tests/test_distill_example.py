@@ -57,7 +57,8 @@ def test_teacher_as_student_scores_one_and_skips_truncated_steps():
     names = ("reflective_long.json", "exploratory.json", "chinese_reflective.json")
     traces = [parse_record(json.loads((ROOT / "datasets" / n).read_text())) for n in names]
     targets = list(build_targets(traces, Analyzer(AnalyzeConfig())))
-    lm = load_causal_lm("smollm2")
+    lm = load_causal_lm("smollm2")  # shared with other tests: leave it as found
+    previous = lm.model.config._attn_implementation
     lm.model.set_attn_implementation("sdpa")
     prompt = lm.tokenizer.bos_token + "{question}\n\n"
     whole = BondCollator(lm.tokenizer, max_length=2048, prompt=prompt)
@@ -65,7 +66,11 @@ def test_teacher_as_student_scores_one_and_skips_truncated_steps():
     assert (
         cut(targets)["token_steps"].amax(1) + 1 < torch.tensor([t.n_steps for t in targets])
     ).any()
-    for collate in (whole, cut):
-        r = mod.evaluate(lm.model, targets, collate, batch=2)
-        assert r["spearman"] == pytest.approx(1.0, abs=1e-9), r
-        assert r["bond_agreement"] == pytest.approx(1.0), r
+    try:
+        for collate in (whole, cut):
+            r = mod.evaluate(lm.model, targets, collate, batch=2)
+            assert r["spearman"] == pytest.approx(1.0, abs=1e-9), r
+            assert r["bond_agreement"] == pytest.approx(1.0), r
+    finally:
+        lm.model.set_attn_implementation(previous)
+    assert not lm.model.training

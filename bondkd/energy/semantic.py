@@ -46,8 +46,9 @@ def _char_wb_grams(text: str, lo: int = 2, hi: int = 4) -> tuple[np.ndarray, np.
     counts = Counter(grams)
     inside = [g for g in counts if "  " not in g]
     tf = 1.0 + np.log(np.fromiter((counts[g] for g in inside), np.float64, len(inside)))
-    # A gram has at most `hi` characters, so a fixed-width array holds them and np.unique can join vocabularies without a Python loop. The
-    # terminator keeps a trailing NUL, which numpy strips, from merging two grams.
+    # A gram has at most `hi` characters, so a fixed-width array holds them and np.unique
+    # joins vocabularies without a Python loop. The terminator keeps a trailing NUL,
+    # which numpy strips, from merging two grams.
     grams_array = np.array([g + "\x01" for g in inside], dtype=f"<U{hi + 1}")
     for a in (grams_array, tf):
         a.flags.writeable = False  # shared by every caller of the cache
