@@ -170,6 +170,27 @@ def bond_types_with(t, att: np.ndarray, cfg: AnalyzeConfig) -> np.ndarray:
     return out
 
 
+def attention_spearman(t, att: np.ndarray, s: int) -> float | None:
+    """Spearman between a reader's step attention `att` (S, S) and the teacher's
+    attention component over the candidate pairs that have one, among the first `s`
+    steps; None below 3 such pairs."""
+    j, i = t.pairs[:, 0], t.pairs[:, 1]
+    ok = ~np.isnan(t.attention[j, i]) & (j < s)
+    return spearman(att[j, i][ok], t.attention[j, i][ok]) if ok.sum() >= 3 else None
+
+
+def recency_spearman(test: list) -> float:
+    """The same Spearman for a reader that knows nothing but distance (a later step
+    leans on the nearest earlier ones): what a model gets without reading the text."""
+    rhos = []
+    for t in test:
+        j, i = np.indices((t.n_steps, t.n_steps))
+        rho = attention_spearman(t, -(j - i).astype(np.float64), t.n_steps)
+        if rho is not None:
+            rhos.append(rho)
+    return float(np.mean(rhos))
+
+
 @torch.no_grad()
 def evaluate(model, test: list, collate, batch: int) -> dict[str, float]:
     was_training = model.training
@@ -189,13 +210,9 @@ def evaluate(model, test: list, collate, batch: int) -> dict[str, float]:
             s = int(seen[r].sum())
             att = np.zeros((t.n_steps, t.n_steps))
             att[:s, :s] = energy[r, :s, :s].double().numpy()
-            j, i = t.pairs[:, 0], t.pairs[:, 1]
-            ok = ~np.isnan(t.attention[j, i]) & (j < s)
-            if (
-                ok.sum() >= 3
-                and (rho := spearman(att[j, i][ok], t.attention[j, i][ok])) is not None
-            ):
+            if (rho := attention_spearman(t, att, s)) is not None:
                 rhos.append(rho)
+            j, i = t.pairs[:, 0], t.pairs[:, 1]
             if (read := j < s).any():
                 mine = bond_types_with(t, att, cfg)
                 agree.append(float(np.mean(mine[j, i][read] == t.bond_types[j, i][read])))
@@ -291,6 +308,7 @@ def main() -> None:
     done.write_text(json.dumps({"settings": settings, "runs": results, "summary": table}, indent=2))
     print("| arm | Spearman | bond agreement | held-out LM loss |")
     print("|---|---:|---:|---:|")
+    print(f"| recency only (no model) | {recency_spearman(test):.3f} | | |")
     b = results["base"]
     print(
         f"| untrained student | {b['spearman']:.3f} | {b['bond_agreement']:.3f} | {b['lm_loss']:.3f} |"
