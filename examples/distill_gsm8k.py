@@ -277,7 +277,9 @@ def main() -> None:
         build_targets(GSM8K / "train.jsonl", args.train, args.work / "targets_train")
     )
     test = list(build_targets(GSM8K / "test.jsonl", args.test, args.work / "targets_test"))
-    _, tok = make_student(args.student_layers, args.init)
+    from bondkd.models import load_causal_lm
+
+    tok = load_causal_lm("smollm2").tokenizer  # the student's, without building one
     collate = BondCollator(tok, max_length=args.max_length)
     # Held-out traces are read whole (the GSM8K test traces have at most 447 tokens).
     collate_eval = BondCollator(tok, max_length=args.eval_max_length)

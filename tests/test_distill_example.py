@@ -74,3 +74,19 @@ def test_teacher_as_student_scores_one_and_skips_truncated_steps():
     finally:
         lm.model.set_attn_implementation(previous)
     assert not lm.model.training
+
+
+def test_recency_reader_scores_one_only_where_the_teacher_is_pure_recency():
+    import dataclasses
+
+    mod = example()
+    names = ("reflective_long.json", "exploratory.json")
+    traces = [parse_record(json.loads((ROOT / "datasets" / n).read_text())) for n in names]
+    targets = list(build_targets(traces, Analyzer(AnalyzeConfig())))
+    assert mod.recency_spearman(targets) < 0.99  # the real teacher is not pure recency
+    recent = []
+    for t in targets:
+        j, i = np.indices((t.n_steps, t.n_steps))
+        att = np.where(np.isnan(t.attention), np.nan, 1.0 / (1 + np.abs(j - i)))
+        recent.append(dataclasses.replace(t, attention=att))
+    assert mod.recency_spearman(recent) == pytest.approx(1.0)

@@ -65,6 +65,8 @@ def lexical_cosine(texts: list[str], pairs: np.ndarray) -> np.ndarray:
     per-call overhead, which dominated gating short traces."""
     if len(pairs) == 0:
         return np.zeros(0)
+    # Normalised before the cache, so texts that differ only in case or spacing (the same
+    # grams) share one entry.
     grams, tfs = zip(*(_char_wb_grams(" ".join(t.lower().split())) for t in texts), strict=True)
     n, sizes = len(texts), [len(g) for g in grams]
     vocab, flat = np.unique(np.concatenate(grams), return_inverse=True)
