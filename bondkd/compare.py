@@ -130,6 +130,34 @@ def spearman(x: Iterable[float], y: Iterable[float]) -> float | None:
     return float(np.clip(np.sum(rx * ry) / np.sqrt(np.sum(rx**2) * np.sum(ry**2)), -1.0, 1.0))
 
 
+def spearman_within(
+    x: Iterable[float], y: Iterable[float], groups: Iterable[object]
+) -> float | None:
+    """Spearman's rho net of a grouping (e.g. step pairs at the same distance): ranks are
+    taken and centred within each group g, then pooled,
+
+        rho_w = sum_g sum (rx - mean_g rx)(ry - mean_g ry)
+                / sqrt(sum_g sum (rx - mean_g rx)^2 * sum_g sum (ry - mean_g ry)^2),
+
+    so anything that depends on the group alone (how far back a step is) ranks nothing
+    and counts nothing. One group: `spearman`. None when fewer than 3 points share a
+    group with another, or when either side is constant within every group."""
+    xa, ya = np.asarray(list(x), dtype=float), np.asarray(list(y), dtype=float)
+    _, g = np.unique(np.asarray(list(groups)), return_inverse=True)
+    if not len(xa) == len(ya) == len(g):
+        raise ValueError(f"x, y and groups differ in length: {len(xa)}, {len(ya)}, {len(g)}")
+    rx, ry = np.zeros(len(xa)), np.zeros(len(ya))
+    for k in np.unique(g):
+        at = g == k
+        rx[at] = _ranks(xa[at]) - (at.sum() + 1) / 2
+        ry[at] = _ranks(ya[at]) - (at.sum() + 1) / 2
+    shared = np.bincount(g)[g] > 1
+    sx, sy = np.sum(rx**2), np.sum(ry**2)
+    if shared.sum() < 3 or sx == 0 or sy == 0:
+        return None
+    return float(np.clip(np.sum(rx * ry) / np.sqrt(sx * sy), -1.0, 1.0))
+
+
 def align_steps(a: MoleculeDoc, b: MoleculeDoc) -> dict[int, int]:
     """{step index in b: step index in a}, one-to-one.
 

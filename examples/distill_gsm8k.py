@@ -9,6 +9,10 @@ GSM8K test traces it reports, per run and as mean ± std over seeds:
   teacher's attention component over the candidate pairs that have one; mean over traces.
   Semantic and coherence energies come from the text and cannot be learned, so they are
   left out;
+- spearman_net: the same, net of distance (`spearman_within`, ranks taken within each
+  distance j − i): a step leans on the steps just before it in any LM, so the plain
+  Spearman rewards distance alone (a reader that knows nothing else scores 0.815 here);
+  this one asks which earlier steps, at equal distance, the student leans on;
 - bond_agreement: the molecule is rebuilt with the student's attention in place of the
   teacher's (same pairs, same semantic and coherence parts, same bands); the share of
   candidate pairs whose bond type (none included) equals the teacher's;
@@ -39,7 +43,7 @@ import torch
 
 from bondkd.bonds import behaviours, build_bonds
 from bondkd.collate import BondCollator, TargetDataset
-from bondkd.compare import spearman
+from bondkd.compare import spearman, spearman_within
 from bondkd.config import AnalyzeConfig
 from bondkd.energy import coherence
 from bondkd.energy.combine import PairEnergies
@@ -92,6 +96,16 @@ def make_student(layers: int, init: str = "pretrained"):
     return student, lm.tokenizer
 
 
+def reader(model, args) -> StepAttentionCollector:
+    """The student's step attention that L_bond trains and the evaluation reads:
+    --reader-layers / --reader-heads, or the collector's default (depth 0.4–0.8, all heads)."""
+
+    def ints(text: str | None) -> list[int] | None:
+        return [int(x) for x in text.split(",")] if text else None
+
+    return StepAttentionCollector(model, ints(args.reader_layers), ints(args.reader_heads))
+
+
 def student_energy(model, collector, batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(CE loss, student energy (B, S, S), step_mask (B, S)) for one collated batch."""
     s = batch["teacher_attention"].shape[-1]
@@ -109,7 +123,7 @@ def train(args, arm: str, seed: int, run: Path, train_set, collate) -> None:
     """One arm × seed; checkpoints to run/ckpt.pt every --ckpt-every steps."""
     model, _ = make_student(args.student_layers, args.init)
     model.train()
-    collector = StepAttentionCollector(model)
+    collector = reader(model, args)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
     step, log = 0, []
     ckpt = run / "ckpt.pt"
@@ -170,13 +184,17 @@ def bond_types_with(t, att: np.ndarray, cfg: AnalyzeConfig) -> np.ndarray:
     return out
 
 
-def attention_spearman(t, att: np.ndarray, s: int) -> float | None:
+def attention_spearman(t, att: np.ndarray, s: int, net_of_distance: bool = False) -> float | None:
     """Spearman between a reader's step attention `att` (S, S) and the teacher's
     attention component over the candidate pairs that have one, among the first `s`
-    steps; None below 3 such pairs."""
+    steps; None below 3 such pairs. `net_of_distance`: ranked within each distance
+    j − i (`spearman_within`), so what distance alone explains counts for nothing."""
     j, i = t.pairs[:, 0], t.pairs[:, 1]
     ok = ~np.isnan(t.attention[j, i]) & (j < s)
-    return spearman(att[j, i][ok], t.attention[j, i][ok]) if ok.sum() >= 3 else None
+    if ok.sum() < 3:
+        return None
+    x, y = att[j, i][ok], t.attention[j, i][ok]
+    return spearman_within(x, y, (j - i)[ok]) if net_of_distance else spearman(x, y)
 
 
 def recency_spearman(test: list) -> float:
@@ -192,12 +210,11 @@ def recency_spearman(test: list) -> float:
 
 
 @torch.no_grad()
-def evaluate(model, test: list, collate, batch: int) -> dict[str, float]:
+def evaluate(model, collector, test: list, collate, batch: int) -> dict[str, float]:
     was_training = model.training
     model.eval()
-    collector = StepAttentionCollector(model)
     cfg = AnalyzeConfig()
-    rhos, agree, tokens, nll = [], [], 0, 0.0
+    rhos, nets, agree, tokens, nll = [], [], [], 0, 0.0
     for k in range(0, len(test), batch):
         chunk = test[k : k + batch]
         b = collate(chunk)
@@ -212,13 +229,19 @@ def evaluate(model, test: list, collate, batch: int) -> dict[str, float]:
             att[:s, :s] = energy[r, :s, :s].double().numpy()
             if (rho := attention_spearman(t, att, s)) is not None:
                 rhos.append(rho)
+            if (net := attention_spearman(t, att, s, net_of_distance=True)) is not None:
+                nets.append(net)
             j, i = t.pairs[:, 0], t.pairs[:, 1]
             if (read := j < s).any():
                 mine = bond_types_with(t, att, cfg)
                 agree.append(float(np.mean(mine[j, i][read] == t.bond_types[j, i][read])))
     model.train(was_training)
-    return {"spearman": float(np.mean(rhos)), "bond_agreement": float(np.mean(agree)),
-            "lm_loss": nll / tokens, "traces": len(test), "spearman_traces": len(rhos)}  # fmt: skip
+    return {"spearman": float(np.mean(rhos)), "spearman_net": float(np.mean(nets)),
+            "bond_agreement": float(np.mean(agree)), "lm_loss": nll / tokens,
+            "traces": len(test), "spearman_traces": len(rhos), "net_traces": len(nets)}  # fmt: skip
+
+
+METRICS = ("spearman", "spearman_net", "bond_agreement", "lm_loss")
 
 
 def summary(results: dict[str, dict]) -> dict[str, dict]:
@@ -229,7 +252,7 @@ def summary(results: dict[str, dict]) -> dict[str, dict]:
             out[arm] = {
                 m: (statistics.mean(r[m] for r in runs),
                     statistics.stdev(r[m] for r in runs) if len(runs) > 1 else 0.0)
-                for m in ("spearman", "bond_agreement", "lm_loss")
+                for m in METRICS
             }  # fmt: skip
             out[arm]["seeds"] = len(runs)
     return out
@@ -260,6 +283,11 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=2e-4)
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--alpha", type=float, default=100.0)
+    ap.add_argument(
+        "--reader-layers",
+        help="Student layers L_bond trains and evaluation reads, e.g. 3 (default: depth 0.4–0.8).",
+    )
+    ap.add_argument("--reader-heads", help="Their heads, e.g. 0,1,2 (default: all).")
     ap.add_argument("--loss", choices=["kl", "mse", "corr"], default="kl", help="L_bond kind.")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--arms", default="ce,bond", help="Which arms to run (ce, bond).")
@@ -288,7 +316,7 @@ def main() -> None:
         model, _ = make_student(args.student_layers, args.init)
         if run is not None:
             model.load_state_dict(torch.load(run / "ckpt.pt", weights_only=False)["model"])
-        return evaluate(model, test, collate_eval, args.batch)
+        return evaluate(model, reader(model, args), test, collate_eval, args.batch)
 
     runs = args.work / "runs"
     results = {"base": evaluated(runs / "base" / "result.json", lambda: student_result(None))}
@@ -308,17 +336,13 @@ def main() -> None:
     table = summary(results)
     done = args.work / "results.json"
     done.write_text(json.dumps({"settings": settings, "runs": results, "summary": table}, indent=2))
-    print("| arm | Spearman | bond agreement | held-out LM loss |")
-    print("|---|---:|---:|---:|")
-    print(f"| recency only (no model) | {recency_spearman(test):.3f} | | |")
+    print("| arm | Spearman | net of distance | bond agreement | held-out LM loss |")
+    print("|---|---:|---:|---:|---:|")
+    print(f"| recency only (no model) | {recency_spearman(test):.3f} | n/a | | |")
     b = results["base"]
-    print(
-        f"| untrained student | {b['spearman']:.3f} | {b['bond_agreement']:.3f} | {b['lm_loss']:.3f} |"
-    )
+    print("| untrained student | " + " | ".join(f"{b[m]:.3f}" for m in METRICS) + " |")
     for arm, row in table.items():
-        cells = " | ".join(
-            f"{row[m][0]:.3f} ± {row[m][1]:.3f}" for m in ("spearman", "bond_agreement", "lm_loss")
-        )
+        cells = " | ".join(f"{row[m][0]:.3f} ± {row[m][1]:.3f}" for m in METRICS)
         print(f"| {arm} ({row['seeds']} seeds) | {cells} |")
 
 

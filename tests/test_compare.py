@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy.spatial.distance import jensenshannon
-from scipy.stats import spearmanr
+from scipy.stats import rankdata, spearmanr
 from sklearn.metrics import cohen_kappa_score
 
 from bondkd.compare import (
@@ -22,6 +22,7 @@ from bondkd.compare import (
     js_distance,
     load_molecules,
     spearman,
+    spearman_within,
 )
 from bondkd.config import AnalyzeConfig, SegmentConfig
 from bondkd.errors import InputError
@@ -153,6 +154,57 @@ def test_spearman_matches_scipy(points):
         assert ours is None
     else:
         assert ours == pytest.approx(spearmanr(x, y).statistic, abs=1e-9)
+
+
+POINTS = st.lists(
+    st.tuples(st.integers(0, 5), st.integers(0, 5), st.integers(0, 3)), min_size=0, max_size=16
+)
+
+
+def within_reference(x, y, g) -> float | None:
+    """Slow path: scipy ranks per group, centred per group, pooled Pearson."""
+    x, y, g = (np.asarray(v, dtype=float) for v in (x, y, g))
+    rx, ry = np.zeros(len(x)), np.zeros(len(y))
+    for k in set(g.tolist()):
+        at = g == k
+        rx[at] = rankdata(x[at]) - rankdata(x[at]).mean()
+        ry[at] = rankdata(y[at]) - rankdata(y[at]).mean()
+    norm = (rx @ rx) * (ry @ ry)
+    return float(rx @ ry / np.sqrt(norm)) if norm else None
+
+
+@given(POINTS)
+def test_spearman_within_matches_a_per_group_scipy_reference(points):
+    x, y, g = ([p[k] for p in points] for k in range(3))
+    ours = spearman_within(x, y, g)
+    ref = within_reference(x, y, g)
+    shared = sum(1 for k in g if g.count(k) > 1)
+    if shared < 3 or ref is None:
+        assert ours is None
+    else:
+        assert ours == pytest.approx(ref, abs=1e-9)
+        assert spearman_within(x, x, g) == pytest.approx(1.0)
+        # Net of the grouping: a per-group shift or scale of x (a distance effect) changes nothing.
+        moved = [v * (k + 1) + 10 * k for v, k in zip(x, g, strict=True)]
+        assert spearman_within(moved, y, g) == pytest.approx(ours, abs=1e-9)
+
+
+@given(POINTS)
+def test_spearman_within_one_group_is_spearman(points):
+    x, y = [p[0] for p in points], [p[1] for p in points]
+    ours, plain = spearman_within(x, y, [0] * len(x)), spearman(x, y)
+    assert ours == plain if plain is None else ours == pytest.approx(plain, abs=1e-12)
+
+
+def test_spearman_within_ignores_what_the_group_alone_explains():
+    j, i = np.tril_indices(6, -1)
+    teacher = 1.0 / (j - i) + 0.1 * np.sin(7 * i)  # recency plus something beyond it
+    recency = -(j - i).astype(float)
+    assert spearman(recency, teacher) > 0.8  # distance alone ranks most of it...
+    assert spearman_within(recency, teacher, j - i) is None  # ...and nothing within a distance
+    assert spearman_within(np.sin(7 * i), teacher, j - i) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="length"):
+        spearman_within([1, 2, 3], [1, 2, 3], [0, 0])
 
 
 def test_different_segmentation_aligns_by_overlap():

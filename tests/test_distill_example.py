@@ -52,6 +52,7 @@ def test_teacher_as_student_scores_one_and_skips_truncated_steps():
     a trace: steps the student did not read whole are left out, not compared as zeros."""
     from bondkd.collate import BondCollator
     from bondkd.models import load_causal_lm
+    from bondkd.student import StepAttentionCollector
 
     mod = example()
     names = ("reflective_long.json", "exploratory.json", "chinese_reflective.json")
@@ -68,8 +69,9 @@ def test_teacher_as_student_scores_one_and_skips_truncated_steps():
     ).any()
     try:
         for collate in (whole, cut):
-            r = mod.evaluate(lm.model, targets, collate, batch=2)
+            r = mod.evaluate(lm.model, StepAttentionCollector(lm.model), targets, collate, batch=2)
             assert r["spearman"] == pytest.approx(1.0, abs=1e-9), r
+            assert r["spearman_net"] == pytest.approx(1.0, abs=1e-9), r
             assert r["bond_agreement"] == pytest.approx(1.0), r
     finally:
         lm.model.set_attn_implementation(previous)
