@@ -51,6 +51,10 @@ class MoleculeComparison(_Result):
     typed_f1: float | None = Field(description="edge_f1 counting a bond only if types match.")
     shared_bonds: int = Field(description="Pairs bonded in both (any type).")
     energy_spearman: float | None = Field(description="Spearman rho of shared bond energies.")
+    energy_spearman_net: float | None = Field(
+        description="The same net of distance: ranked among shared bonds of one source-target "
+        "distance (`spearman_within`), so how far back bonds reach counts for nothing."
+    )
     confusion: dict[str, dict[str, int]] = Field(description="[label in a][label in b] over U.")
     bond_counts_a: dict[str, int] = Field(description="All bonds of a by type.")
     bond_counts_b: dict[str, int] = Field(description="All bonds of b by type.")
@@ -215,7 +219,8 @@ def compare_molecules(a: MoleculeDoc, b: MoleculeDoc) -> MoleculeComparison:
         kappa = 1 when p_e = 1 (both use one and the same label, so p_o = 1 too)
     With A, B the bonded pairs: precision = |A∩B| / |B|, recall = |A∩B| / |A|,
     edge_f1 = 2|A∩B| / (|A| + |B|); typed_f1 is the same with A∩B limited to equal types.
-    Every ratio is None when its denominator is 0.
+    Every ratio is None when its denominator is 0. Energies of A∩B: `spearman`, and
+    `spearman_within` grouped by distance (source − target).
     """
     mapping = align_steps(a, b)
     keep_a = {ia: ia for ia in mapping.values()}
@@ -233,6 +238,7 @@ def compare_molecules(a: MoleculeDoc, b: MoleculeDoc) -> MoleculeComparison:
     shared = sorted(ba.keys() & bb.keys())
     typed = sum(ba[p][0] == bb[p][0] for p in shared)
     both = len(ba) + len(bb)
+    energy_a, energy_b = [ba[p][1] for p in shared], [bb[p][1] for p in shared]
     return MoleculeComparison(
         id_a=a.id,
         id_b=b.id,
@@ -249,7 +255,8 @@ def compare_molecules(a: MoleculeDoc, b: MoleculeDoc) -> MoleculeComparison:
         edge_f1=_ratio(2 * len(shared), both),
         typed_f1=_ratio(2 * typed, both),
         shared_bonds=len(shared),
-        energy_spearman=spearman([ba[p][1] for p in shared], [bb[p][1] for p in shared]),
+        energy_spearman=spearman(energy_a, energy_b),
+        energy_spearman_net=spearman_within(energy_a, energy_b, [s - t for s, t in shared]),
         confusion=table,
         bond_counts_a=Molecule(a).bond_counts(),
         bond_counts_b=Molecule(b).bond_counts(),

@@ -184,7 +184,7 @@ def comparison(result: Any) -> None:
     else:
         keys = ("steps_a", "steps_b", "aligned_steps", "bonds_a", "bonds_b", "type_agreement",
                 "kappa", "edge_precision", "edge_recall", "edge_f1", "typed_f1",
-                "shared_bonds", "energy_spearman")  # fmt: skip
+                "shared_bonds", "energy_spearman", "energy_spearman_net")  # fmt: skip
         rows = [(k, fmt(getattr(result, k))) for k in keys]
     for k, v in rows:
         table.add_row(k, v)

@@ -135,6 +135,9 @@ def test_energy_spearman_exact():
     r = compare_molecules(doc(REF), doc(b))
     # ranks a: 4 3 2 1, b: 3 4 2 1 -> rho = 1 - 6 * 2 / (4 * 15) = 0.8
     assert r.energy_spearman == pytest.approx(0.8)
+    # net of distance only the three distance-1 bonds rank: a 0.9 0.8 0.5, b 0.8 0.9 0.5,
+    # centred ranks (1, 0, -1) and (0, 1, -1) -> 1 / 2
+    assert r.energy_spearman_net == pytest.approx(0.5)
     assert r.type_agreement == 1.0  # energy differences do not touch types
     const = [(s, t, ty, 0.5) for s, t, ty, _ in REF]
     assert compare_molecules(doc(REF), doc(const)).energy_spearman is None
