@@ -127,11 +127,8 @@ def spearman(x: Iterable[float], y: Iterable[float]) -> float | None:
         rho = sum (rx - mean rx)(ry - mean ry) / sqrt(sum (rx - mean)^2 * sum (ry - mean)^2)
 
     None (JSON null, not NaN) with fewer than 3 points or when either side is constant."""
-    xa, ya = np.asarray(list(x), dtype=float), np.asarray(list(y), dtype=float)
-    if len(xa) < 3 or np.ptp(xa) == 0 or np.ptp(ya) == 0:
-        return None
-    rx, ry = _ranks(xa) - (len(xa) + 1) / 2, _ranks(ya) - (len(ya) + 1) / 2
-    return float(np.clip(np.sum(rx * ry) / np.sqrt(np.sum(rx**2) * np.sum(ry**2)), -1.0, 1.0))
+    xa = list(x)
+    return spearman_within(xa, y, [0] * len(xa))
 
 
 def spearman_within(
@@ -147,17 +144,16 @@ def spearman_within(
     and counts nothing. One group: `spearman`. None when fewer than 3 points share a
     group with another, or when either side is constant within every group."""
     xa, ya = np.asarray(list(x), dtype=float), np.asarray(list(y), dtype=float)
-    _, g = np.unique(np.asarray(list(groups)), return_inverse=True)
+    _, g, counts = np.unique(np.asarray(list(groups)), return_inverse=True, return_counts=True)
     if not len(xa) == len(ya) == len(g):
         raise ValueError(f"x, y and groups differ in length: {len(xa)}, {len(ya)}, {len(g)}")
     rx, ry = np.zeros(len(xa)), np.zeros(len(ya))
-    for k in np.unique(g):
+    for k, size in enumerate(counts):
         at = g == k
-        rx[at] = _ranks(xa[at]) - (at.sum() + 1) / 2
-        ry[at] = _ranks(ya[at]) - (at.sum() + 1) / 2
-    shared = np.bincount(g)[g] > 1
+        rx[at] = _ranks(xa[at]) - (size + 1) / 2
+        ry[at] = _ranks(ya[at]) - (size + 1) / 2
     sx, sy = np.sum(rx**2), np.sum(ry**2)
-    if shared.sum() < 3 or sx == 0 or sy == 0:
+    if np.sum(counts[g] > 1) < 3 or sx == 0 or sy == 0:
         return None
     return float(np.clip(np.sum(rx * ry) / np.sqrt(sx * sy), -1.0, 1.0))
 

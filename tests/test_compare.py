@@ -151,6 +151,7 @@ def test_energy_spearman_exact():
     )
 )
 def test_spearman_matches_scipy(points):
+    # `spearman` is `spearman_within` with one group: this also checks that case.
     x, y = zip(*points, strict=True)
     ours = spearman(x, y)
     if len(set(x)) == 1 or len(set(y)) == 1:
@@ -190,13 +191,6 @@ def test_spearman_within_matches_a_per_group_scipy_reference(points):
         # Net of the grouping: a per-group shift or scale of x (a distance effect) changes nothing.
         moved = [v * (k + 1) + 10 * k for v, k in zip(x, g, strict=True)]
         assert spearman_within(moved, y, g) == pytest.approx(ours, abs=1e-9)
-
-
-@given(POINTS)
-def test_spearman_within_one_group_is_spearman(points):
-    x, y = [p[0] for p in points], [p[1] for p in points]
-    ours, plain = spearman_within(x, y, [0] * len(x)), spearman(x, y)
-    assert ours == plain if plain is None else ours == pytest.approx(plain, abs=1e-12)
 
 
 def test_spearman_within_ignores_what_the_group_alone_explains():
