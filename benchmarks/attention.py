@@ -2,7 +2,7 @@
 
 For each length T (tokens, BOS included) the packaged SmolLM2 reads a question and a
 synthetic reasoning trace (varied English arithmetic sentences, cut to T tokens, split
-into steps by `bondkd.segment.segment`, tokens mapped to steps as the reader does):
+into steps by `bondkd.steps.segment.segment`, tokens mapped to steps as the reader does):
 
 - forward_s: `model.model(ids, use_cache=False)` with attn_implementation "sdpa" under
   torch.inference_mode(): the transformer body, no LM head, no KV cache;
@@ -83,7 +83,7 @@ def build_inputs(lm, n_tokens: int) -> tuple[torch.Tensor, torch.Tensor, int]:
     """(1, T) ids, (1, T) step per token (-1: BOS, question, separators) and S."""
     from bondkd.config import SegmentConfig
     from bondkd.energy.attention import token_steps
-    from bondkd.segment import segment
+    from bondkd.steps.segment import segment
 
     tok = lm.tokenizer
     prefix = QUESTION + "\n\n"
@@ -151,7 +151,7 @@ def peak_mib() -> float:
 def worker(a: argparse.Namespace) -> None:
     from bondkd.config import AttentionConfig
     from bondkd.energy.attention import StepAttentionReader
-    from bondkd.models import load_causal_lm
+    from bondkd.energy.models import load_causal_lm
 
     if a.threads:
         torch.set_num_threads(a.threads)

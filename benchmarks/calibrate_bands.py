@@ -21,11 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from bondkd import bonds
 from bondkd.config import AnalyzeConfig
-from bondkd.formats import parse_record
+from bondkd.molecule import bonds
 from bondkd.pipeline import Analyzer
-from bondkd.reader import iter_traces
+from bondkd.read.files import iter_traces
+from bondkd.read.formats import parse_record
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN = ROOT / ".." / "shared/data/gsm8k/train.jsonl"

@@ -31,11 +31,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from gsm8k_auroc import DEV, GENERATORS, mean_logprob
 
-from bondkd.formats import parse_record
 from bondkd.gate.calibrate import FEATURES, check_scores, fit, grouped_cv_auroc
 from bondkd.gate.config import load_gate_config
 from bondkd.gate.files import filter_file
-from bondkd.metrics import auroc
+from bondkd.measure.metrics import auroc
+from bondkd.read.formats import parse_record
 
 
 def records(path: Path) -> list[dict]:

@@ -24,11 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
-from bondkd import molecule, stability_fit
 from bondkd.config import AnalyzeConfig
-from bondkd.formats import parse_record
-from bondkd.metrics import auroc
+from bondkd.measure import stability_fit
+from bondkd.measure.metrics import auroc
+from bondkd.molecule import molecule
 from bondkd.pipeline import Analyzer
+from bondkd.read.formats import parse_record
 
 DEV = Path(__file__).resolve().parents[1] / ".." / "shared/data/gsm8k/model_solutions.dev.jsonl"
 GENERATORS = ("6b_finetuning", "6b_verification", "175b_finetuning", "175b_verification")
@@ -52,7 +53,7 @@ def load(path: Path, limit: int | None):
 def mean_logprob(traces) -> list[float]:
     import torch
 
-    from bondkd.models import load_causal_lm
+    from bondkd.energy.models import load_causal_lm
 
     lm = load_causal_lm("smollm2")
     out = []

@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from bondkd.config import AnalyzeConfig
-from bondkd.metrics import auroc, precision_recall
+from bondkd.measure.metrics import auroc, precision_recall
 from bondkd.pipeline import Analyzer
-from bondkd.reader import iter_traces
-from bondkd.segment import segment_steps
+from bondkd.read.files import iter_traces
+from bondkd.steps.segment import segment_steps
 
 LABELLED = Path(__file__).resolve().parents[1] / "datasets" / "labelled.jsonl"
 

@@ -38,7 +38,7 @@ def student():
 
 def train_step(model, opt, ids, bond=None) -> None:
     """One optimizer step on CE, plus 0.1 * L_bond when `bond` = (collector, steps, energy)."""
-    from bondkd.loss import bond_attention_loss
+    from bondkd.distill.loss import bond_attention_loss
 
     if bond is None:
         loss = model(input_ids=ids, labels=ids).loss
@@ -54,7 +54,7 @@ def train_step(model, opt, ids, bond=None) -> None:
 
 
 def main() -> None:
-    from bondkd.student import StepAttentionCollector
+    from bondkd.distill.student import StepAttentionCollector
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tokens", default="512,1024,2048")

@@ -2,7 +2,7 @@
 
 For each step count N a synthetic trace of N sentences (running sums, with a
 "Wait, let me check" step every 25) is analysed with the lexical backend and
-rendered by `bondkd.render`. Chromium (Debian's, via Playwright) opens the file
+rendered by `bondkd.views.render`. Chromium (Debian's, via Playwright) opens the file
 from file:// and we time, from navigation start:
 
 - load_ms: the `load` event (the page and its inlined scripts parsed and run);
@@ -28,7 +28,7 @@ from pathlib import Path
 
 from bondkd.config import AnalyzeConfig
 from bondkd.pipeline import analyze
-from bondkd.render import write_molecule_html
+from bondkd.views.render import write_molecule_html
 
 ARGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -7,8 +7,13 @@ stability. See docs/concepts.md.
 
 from __future__ import annotations
 
+import sys
+import warnings
 from importlib import import_module
+from importlib.abc import Loader, MetaPathFinder
+from importlib.machinery import ModuleSpec
 from importlib.metadata import PackageNotFoundError, version
+from types import ModuleType
 from typing import Any
 
 try:
@@ -21,7 +26,7 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 _EXPORTS = {
     "AnalyzeConfig": "bondkd.config",
     "load_config": "bondkd.config",
-    "Molecule": "bondkd.molecule",
+    "Molecule": "bondkd.molecule.molecule",
     "Analyzer": "bondkd.pipeline",
     "analyze": "bondkd.pipeline",
     "MoleculeDoc": "bondkd.schema",
@@ -36,3 +41,54 @@ def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         return getattr(import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'bondkd' has no attribute {name!r}")
+
+
+# Modules that moved into the stage folders (0.2): their old paths keep working.
+_MOVED = {
+    "reader": "read.files",
+    "formats": "read.formats",
+    "markup": "read.markup",
+    "inputs": "read.inputs",
+    "segment": "steps.segment",
+    "lexicon": "steps.lexicon",
+    "dataflow": "quantities.dataflow",
+    "kernels": "energy.kernels",
+    "models": "energy.models",
+    "bonds": "molecule.bonds",
+    "conflicts": "molecule.conflicts",
+    "stats": "measure.stats",
+    "compare": "measure.compare",
+    "metrics": "measure.metrics",
+    "stability_fit": "measure.stability_fit",
+    "loss": "distill.loss",
+    "student": "distill.student",
+    "collate": "distill.collate",
+    "trainer": "distill.trainer",
+    "targets": "distill.targets",
+    "render": "views.render",
+    "report": "views.report",
+    "html": "views.html",
+    "plots": "views.plots",
+    "terminal": "views.terminal",
+}
+
+
+class _MovedModule(MetaPathFinder, Loader):
+    """`import bondkd.loss` gives the module now at `bondkd.distill.loss`, with a warning."""
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> ModuleSpec | None:
+        head, _, tail = fullname.partition(".")
+        if head != "bondkd" or tail not in _MOVED:
+            return None
+        return ModuleSpec(fullname, self)
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType:
+        new = f"bondkd.{_MOVED[spec.name.partition('.')[2]]}"
+        warnings.warn(f"{spec.name} moved to {new}", DeprecationWarning, stacklevel=2)
+        return import_module(new)
+
+    def exec_module(self, module: ModuleType) -> None:
+        pass  # already executed under its new name
+
+
+sys.meta_path.append(_MovedModule())

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 from bondkd import __version__
 from bondkd.config import AnalyzeConfig, ConfigError, load_config
 from bondkd.errors import BondkdError, InputError
-from bondkd.formats import FORMATS
+from bondkd.read.formats import FORMATS
 from bondkd.schema import Trace
 
 if TYPE_CHECKING:
-    from bondkd.molecule import Molecule
+    from bondkd.molecule.molecule import Molecule
     from bondkd.pipeline import Analyzer
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
@@ -156,9 +156,9 @@ def _config(args: argparse.Namespace) -> AnalyzeConfig:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    from bondkd import terminal
     from bondkd.pipeline import Analyzer
-    from bondkd.reader import iter_traces
+    from bondkd.read.files import iter_traces
+    from bondkd.views import terminal
 
     config = _config(args)
     analyzer = Analyzer(config)
@@ -178,7 +178,7 @@ def _analyze(args: argparse.Namespace) -> int:
             mol = analyzer.analyze(first[0][1], hashes)  # type: ignore[arg-type]
             out.molecule(mol, detailed=True)
             if args.html_out:
-                from bondkd.render import write_molecule_html
+                from bondkd.views.render import write_molecule_html
 
                 write_molecule_html(mol, args.html_out)
                 out.note(f"HTML written to {args.html_out}")
@@ -202,7 +202,7 @@ def _molecules(
     """(line, item, molecule or None for an InputError) in input order. Items are Traces or
     inputs.Records; traces go through the models one batch at a time, molecule documents
     are taken as they are."""
-    from bondkd.molecule import Molecule
+    from bondkd.molecule.molecule import Molecule
 
     def trace(item: Any) -> Trace | None:
         return item if isinstance(item, Trace) else getattr(item, "trace", None)
@@ -221,10 +221,10 @@ def _molecules(
 
 
 def _render(args: argparse.Namespace) -> int:
-    from bondkd.inputs import iter_inputs
-    from bondkd.molecule import Molecule
+    from bondkd.molecule.molecule import Molecule
     from bondkd.pipeline import Analyzer
-    from bondkd.render import write_molecule_html
+    from bondkd.read.inputs import iter_inputs
+    from bondkd.views.render import write_molecule_html
 
     record = _pick(iter_inputs(args.path, fmt=args.format), args.path, args.record_id)
     if record.molecule is not None:
@@ -258,9 +258,9 @@ def _pick(items: Iterable[tuple[int, Any]], path: str, record_id: str | None) ->
 def _report(args: argparse.Namespace) -> int:
     import json
 
-    from bondkd.inputs import iter_inputs
     from bondkd.pipeline import Analyzer
-    from bondkd.report import ReportBuilder
+    from bondkd.read.inputs import iter_inputs
+    from bondkd.views.report import ReportBuilder
 
     if args.views < 0:
         raise BondkdError("--views must be >= 0")
@@ -288,9 +288,9 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _targets(args: argparse.Namespace) -> int:
+    from bondkd.distill.targets import TargetWriter, build_targets
     from bondkd.pipeline import Analyzer
-    from bondkd.reader import iter_traces
-    from bondkd.targets import TargetWriter, build_targets
+    from bondkd.read.files import iter_traces
 
     analyzer = Analyzer(_config(args))
     errors = 0
@@ -314,8 +314,8 @@ def _targets(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from bondkd.compare import compare_datasets, compare_molecules, load_molecules
-    from bondkd.terminal import comparison
+    from bondkd.measure.compare import compare_datasets, compare_molecules, load_molecules
+    from bondkd.views.terminal import comparison
 
     a, b = load_molecules(args.a), load_molecules(args.b)
     same = len(a) == len(b) == 1 and a[0].reasoning == b[0].reasoning
@@ -335,6 +335,6 @@ def _is_jsonl(path: str) -> bool:
 
 
 def _file_hash(path: str) -> str:
-    from bondkd.reader import file_hash
+    from bondkd.read.files import file_hash
 
     return file_hash(path)

@@ -136,7 +136,7 @@ class BondConfig(_Config):
 
 
 class ConflictCosts(_Config):
-    """Logit cost of one standing conflict, per kind (bondkd.conflicts)."""
+    """Logit cost of one standing conflict, per kind (bondkd.molecule.conflicts)."""
 
     value_clash: float = Field(default=0.73, ge=0.0, description="Same quantity, two values.")
     calc_mismatch: float = Field(default=1.18, ge=0.0, description="Annotation vs its arithmetic.")
@@ -147,7 +147,7 @@ class ConflictCosts(_Config):
 
 
 class DataflowConfig(_Config):
-    """Logit cost of one break in the quantity dataflow, per kind (bondkd.dataflow)."""
+    """Logit cost of one break in the quantity dataflow, per kind (bondkd.quantities.dataflow)."""
 
     unused_quantity: float = Field(
         default=1.06, ge=0.0, description="A question quantity that never reaches the answer."
@@ -165,12 +165,12 @@ class DataflowConfig(_Config):
 
 
 class StabilityConfig(_Config):
-    """stability = sigmoid(logit), the logit summing the terms below (bondkd.molecule).
+    """stability = sigmoid(logit), the logit summing the terms below (bondkd.molecule.molecule).
 
     Defaults are fitted on the GSM8K dev solutions (benchmarks/gsm8k_auroc.py), with
     the bias set for an even prior: stability reads as the chance that the reasoning
     holds together for a trace as likely right as wrong beforehand. Refit for other data
-    (bondkd.stability_fit).
+    (bondkd.measure.stability_fit).
     """
 
     threshold: float = Field(default=0.5, ge=0.0, le=1.0, description="accepted iff >= this.")

@@ -13,14 +13,16 @@ from itertools import islice
 
 import numpy as np
 
-from bondkd import __version__, bonds, conflicts, dataflow, molecule
+from bondkd import __version__
 from bondkd.config import AnalyzeConfig
 from bondkd.energy import coherence, semantic
 from bondkd.energy.combine import PairEnergies, combine
 from bondkd.energy.pairs import candidate_pairs
-from bondkd.molecule import Molecule
+from bondkd.molecule import bonds, conflicts, molecule
+from bondkd.molecule.molecule import Molecule
+from bondkd.quantities import dataflow
 from bondkd.schema import MoleculeDoc, Provenance, Step, Trace
-from bondkd.segment import segment, segment_steps
+from bondkd.steps.segment import segment, segment_steps
 
 
 @dataclass
@@ -45,7 +47,7 @@ class Analyzer:
     def reader(self):
         if self._reader is None:
             from bondkd.energy.attention import StepAttentionReader
-            from bondkd.models import load_causal_lm
+            from bondkd.energy.models import load_causal_lm
 
             a = self.config.attention
             self._reader = StepAttentionReader(load_causal_lm(a.model, a.device, a.dtype), a)
@@ -54,7 +56,7 @@ class Analyzer:
     @property
     def embedder(self):
         if self._embedder is None:
-            from bondkd.models import load_embedder
+            from bondkd.energy.models import load_embedder
 
             e = self.config.embedder
             self._embedder = load_embedder(e.model, e.device)
@@ -192,7 +194,7 @@ def _analyzer(config_json: str) -> Analyzer:
 
 def analyze(trace: Trace | dict | str, config: AnalyzeConfig | None = None) -> Molecule:
     """Analyse one trace: a `Trace`, a record in any supported layout, or reasoning text."""
-    from bondkd.formats import parse_record
+    from bondkd.read.formats import parse_record
 
     if isinstance(trace, str):
         trace = Trace(reasoning=trace)

@@ -89,7 +89,7 @@ FLOW_KINDS: tuple[FlowKind, ...] = get_args(FlowKind)
 
 
 class FlowIssue(_Strict):
-    """A break in the quantity dataflow (bondkd.dataflow)."""
+    """A break in the quantity dataflow (bondkd.quantities.dataflow)."""
 
     kind: FlowKind
     step: int | None = Field(description="Step where it occurs; None for a question quantity.")
@@ -136,7 +136,8 @@ class MoleculeDoc(_Strict):
     reasons: list[str]
     conflicts: list[Conflict]
     dataflow: list[FlowIssue] = Field(
-        default_factory=list, description="Breaks in the quantity dataflow (bondkd.dataflow)."
+        default_factory=list,
+        description="Breaks in the quantity dataflow (bondkd.quantities.dataflow).",
     )
     givens: int = Field(default=0, ge=0, description="Distinct quantities in the question.")
     weak_points: list[WeakPoint]

@@ -41,25 +41,25 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bondkd.bonds import behaviours, build_bonds
-from bondkd.collate import BondCollator, TargetDataset
-from bondkd.compare import spearman, spearman_within
 from bondkd.config import AnalyzeConfig
+from bondkd.distill.collate import BondCollator, TargetDataset
+from bondkd.distill.loss import bond_attention_loss
+from bondkd.distill.student import StepAttentionCollector
+from bondkd.distill.targets import BOND_CODES, TargetReader
 from bondkd.energy import coherence
 from bondkd.energy.combine import PairEnergies
-from bondkd.loss import bond_attention_loss
-from bondkd.reader import iter_traces
-from bondkd.student import StepAttentionCollector
-from bondkd.targets import BOND_CODES, TargetReader
+from bondkd.measure.compare import spearman, spearman_within
+from bondkd.molecule.bonds import behaviours, build_bonds
+from bondkd.read.files import iter_traces
 
 GSM8K = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "gsm8k"
 
 
 def build_targets(src: Path, n: int, out: Path) -> TargetReader:
     """The first `n` GSM8K rows -> teacher targets (default model backend), once."""
+    from bondkd.distill.targets import TargetWriter
+    from bondkd.distill.targets import build_targets as build
     from bondkd.pipeline import Analyzer
-    from bondkd.targets import TargetWriter
-    from bondkd.targets import build_targets as build
 
     if not (out / "meta.json").exists():
         head = out.with_suffix(".jsonl")
@@ -82,7 +82,7 @@ def make_student(layers: int, init: str = "pretrained"):
     with the packaged weights (init="pretrained") or a fixed random init ("random")."""
     from transformers import LlamaForCausalLM
 
-    from bondkd.models import load_causal_lm
+    from bondkd.energy.models import load_causal_lm
 
     lm = load_causal_lm("smollm2")
     cfg = copy.deepcopy(lm.model.config)
@@ -305,7 +305,7 @@ def main() -> None:
         build_targets(GSM8K / "train.jsonl", args.train, args.work / "targets_train")
     )
     test = list(build_targets(GSM8K / "test.jsonl", args.test, args.work / "targets_test"))
-    from bondkd.models import load_causal_lm
+    from bondkd.energy.models import load_causal_lm
 
     tok = load_causal_lm("smollm2").tokenizer  # the student's, without building one
     collate = BondCollator(tok, max_length=args.max_length)

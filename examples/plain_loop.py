@@ -20,9 +20,9 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
-from bondkd.collate import BondCollator, TargetDataset
-from bondkd.student import StepAttentionCollector
-from bondkd.trainer import bond_distill_loss
+from bondkd.distill.collate import BondCollator, TargetDataset
+from bondkd.distill.student import StepAttentionCollector
+from bondkd.distill.trainer import bond_distill_loss
 
 
 def tiny_student(texts: Iterable[str]) -> tuple[Any, Any]:

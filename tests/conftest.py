@@ -8,7 +8,7 @@ import pytest
 import torch
 from hypothesis import settings
 
-from bondkd.models import LoadedLM
+from bondkd.energy.models import LoadedLM
 
 # Laws, not speed: a per-example deadline fails on a loaded 2-core CI machine.
 settings.register_profile("bondkd", deadline=None)

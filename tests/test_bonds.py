@@ -1,8 +1,8 @@
 import numpy as np
 
-from bondkd.bonds import band, build_bonds, roles
 from bondkd.config import Bands, BondConfig
 from bondkd.energy.combine import PairEnergies
+from bondkd.molecule.bonds import band, build_bonds, roles
 
 
 def _pe(rows):

@@ -18,7 +18,7 @@ import pytest
 from bondkd.cli import main
 from bondkd.config import AnalyzeConfig
 from bondkd.pipeline import analyze
-from bondkd.render import write_molecule_html
+from bondkd.views.render import write_molecule_html
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "datasets"

@@ -97,7 +97,7 @@ def test_html_and_graphml(tmp_path):
 
 
 def test_long_trace_terminal_tables_are_capped(tmp_path, capsys):
-    from bondkd.terminal import MAX_TABLE_ROWS
+    from bondkd.views.terminal import MAX_TABLE_ROWS
 
     n = MAX_TABLE_ROWS + 40
     reasoning = "\n\n".join(f"Step {k}: {k} + 1 = {k + 1}." for k in range(n))
@@ -111,7 +111,7 @@ def test_long_trace_terminal_tables_are_capped(tmp_path, capsys):
 
 
 def test_targets_and_compare_commands(tmp_path, capsys):
-    from bondkd.targets import TargetReader
+    from bondkd.distill.targets import TargetReader
 
     out = tmp_path / "tgt"
     assert (

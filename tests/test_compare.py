@@ -1,4 +1,4 @@
-"""bondkd.compare: step alignment, bond agreement, JS distances, molecule loading."""
+"""bondkd.measure.compare: step alignment, bond agreement, JS distances, molecule loading."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from scipy.spatial.distance import jensenshannon
 from scipy.stats import rankdata, spearmanr
 from sklearn.metrics import cohen_kappa_score
 
-from bondkd.compare import (
+from bondkd.config import AnalyzeConfig, SegmentConfig
+from bondkd.errors import InputError
+from bondkd.measure.compare import (
     DatasetComparison,
     MoleculeComparison,
     align_steps,
@@ -24,8 +26,6 @@ from bondkd.compare import (
     spearman,
     spearman_within,
 )
-from bondkd.config import AnalyzeConfig, SegmentConfig
-from bondkd.errors import InputError
 from bondkd.pipeline import analyze
 from bondkd.schema import Bond, Components, MoleculeDoc, Provenance, Step
 

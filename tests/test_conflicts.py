@@ -1,8 +1,8 @@
 import numpy as np
 
-from bondkd.bonds import behaviours
 from bondkd.config import StabilityConfig
-from bondkd.conflicts import find_conflicts
+from bondkd.molecule.bonds import behaviours
+from bondkd.molecule.conflicts import find_conflicts
 
 CFG = StabilityConfig()
 

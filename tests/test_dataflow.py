@@ -7,11 +7,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bondkd.config import AnalyzeConfig, DataflowConfig, StabilityConfig
-from bondkd.dataflow import find_flow_issues, givens
-from bondkd.formats import parse_record
-from bondkd.molecule import doc_features, signed_weights, stability_features
+from bondkd.measure.stability_fit import design, fit, grouped_cv, predict
+from bondkd.molecule.molecule import doc_features, signed_weights, stability_features
 from bondkd.pipeline import Analyzer
-from bondkd.stability_fit import design, fit, grouped_cv, predict
+from bondkd.quantities.dataflow import find_flow_issues, givens
+from bondkd.read.formats import parse_record
 
 ROOT = Path(__file__).resolve().parents[1]
 Q = "Tom has 3 boxes with 4 apples each and gives away 5 apples. How many are left?"

@@ -15,9 +15,9 @@ import pytest
 import torch
 
 from bondkd.config import AnalyzeConfig
-from bondkd.formats import parse_record
+from bondkd.distill.targets import build_targets
 from bondkd.pipeline import Analyzer
-from bondkd.targets import build_targets
+from bondkd.read.formats import parse_record
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -50,9 +50,9 @@ def test_teacher_as_student_scores_one_and_skips_truncated_steps():
     """The teacher itself, read through the student path (collector, collator, with the
     teacher's BOS), must score Spearman 1 and bond agreement 1, also when truncation cuts
     a trace: steps the student did not read whole are left out, not compared as zeros."""
-    from bondkd.collate import BondCollator
-    from bondkd.models import load_causal_lm
-    from bondkd.student import StepAttentionCollector
+    from bondkd.distill.collate import BondCollator
+    from bondkd.distill.student import StepAttentionCollector
+    from bondkd.energy.models import load_causal_lm
 
     mod = example()
     names = ("reflective_long.json", "exploratory.json", "chinese_reflective.json")

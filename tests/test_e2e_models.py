@@ -10,9 +10,9 @@ from test_pipeline import check_contradiction, check_exploratory, check_reflecti
 
 from bondkd.cli import main
 from bondkd.config import AnalyzeConfig
-from bondkd.models import packaged_gguf
+from bondkd.energy.models import packaged_gguf
 from bondkd.pipeline import Analyzer
-from bondkd.reader import read_single
+from bondkd.read.files import read_single
 
 pytestmark = [
     pytest.mark.slow,

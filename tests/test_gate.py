@@ -13,8 +13,8 @@ from bondkd.config import AnalyzeConfig, ConfigError, StabilityConfig
 from bondkd.gate import GateConfig, filter_records, load_gate_config
 from bondkd.gate.calibrate import FEATURES, fit, grouped_cv_auroc, predict
 from bondkd.gate.config import Rule, to_toml
-from bondkd.metrics import auroc
-from bondkd.molecule import flow_soundness
+from bondkd.measure.metrics import auroc
+from bondkd.molecule.molecule import flow_soundness
 from bondkd.pipeline import analyze
 
 DATA = Path(__file__).resolve().parents[1] / "datasets"

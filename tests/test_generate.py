@@ -17,7 +17,7 @@ import pytest
 from chat_server import Action, ChatServer, auto_reply, kind
 
 from bondkd.cli import main
-from bondkd.formats import parse_record
+from bondkd.read.formats import parse_record
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "sk-generate-SECRET-42"
@@ -264,7 +264,7 @@ def _free_port() -> int:
 
 
 def _gguf() -> Path:
-    from bondkd.models import packaged_gguf
+    from bondkd.energy.models import packaged_gguf
 
     gguf = packaged_gguf()
     if gguf is None:

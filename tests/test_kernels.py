@@ -5,7 +5,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bondkd.kernels import segment_sum, segment_sum_reference
+from bondkd.energy.kernels import segment_sum, segment_sum_reference
 
 
 @settings(max_examples=60, deadline=None)

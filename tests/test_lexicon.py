@@ -2,8 +2,8 @@
 
 import pytest
 
-from bondkd import lexicon
-from bondkd.lexicon import CUE_KINDS, cue_kind, has_cue
+from bondkd.steps import lexicon
+from bondkd.steps.lexicon import CUE_KINDS, cue_kind, has_cue
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bondkd.loss import (
+from bondkd.distill.loss import (
     BOND_CODES,
     bond_attention_loss,
     feature_kd_loss,

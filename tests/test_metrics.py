@@ -2,7 +2,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bondkd.metrics import auroc, precision_recall
+from bondkd.measure.metrics import auroc, precision_recall
 
 
 def _auroc_pairs(scores, labels):

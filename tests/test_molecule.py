@@ -5,7 +5,7 @@ import networkx as nx
 import pytest
 
 from bondkd.config import StabilityConfig
-from bondkd.molecule import (
+from bondkd.molecule.molecule import (
     Molecule,
     bond_term,
     stability,

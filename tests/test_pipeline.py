@@ -8,7 +8,7 @@ from conftest import CountEmbedder
 
 from bondkd.config import AnalyzeConfig
 from bondkd.pipeline import Analyzer
-from bondkd.reader import read_single
+from bondkd.read.files import read_single
 
 DATA = Path(__file__).resolve().parents[1] / "datasets"
 LEXICAL = Analyzer(AnalyzeConfig(backend="lexical"))

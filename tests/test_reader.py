@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bondkd.errors import InputError
-from bondkd.reader import file_hash, iter_traces, read_single
+from bondkd.read.files import file_hash, iter_traces, read_single
 from bondkd.schema import Trace
 
 DATA = Path(__file__).resolve().parents[1] / "datasets"

@@ -16,9 +16,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bondkd.config import AnalyzeConfig
-from bondkd.html import script_json
 from bondkd.pipeline import analyze
-from bondkd.render import molecule_html, per_row, reading_layout, shorten
+from bondkd.views.html import script_json
+from bondkd.views.render import molecule_html, per_row, reading_layout, shorten
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "datasets"

@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 from bondkd.cli import main
 from bondkd.config import AnalyzeConfig
 from bondkd.errors import InputError
-from bondkd.inputs import iter_inputs
+from bondkd.measure.stats import DatasetStats, position_bin, role_transitions, row_normalise
 from bondkd.pipeline import analyze
+from bondkd.read.inputs import iter_inputs
 from bondkd.schema import ROLES, MoleculeDoc, Provenance, Step
-from bondkd.stats import DatasetStats, position_bin, role_transitions, row_normalise
 
 DATA = Path(__file__).resolve().parents[1] / "datasets"
 LEXICAL = AnalyzeConfig(backend="lexical")
@@ -40,8 +40,8 @@ def _no_models(monkeypatch):
     def refuse(*a, **k):
         raise AssertionError("a model was loaded")
 
-    monkeypatch.setattr("bondkd.models.load_causal_lm", refuse)
-    monkeypatch.setattr("bondkd.models.load_embedder", refuse)
+    monkeypatch.setattr("bondkd.energy.models.load_causal_lm", refuse)
+    monkeypatch.setattr("bondkd.energy.models.load_embedder", refuse)
 
 
 # -- inputs ------------------------------------------------------------------------------

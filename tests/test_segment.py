@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from bondkd.config import SegmentConfig
 from bondkd.schema import STEP_JOINER
-from bondkd.segment import segment, segment_steps
+from bondkd.steps.segment import segment, segment_steps
 
 DATASETS = Path(__file__).resolve().parents[1] / "datasets"
 GRANULARITIES = ("paragraph", "sentence", "clause")

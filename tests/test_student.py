@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
+from bondkd.distill.loss import bond_attention_loss
+from bondkd.distill.student import StepAttentionCollector, saved_tensor_bytes, spans_to_token_steps
 from bondkd.errors import BondkdError
-from bondkd.loss import bond_attention_loss
-from bondkd.student import StepAttentionCollector, saved_tensor_bytes, spans_to_token_steps
 
 
 def trainable(lm):
@@ -278,7 +278,7 @@ def test_eager_model_keeps_eager_output(tiny_llama):
 def test_chunk_masks_agree():
     """The three mask forms a base implementation may hand over give one value:
     4D bool (sdpa), 4D additive (eager), (B, T) key padding (flash)."""
-    from bondkd.student import _chunk_mass
+    from bondkd.distill.student import _chunk_mass
 
     g = torch.Generator().manual_seed(5)
     b, h, t, d, s = 2, 4, 12, 8, 3

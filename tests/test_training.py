@@ -10,11 +10,11 @@ import torch
 from conftest import char_tokenizer
 
 from bondkd.config import AnalyzeConfig
-from bondkd.formats import parse_record
-from bondkd.loss import bond_attention_loss, total_loss
+from bondkd.distill.loss import bond_attention_loss, total_loss
+from bondkd.distill.student import StepAttentionCollector, spans_to_token_steps
+from bondkd.distill.targets import TargetReader, TargetWriter, build_targets
 from bondkd.pipeline import Analyzer
-from bondkd.student import StepAttentionCollector, spans_to_token_steps
-from bondkd.targets import TargetReader, TargetWriter, build_targets
+from bondkd.read.formats import parse_record
 
 DATA = Path(__file__).resolve().parents[1] / "datasets"
 

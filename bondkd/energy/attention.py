@@ -51,8 +51,8 @@ import torch
 
 from bondkd.config import AttentionConfig
 from bondkd.energy.engine import capture, resolve_indices
+from bondkd.energy.models import LoadedLM
 from bondkd.errors import BondkdError
-from bondkd.models import LoadedLM
 
 # Forward passes are grouped up to this many (padded) tokens; CPU gains little from
 # batching, GPUs a lot, and activations stay modest either way.

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bondkd import lexicon, quantities
+from bondkd import quantities
+from bondkd.steps import lexicon
 
 STRENGTH = {
     "introduced_1": 0.75,  # j reuses one quantity first stated in i

@@ -46,8 +46,8 @@ from transformers import AttentionInterface
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 
+from bondkd.energy.kernels import segment_sum
 from bondkd.errors import BondkdError
-from bondkd.kernels import segment_sum
 
 ENGINE = "bondkd"
 TESTED = "llama, qwen2, qwen3, mistral, gemma, gemma3, gpt2"

@@ -4,6 +4,8 @@
 retention, latency, the cost model), `runner` asks both models and builds the per-question
 rows and the summary, `command` is the CLI, `output` the terminal table and the HTML page.
 The formulas are in docs/eval.md.
+
+May import: base, read, quantities, measure, views, pipeline, teachers.
 """
 
 from bondkd.evaluate.config import EvalConfig, load_eval_config

@@ -110,7 +110,7 @@ def print_table(r: EvalResult, console: Console | None = None) -> None:
 def write_html(r: EvalResult, rows: Sequence[EvalRow], out: str | Path) -> None:
     """One self-contained page: the summary tables and every question with both replies.
     Reply text is untrusted: Jinja autoescapes it, and the page runs no script at all."""
-    from bondkd.html import page
+    from bondkd.views.html import page
 
     html = page(
         "eval.html",

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bondkd.compare import DatasetComparison
+from bondkd.measure.compare import DatasetComparison
 
 EVAL_SCHEMA = "bondkd.eval/1"
 Outcome = Literal["win", "tie", "loss"]

@@ -25,9 +25,9 @@ from bondkd.evaluate.result import (
     SideSummary,
     Structure,
 )
-from bondkd.formats import RecordError
 from bondkd.quantities import answer_of, answers_match, final_answer, reference_answer
-from bondkd.reader import iter_records
+from bondkd.read.files import iter_records
+from bondkd.read.formats import RecordError
 from bondkd.schema import Trace
 from bondkd.teachers.base import ChatReply, Teacher
 from bondkd.teachers.errors import TeacherError
@@ -256,7 +256,7 @@ def structure(
 ) -> Structure:
     """Dataset-level structural distance of the student's traces to the teacher's
     (`bondkd compare`: bond-type, role and role-transition JS distances; a = teacher)."""
-    from bondkd.compare import compare_datasets
+    from bondkd.measure.compare import compare_datasets
     from bondkd.pipeline import Analyzer
 
     ts, ss = _traces(questions, teacher), _traces(questions, student)

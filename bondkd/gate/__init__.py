@@ -2,6 +2,8 @@
 
 `filter_records(records, config)` in memory; `bondkd filter` for files (streamed,
 resumable, parallel). See docs/gate.md.
+
+May import: base, read, quantities, energy, molecule, measure, pipeline.
 """
 
 from bondkd.gate.config import GateConfig, load_gate_config

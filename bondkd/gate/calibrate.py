@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from bondkd.gate.config import Weights
-from bondkd.metrics import auroc, grouped_auroc_ci
-from bondkd.stability_fit import bounded_logistic, prior_shift
+from bondkd.measure.metrics import auroc, grouped_auroc_ci
+from bondkd.measure.stability_fit import bounded_logistic, prior_shift
 
 # Checks whose scores the regression sees; vetoes (refusal, rules, reference, dedup)
 # stay hard rules outside the score.

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from bondkd import quantities
 from bondkd.gate import config as C
 from bondkd.gate.index import DatasetIndex
-from bondkd.molecule import Molecule
+from bondkd.molecule.molecule import Molecule
 from bondkd.schema import Trace
 
 Status = Literal["pass", "fail", "abstain", "error"]
@@ -154,7 +154,7 @@ def self_consistency(item: Item, cfg: C.SelfConsistencyCheck, ctx: Context) -> C
 
 
 def grounding(item: Item, cfg: C.GroundingCheck, ctx: Context) -> CheckResult:
-    """Reads the molecule's dataflow (found once, in bondkd.dataflow): operands that come
+    """Reads the molecule's dataflow (found once, in bondkd.quantities.dataflow): operands that come
     from neither the question, an earlier step, nor the constants; and question
     quantities that never flow into the final answer."""
     doc = item.molecule.doc

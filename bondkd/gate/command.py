@@ -117,7 +117,7 @@ def _funnel(console: Console, s: Summary, seconds: float, args: argparse.Namespa
 def _calibrate(args: argparse.Namespace) -> int:
     from bondkd.gate.calibrate import check_scores, fit, grouped_cv_auroc, predict
     from bondkd.gate.runner import filter_records
-    from bondkd.metrics import auroc
+    from bondkd.measure.metrics import auroc
 
     if not args.save_config:
         raise BondkdError("--calibrate needs --save-config OUT.toml")

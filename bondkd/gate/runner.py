@@ -16,12 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from bondkd import __version__, molecule, quantities
-from bondkd.formats import RecordError, parse_record
+from bondkd import __version__, quantities
 from bondkd.gate.checks import CHECKS, CheckResult, Context, Item
 from bondkd.gate.config import GateConfig
 from bondkd.gate.index import DatasetIndex, Entry, entry
+from bondkd.molecule import molecule
 from bondkd.pipeline import Analyzer
+from bondkd.read.formats import RecordError, parse_record
 from bondkd.schema import Trace
 
 Parsed = tuple[int, dict, Trace, float | None, str | None] | tuple[int, Any, str]

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from bondkd.errors import BondkdError, InputError
-from bondkd.formats import QUESTION_FIELDS
 from bondkd.generate.ask import Answer, Asker, derive_seed
 from bondkd.generate.config import GenerateConfig
+from bondkd.read.formats import QUESTION_FIELDS
 from bondkd.teachers.prompts import ReplyError, parse_list, question_request, tag_request
 
 ATTEMPTS = 3

@@ -3,6 +3,8 @@
 `numbers` reads numbers with their spans (the reading rules are in its docstring),
 `arithmetic` checks GSM8K `<<expr=value>>` annotations, `claims` finds computed results
 and named assignments, `answers` finds a trace's final answer and content terms.
+
+May import: base.
 """
 
 from bondkd.quantities.answers import (

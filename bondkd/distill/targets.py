@@ -49,7 +49,7 @@ if TYPE_CHECKING:  # the pipeline pulls in the energy stack; readers do not need
     from bondkd.pipeline import Analyzer, TraceEnergies
 
 FORMAT, FORMAT_VERSION = "bondkd-targets", 1
-# Same codes as bondkd.loss.BOND_CODES (1..3 in BOND_TYPES order), defined here so that
+# Same codes as bondkd.distill.loss.BOND_CODES (1..3 in BOND_TYPES order), defined here so that
 # reading targets does not import torch.
 BOND_CODES: dict[str, int] = {"none": 0, **{t: k for k, t in enumerate(BOND_TYPES, start=1)}}
 # Shard arrays and their stored dtypes (float32: bond energies survive to within 1e-6).

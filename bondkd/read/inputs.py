@@ -19,8 +19,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from bondkd.errors import InputError
-from bondkd.formats import RecordError, parse_record
-from bondkd.reader import iter_records
+from bondkd.read.files import iter_records
+from bondkd.read.formats import RecordError, parse_record
 from bondkd.schema import MoleculeDoc, Trace
 
 VERDICTS = {"accepted": True, "rejected": False}

@@ -15,12 +15,12 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from bondkd.errors import InputError
-from bondkd.formats import RecordError
-from bondkd.inputs import molecule_doc
-from bondkd.molecule import Molecule
-from bondkd.reader import iter_records
+from bondkd.measure.stats import DatasetStats, row_normalise
+from bondkd.molecule.molecule import Molecule
+from bondkd.read.files import iter_records
+from bondkd.read.formats import RecordError
+from bondkd.read.inputs import molecule_doc
 from bondkd.schema import BOND_TYPES, ROLES, MoleculeDoc
-from bondkd.stats import DatasetStats, row_normalise
 
 NONE = "none"  # the label of a pair with no bond
 LABELS: tuple[str, ...] = (NONE, *BOND_TYPES)

@@ -15,9 +15,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure  # used directly, not through pyplot: no GUI backend
 from matplotlib.ticker import MaxNLocator
 
-from bondkd.render import BOND_COLOURS, BOND_LABELS, ROLE_LABELS
+from bondkd.measure.stats import POSITION_BINS, STABILITY_BINS, DatasetStats, row_normalise
 from bondkd.schema import BOND_TYPES, ROLES
-from bondkd.stats import POSITION_BINS, STABILITY_BINS, DatasetStats, row_normalise
+from bondkd.views.render import BOND_COLOURS, BOND_LABELS, ROLE_LABELS
 
 VERDICT_COLOURS = {"accepted": "#25804a", "rejected": "#b3261e", "unknown": "#9aa5b1"}
 PLOTS = ("stability", "bond_types", "energy_by_position", "role_transitions")

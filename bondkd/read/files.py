@@ -32,7 +32,7 @@ from functools import partial
 from typing import IO, Any
 
 from bondkd.errors import InputError
-from bondkd.formats import RecordError, parse_record
+from bondkd.read.formats import RecordError, parse_record
 from bondkd.schema import Trace
 
 STDIN_NAME = "<stdin>"

@@ -32,7 +32,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bondkd.markup import MARKUPS, Markup, Text, clean, headers, plain, trim
+from bondkd.read.markup import MARKUPS, Markup, Text, clean, headers, plain, trim
 from bondkd.schema import STEP_JOINER, Trace
 
 FORMATS: tuple[str, ...] = tuple(

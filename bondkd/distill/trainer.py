@@ -3,7 +3,7 @@
 `bond_distill_loss` is the single training step every front end calls (the plain loop
 of examples/plain_loop.py, `BondDistillTrainer`, `BondSFTTrainer`): the student's
 forward pass runs inside `StepAttentionCollector.capture`, and the loss is
-``CE + α·L_bond``. Batches come from `bondkd.collate.BondCollator`.
+``CE + α·L_bond``. Batches come from `bondkd.distill.collate.BondCollator`.
 
     trainer = BondDistillTrainer(
         model=student, args=TrainingArguments(...), train_dataset=TargetDataset("tgt"),
@@ -22,10 +22,10 @@ from typing import Any, Literal
 from torch import Tensor
 from transformers import Trainer
 
-from bondkd.collate import BOND_KEYS, BondCollator, TargetDataset, hf_dataset
+from bondkd.distill.collate import BOND_KEYS, BondCollator, TargetDataset, hf_dataset
+from bondkd.distill.loss import BondKind, TypeWeights, bond_attention_loss, total_loss
+from bondkd.distill.student import StepAttentionCollector
 from bondkd.errors import BondkdError
-from bondkd.loss import BondKind, TypeWeights, bond_attention_loss, total_loss
-from bondkd.student import StepAttentionCollector
 
 __all__ = [
     "BondCollator",
@@ -55,7 +55,9 @@ def _bond_forward(
     inputs = dict(batch)  # the caller's batch is left as it was
     missing = [k for k in (*BOND_KEYS, "labels") if k not in inputs]
     if missing:
-        raise BondkdError(f"batch lacks {missing}: build batches with bondkd.collate.BondCollator")
+        raise BondkdError(
+            f"batch lacks {missing}: build batches with bondkd.distill.collate.BondCollator"
+        )
     extra = {k: inputs.pop(k) for k in BOND_KEYS}
     teacher = extra["teacher_energy" if target == "energy" else "teacher_attention"]  # (B, S, S)
     # Rows without an attention component have all-zero teacher rows there, which
@@ -89,7 +91,7 @@ def bond_distill_loss(
 ) -> tuple[Tensor, dict[str, float]]:
     """One training step's loss: ``CE + alpha·L_bond`` and {"ce", "bond"} as floats.
 
-    The bondkd keys (`bondkd.collate.BOND_KEYS`) are taken off a copy of `batch`; the
+    The bondkd keys (`bondkd.distill.collate.BOND_KEYS`) are taken off a copy of `batch`; the
     rest (input_ids, attention_mask, labels) goes to the model inside
     ``collector.capture(token_steps, n_steps=S)``. `target` picks the teacher matrix:
     "energy" (all bond components) or "attention" (the teacher's attention component

@@ -14,11 +14,11 @@ a probability that the reasoning holds together:
 
 `bond_term` is the mean, over the S - 1 steps that could bond, of each step's strongest
 bond. Working steps exclude reflection and exploration steps, and the step term stops
-growing at `step_cap`. Conflicts come from bondkd.conflicts, dataflow breaks (a question
+growing at `step_cap`. Conflicts come from bondkd.molecule.conflicts, dataflow breaks (a question
 quantity that never reaches the answer, a dead-end result, an unsourced operand, an
-implausible answer) from bondkd.dataflow; each records its cost. The default weights
+implausible answer) from bondkd.quantities.dataflow; each records its cost. The default weights
 are fitted on the GSM8K dev solutions with folds grouped by question
-(bondkd.stability_fit via benchmarks/gsm8k_auroc.py; docs/benchmarks.md).
+(bondkd.measure.stability_fit via benchmarks/gsm8k_auroc.py; docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from pathlib import Path
 
 import networkx as nx
 
-from bondkd import dataflow
 from bondkd.config import ConflictCosts, StabilityConfig
+from bondkd.quantities import dataflow
 from bondkd.schema import (
     BOND_TYPES,
     FLOW_KINDS,

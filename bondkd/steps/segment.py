@@ -21,9 +21,9 @@ from bisect import bisect_right
 from collections.abc import Iterator
 from functools import lru_cache
 
-from bondkd import lexicon
 from bondkd.config import SegmentConfig
 from bondkd.schema import STEP_JOINER
+from bondkd.steps import lexicon
 
 Span = tuple[int, int]
 

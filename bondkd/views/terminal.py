@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bondkd.molecule import Molecule
+from bondkd.molecule.molecule import Molecule
 
 MAX_TABLE_ROWS = 200  # rows per terminal table (steps, bonds, traces); all are in --json
 
@@ -165,7 +165,7 @@ class Output:
 
 def comparison(result: Any) -> None:
     """`bondkd compare` output: one table of metrics (None shown as n/a)."""
-    from bondkd.compare import DatasetComparison
+    from bondkd.measure.compare import DatasetComparison
 
     console = Console(highlight=False, soft_wrap=True)
     fmt = lambda x: "n/a" if x is None else f"{x:.3f}" if isinstance(x, float) else str(x)  # noqa: E731

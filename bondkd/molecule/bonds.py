@@ -27,10 +27,10 @@ from typing import Literal
 
 import numpy as np
 
-from bondkd import lexicon
 from bondkd.config import Bands
 from bondkd.energy.combine import COMPONENTS, PairEnergies
 from bondkd.schema import Bond, BondType, Components, Role
+from bondkd.steps import lexicon
 
 Behaviour = Literal["reflection", "exploration"] | None
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from pyvis.network import Network
 
-from bondkd.html import asset, page, vis_network_js
-from bondkd.molecule import Molecule
+from bondkd.molecule.molecule import Molecule
 from bondkd.schema import BOND_TYPES, ROLES, MoleculeDoc
+from bondkd.views.html import asset, page, vis_network_js
 
 ROLE_COLOURS = {
     "deep_reasoning": "#2f6fb0",

@@ -12,10 +12,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bondkd import lexicon, quantities
-from bondkd.bonds import Behaviour
+from bondkd import quantities
 from bondkd.config import StabilityConfig
+from bondkd.molecule.bonds import Behaviour
 from bondkd.schema import Conflict
+from bondkd.steps import lexicon
 
 NEGATION_OVERLAP = 0.6  # term Jaccard above which "X" and "not X" are the same claim
 

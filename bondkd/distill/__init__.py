@@ -1,0 +1,8 @@
+"""Distillation: teacher targets, student step attention and the structural loss.
+
+`targets` stores each teacher molecule once, `collate` batches them with tokens, `student`
+reads a student's differentiable step attention, `loss` holds the pure loss functions and
+`trainer` the thin HF `Trainer` / TRL wrappers. See docs/training.md.
+
+May import: base, energy, pipeline.
+"""

@@ -1,0 +1,7 @@
+"""Steps: a trace's reasoning text → atomic steps with exact character spans (EN + ZH).
+
+`segment` cuts the text, `lexicon` holds the cue words and patterns (every rule runs in
+linear time on any input; tests/test_lexicon.py feeds them adversarial repeats).
+
+May import: base.
+"""
