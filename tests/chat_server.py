@@ -4,9 +4,10 @@
 `ChatServer(script)` serves on 127.0.0.1 on a free port. `script(body, n)` gets the
 parsed request body and the request's 0-based index and returns an `Action`; the default
 script, `auto_reply`, answers tag, question and answer prompts in the formats `bondkd
-generate` asks for, deterministically from the prompt. `gate` (a threading.Event) holds
-requests marked `hold=True` until it is set: the kill-and-resume test uses it to freeze a
-run with some requests answered and the rest in flight.
+generate` asks for, deterministically from the prompt. `Action(drop=True)` hangs up
+without a reply. `gate` (a threading.Event) holds requests marked `hold=True` until it
+is set: the kill-and-resume test uses it to freeze a run with some requests answered and
+the rest in flight.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Action:
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
     hold: bool = False  # wait for ChatServer.gate before replying
+    drop: bool = False  # close the connection without a reply, as a crashed proxy does
 
 
 @dataclass
@@ -40,6 +42,7 @@ class Logged:
     authorization: str | None
     status: int = 0
     answered: bool = False  # the whole reply was written to the socket
+    headers: dict[str, str] = field(default_factory=dict)  # as sent, names lower-cased
 
     @property
     def fingerprint(self) -> str:
@@ -138,6 +141,7 @@ class ChatServer:
                 body = json.loads(raw)
                 with server._lock:
                     entry = Logged(len(server.log), self.path, body, self.headers["Authorization"])
+                    entry.headers = {k.lower(): v for k, v in self.headers.items()}
                     server.log.append(entry)
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
@@ -153,6 +157,9 @@ class ChatServer:
                     server.gate.wait(timeout=60)
                 if action.delay_s:
                     time.sleep(action.delay_s)
+                if action.drop:
+                    self.close_connection = True
+                    return
                 if action.raw is not None:
                     payload = action.raw
                 elif action.status == 200:

@@ -8,12 +8,13 @@ import threading
 import time
 from pathlib import Path
 
+import openai
 import pytest
 from chat_server import Action, ChatServer
 
 from bondkd.teachers import ChatReply, ChatRequest, ClientConfig, TeacherError, make_teacher
 from bondkd.teachers.cache import CachingTeacher
-from bondkd.teachers.endpoint import EndpointTeacher, chat_url, public_url
+from bondkd.teachers.endpoint import EndpointTeacher, chat_url, client_base, public_url
 from bondkd.teachers.prompts import (
     ReplyError,
     answer_request,
@@ -126,10 +127,66 @@ def test_4xx_fails_at_once_and_never_shows_the_key(monkeypatch):
     assert KEY not in msg and "HTTP 401" in msg and server.url in msg and "\n" not in msg
 
 
+@pytest.mark.parametrize("status", [403, 404])
+def test_other_4xx_are_fatal_too(status):
+    gone = ChatServer(scripted(then=Action("no such model", status=status)))
+    with gone as server, pytest.raises(TeacherError, match=f"HTTP {status}: no such model$") as e:
+        endpoint(server, retries=3).chat(req())
+    assert e.value.fatal and len(server.log) == 1
+
+
 def test_connection_refused_is_retried_then_fails():
     t = EndpointTeacher("http://127.0.0.1:9/v1", "m", retries=1, backoff_s=0.01)
-    with pytest.raises(TeacherError, match="connection failed"):
+    with pytest.raises(TeacherError, match="connection failed") as e:
         t.chat(req())
+    msg = str(e.value)
+    assert not e.value.fatal and "\n" not in msg and "(gave up after 2 attempts)" in msg
+
+
+def test_a_dropped_connection_is_a_one_line_retryable_error():
+    with ChatServer(scripted(Action(drop=True))) as server:
+        assert endpoint(server, retries=1).chat(req()).text == "5"
+    assert len(server.log) == 2
+    with ChatServer(scripted(then=Action(drop=True))) as server, pytest.raises(TeacherError) as e:
+        endpoint(server, retries=1).chat(req())
+    msg = str(e.value)
+    assert not e.value.fatal and "\n" not in msg and len(server.log) == 2
+    assert msg.startswith(f"{server.url}/chat/completions: connection failed: ")
+    assert msg.endswith("(gave up after 2 attempts)")
+
+
+def test_the_openai_client_sends_the_request():
+    with ChatServer() as server:
+        t = endpoint(server)
+        t.chat(req())
+    assert server.log[0].headers["user-agent"].startswith("OpenAI/Python")
+    assert isinstance(t.client, openai.OpenAI) and t.client.max_retries == 0
+
+
+def test_openai_retries_and_environment_stay_out(monkeypatch):
+    # openai would retry a 503 twice itself, and read these variables on its own
+    monkeypatch.delenv("BONDKD_TEST_KEY", raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.setenv("OPENAI_ORG_ID", "org-secret")
+    monkeypatch.setenv("OPENAI_PROJECT_ID", "proj-secret")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    down = Action("busy", status=503)
+    with ChatServer(scripted(then=down)) as server, pytest.raises(TeacherError) as e:
+        endpoint(server, retries=0).chat(req())
+    assert (
+        str(e.value) == f"{server.url}/chat/completions: HTTP 503: busy (gave up after 1 attempts)"
+    )
+    (entry,) = server.log
+    assert entry.authorization is None
+    assert not {"openai-organization", "openai-project"} & set(entry.headers)
+
+
+def test_query_string_reaches_the_server_but_not_the_id():
+    with ChatServer() as server:
+        t = EndpointTeacher(server.url + "?api-version=2024-06-01", "m1", retries=0)
+        t.chat(req())
+    assert server.log[0].path == "/v1/chat/completions?api-version=2024-06-01"
+    assert "api-version" not in t.id and "api-version" not in t.shown
 
 
 def test_json_schema_falls_back_to_json_object_for_llama_cpp_python():
@@ -171,6 +228,18 @@ def test_urls():
     assert public_url("https://user:pw@h:1/v1?key=abc") == "https://h:1/v1"
     t = EndpointTeacher("https://user:pw@h/v1?key=abc", "m")
     assert "pw" not in t.id and "abc" not in t.id
+    assert client_base("http://h:8000") == ("http://h:8000/v1", {})
+    assert client_base("https://h/v1/chat/completions?a=1&b=") == (
+        "https://h/v1",
+        {"a": "1", "b": ""},
+    )
+    for bad in ("ftp://h/v1", "http:///v1", "localhost:8000", "http://h/v1?a=1&a=2"):
+        with pytest.raises(TeacherError, match=r"not an http|repeated query") as e:
+            EndpointTeacher(bad, "m")
+        assert e.value.fatal
+    with pytest.raises(TeacherError, match=r"^teacher URL: Port") as e:
+        EndpointTeacher("http://user:pw@h:80x/v1", "m")
+    assert "pw" not in str(e.value)
 
 
 def test_make_teacher_errors():

@@ -1,11 +1,18 @@
 """An OpenAI-compatible chat-completions endpoint (vLLM, Ollama, llama.cpp, hosted APIs),
-over the standard library only.
+through the `openai` client.
+
+The client sends the request (`max_retries=0`); the retry policy stays bondkd's own,
+because openai's differs from what the docs promise: it caps backoff at 8 s with 0-25 %
+jitter instead of full jitter, retries 408/409 too, gives up on a Retry-After over 2 min,
+does not retry a 200 whose body is not a chat completion, and would spend its retries on
+llama-cpp-python's 500 before the json_object fallback below could switch over.
 
 Retries with exponential backoff and full jitter on 429, 5xx, timeouts, connection
 errors and replies that are not chat-completions JSON; `Retry-After` wins when the
 server sends it. Other 4xx fail at once: they would fail on every retry. The API key
 is read from the environment at call time, sent only in the Authorization header and
-scrubbed from every error message.
+scrubbed from every error message. The reply body is parsed here, not by openai's
+types, so that providers' `reasoning_content` and malformed bodies are handled as before.
 """
 
 from __future__ import annotations
@@ -16,15 +23,19 @@ import os
 import random
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from typing import Any
+
+import openai
 
 from bondkd.teachers.base import ChatReply, ChatRequest
 from bondkd.teachers.errors import TeacherError
 
 _MAX_WAIT_S = 60.0
+_SUFFIX = "/chat/completions"
+# openai's constructor insists on a key; every request sets or omits the Authorization
+# header itself (`_once`), so this value is never sent.
+_NO_KEY = "unused-bondkd-sets-authorization-per-request"
 
 
 def chat_url(url: str) -> str:
@@ -33,10 +44,22 @@ def chat_url(url: str) -> str:
     parts = urllib.parse.urlsplit(url)
     path = parts.path.rstrip("/")
     if not path:
-        path = "/v1/chat/completions"
-    elif not path.endswith("/chat/completions"):
-        path += "/chat/completions"
+        path = "/v1" + _SUFFIX
+    elif not path.endswith(_SUFFIX):
+        path += _SUFFIX
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+
+
+def client_base(url: str) -> tuple[str, dict[str, str]]:
+    """(openai `base_url`, `default_query`) for `url`: openai appends `chat/completions`
+    to the base URL as a string, after any query string (Azure's `api-version`) left in it."""
+    parts = urllib.parse.urlsplit(chat_url(url))
+    base = parts.path[: -len(_SUFFIX)]
+    pairs = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    query = dict(pairs)
+    if len(query) < len(pairs):  # openai sends a list as `a[]=1&a[]=2`, not as given
+        raise TeacherError(f"{public_url(url)}: a repeated query parameter", fatal=True)
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, base, "", "")), query
 
 
 def public_url(url: str) -> str:
@@ -69,7 +92,12 @@ class EndpointTeacher:
         retries: int = 4,
         backoff_s: float = 0.5,
     ) -> None:
-        if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        parts = urllib.parse.urlsplit(url)
+        try:
+            parts.port  # noqa: B018 - raises on a port that is not a number in range
+        except ValueError as e:  # the message names the port, never the user info
+            raise TeacherError(f"teacher URL: {e}", fatal=True) from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
             raise TeacherError(f"{public_url(url)}: not an http(s) URL", fatal=True)
         if concurrency < 1 or retries < 0 or timeout_s <= 0:
             raise TeacherError("concurrency >= 1, retries >= 0 and timeout > 0 are required")
@@ -83,6 +111,14 @@ class EndpointTeacher:
         # OpenAI's "json_schema" response format first; llama-cpp-python only knows
         # "json_object" + "schema", so the first error naming response_format switches over.
         self._schema_style = "json_schema"
+        base_url, query = client_base(url)
+        self.client = openai.OpenAI(
+            base_url=base_url,
+            api_key=_NO_KEY,
+            timeout=timeout_s,
+            max_retries=0,
+            default_query=query or None,
+        )
 
     def chat(self, request: ChatRequest) -> ChatReply:
         with self._slots:
@@ -123,49 +159,61 @@ class EndpointTeacher:
 
     def _once(self, request: ChatRequest) -> ChatReply:
         body = self.body(request)
-        data = json.dumps(body, ensure_ascii=False).encode()
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
         key = os.environ.get(self.api_key_env)
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        req = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
+        # Omit, not an empty Bearer: keyless local servers get no Authorization at all.
+        headers: dict[str, str | openai.Omit] = {
+            "Authorization": f"Bearer {key}" if key else openai.Omit(),
+            # openai adds these from $OPENAI_ORG_ID / $OPENAI_PROJECT_ID; a third-party
+            # endpoint has no business seeing them, and bondkd never sent them.
+            "OpenAI-Organization": openai.Omit(),
+            "OpenAI-Project": openai.Omit(),
+        }
         start = time.monotonic()
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
-                raw = resp.read()
-        except urllib.error.HTTPError as e:
+            resp = self.client.chat.completions.with_raw_response.create(
+                model=body["model"],
+                messages=body["messages"],
+                temperature=body["temperature"],
+                max_tokens=body["max_tokens"],
+                # seed, and response_format with llama-cpp-python's "schema" key, are sent
+                # as they are, outside openai's typed parameters
+                extra_body={k: body[k] for k in ("seed", "response_format") if k in body},
+                extra_headers=headers,
+            )
+            raw = resp.http_response.content
+        except openai.APIStatusError as e:
             self._http_error(e, body, key)
             raise AssertionError("unreachable") from None
-        except TimeoutError:
+        except openai.APITimeoutError:
             raise _Retry(f"timed out after {self.timeout_s:g} s") from None
-        except (urllib.error.URLError, ConnectionError, OSError) as e:
-            reason = getattr(e, "reason", e)
-            if isinstance(reason, TimeoutError):
-                raise _Retry(f"timed out after {self.timeout_s:g} s") from None
-            raise _Retry(f"connection failed: {_scrub(str(reason), key)}") from None
+        except openai.APIConnectionError as e:
+            reason = _one_line(str(e.__cause__ or e))
+            raise _Retry(f"connection failed: {_scrub(reason, key)}") from None
+        except openai.OpenAIError as e:  # the client refused the request itself
+            what = _scrub(_one_line(f"{type(e).__name__}: {e}"), key)
+            raise TeacherError(f"{self.shown}: {what}", fatal=True) from None
         return self._reply(raw, time.monotonic() - start)
 
-    def _http_error(self, e: urllib.error.HTTPError, sent: dict[str, Any], key: str | None) -> None:
+    def _http_error(self, e: openai.APIStatusError, sent: dict[str, Any], key: str | None) -> None:
         try:
-            body = e.read().decode("utf-8", "replace")
-        except OSError:
+            body = e.response.text
+        except Exception:  # a body that could not be read or decoded: the status says enough
             body = ""
-        finally:
-            e.close()
         detail = _scrub(_error_message(body), key)
-        what = f"HTTP {e.code}" + (f": {detail}" if detail else "")
+        code = e.status_code
+        what = f"HTTP {code}" + (f": {detail}" if detail else "")
         # Servers without OpenAI's "json_schema" response format reject it with a 400 or 422,
         # or a 500 (llama-cpp-python); their error names the field. Switch once, for free.
         # Judged on what this request sent: a concurrent one may have switched already.
         if (
             sent.get("response_format", {}).get("type") == "json_schema"
-            and e.code in (400, 422, 500)
+            and code in (400, 422, 500)
             and ("response_format" in body or "json_schema" in body)
         ):
             self._schema_style = "json_object"
             raise _Retry(what, 0.0, free=True)
-        if e.code == 429 or e.code >= 500:
-            raise _Retry(what, _retry_after(e.headers.get("Retry-After")))
+        if code == 429 or code >= 500:
+            raise _Retry(what, _retry_after(e.response.headers.get("Retry-After")))
         raise TeacherError(f"{self.shown}: {what}", fatal=True)
 
     def _reply(self, raw: bytes, latency: float) -> ChatReply:
@@ -200,6 +248,10 @@ def _error_message(text: str) -> str:
         text = str(err.get("message", err) if isinstance(err, dict) else err)
     except ValueError:
         pass
+    return " ".join(text.split())[:200]
+
+
+def _one_line(text: str) -> str:
     return " ".join(text.split())[:200]
 
 
