@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from functools import lru_cache
+from itertools import pairwise
 from typing import Protocol
 
 import numpy as np
@@ -57,6 +58,9 @@ def _char_wb_grams(text: str, lo: int = 2, hi: int = 4) -> tuple[np.ndarray, np.
 
 # Above this many step × n-gram cells the TF-IDF rows are kept sparse.
 DENSE_LIMIT = 1 << 18
+# Row entries gathered at once by `pair_dots`: 2 × 0.8 MB stays in cache (1 << 20 was 1.5×
+# slower on a 1 MB trace, benchmarks/numba_kernels.py).
+PAIR_CELLS = 1 << 16
 
 
 def lexical_cosine(texts: list[str], pairs: np.ndarray) -> np.ndarray:
@@ -80,8 +84,28 @@ def lexical_cosine(texts: list[str], pairs: np.ndarray) -> np.ndarray:
         return np.einsum("pd,pd->p", rows[pairs[:, 0]], rows[pairs[:, 1]])
     indptr = np.concatenate([[0], np.cumsum(sizes)])
     csr = sparse.csr_matrix((weights, flat, indptr), shape=(n, max(1, len(vocab))))
-    dots = csr[pairs[:, 0]].multiply(csr[pairs[:, 1]]).sum(axis=1)
-    return np.asarray(dots, dtype=np.float64).ravel()
+    return pair_dots(csr, pairs)
+
+
+def pair_dots(csr: sparse.csr_matrix, pairs: np.ndarray, cells: int | None = None) -> np.ndarray:
+    """Row dot products ``csr[j] · csr[i]`` for each pair (P,), gathering about `cells`
+    (default `PAIR_CELLS`) row entries at a time. Gathering every pair's two rows at once
+    held P × (row size) entries, 0.4 GB on a 1 MB trace, and allocating them made the
+    product 6× slower than these chunks (docs/benchmarks.md, "numba: kept or dropped")."""
+    out = np.zeros(len(pairs))
+    if len(pairs) == 0:
+        return out
+    cells = PAIR_CELLS if cells is None else max(cells, 1)
+    nnz = np.diff(csr.indptr)
+    cost = nnz[pairs[:, 0]] + nnz[pairs[:, 1]]
+    # Chunk k holds the pairs whose gathered entries start in [k·cells, (k+1)·cells): at
+    # most `cells` plus one pair's own rows, which any method must read anyway.
+    chunk = (np.cumsum(cost) - cost) // cells
+    bounds = [0, *(np.flatnonzero(np.diff(chunk)) + 1).tolist(), len(pairs)]
+    for lo, hi in pairwise(bounds):
+        j, i = pairs[lo:hi, 0], pairs[lo:hi, 1]
+        out[lo:hi] = np.asarray(csr[j].multiply(csr[i]).sum(axis=1), dtype=np.float64).ravel()
+    return out
 
 
 def lexical_cosine_reference(texts: list[str], pairs: np.ndarray) -> np.ndarray:
