@@ -159,7 +159,9 @@ def rec(reasoning: str, question: str = "Tom has 3 boxes of 4 apples. How many?"
 
 GOOD = [
     rec("First, 3 boxes of 4 apples is 3 * 4 = 12. So the answer is 12.", answer="12"),
-    rec("首先，3 × 4 = 12。因此答案是 12。", question="3 盒苹果，每盒 4 个，一共几个？", answer="12"),
+    rec(
+        "首先，3 × 4 = 12。因此答案是 12。", question="3 盒苹果，每盒 4 个，一共几个？", answer="12"
+    ),
 ]
 
 
@@ -316,7 +318,15 @@ def concurrent_filters(cwd: Path) -> list[Result]:
     """Two filter runs on the same outputs: the second is refused, nothing is written twice."""
     text = GOOD[0]["reasoning"] + " Let me check: 12 / 4 = 3.\n\n"
     n = write_jsonl(cwd / "shared.jsonl", [dumps(rec(text * 40, id=f"r{i}")) for i in range(400)])
-    args = ["filter", "shared.jsonl", "-q", "--accepted", "s.acc.jsonl", "--rejected", "s.rej.jsonl"]
+    args = [
+        "filter",
+        "shared.jsonl",
+        "-q",
+        "--accepted",
+        "s.acc.jsonl",
+        "--rejected",
+        "s.rej.jsonl",
+    ]
     first = subprocess.Popen([*BONDKD, *args], cwd=cwd, stderr=subprocess.PIPE)
     time.sleep(3)  # the first run holds its outputs by now
     second = execute(Run("two_filters", args, expect_rc=(2,)), cwd)
@@ -335,7 +345,9 @@ def concurrent_filters(cwd: Path) -> list[Result]:
 def random_cases(cwd: Path, n_files: int, seed: int) -> list[Run]:
     """Files of hypothesis-generated records: random unicode (lone surrogates included),
     nesting, sizes and types, mixed with good records."""
-    from hypothesis import HealthCheck, given, seed as hseed, settings, strategies as st
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import seed as hseed
+    from hypothesis import strategies as st
 
     text = st.text(st.characters(codec=None, exclude_categories=()), max_size=400)
     scalar = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), text)
