@@ -10,13 +10,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack
 from itertools import chain, islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bondkd import __version__
 from bondkd.config import AnalyzeConfig, ConfigError, load_config
-from bondkd.errors import BondkdError, InputError
+from bondkd.errors import BondkdError, InputError, output_path, write_error
 from bondkd.read.formats import FORMATS
 from bondkd.schema import Trace
 
@@ -171,28 +172,44 @@ def _analyze(args: argparse.Namespace) -> int:
         raise BondkdError("--html and --graphml take a single trace; use `bondkd report` for many")
     # stdin bytes are buffered by the reader, so hashing "-" does not consume them
     hashes = {_display_name(args.path): _file_hash(args.path)}
-    out = terminal.Output(args.json_out, quiet=args.quiet)
     errors = 0
-    with out:
-        if single:
-            mol = analyzer.analyze(first[0][1], hashes)  # type: ignore[arg-type]
-            out.molecule(mol, detailed=True)
-            if args.html_out:
-                from bondkd.views.render import write_molecule_html
+    with ExitStack() as files:
+        # Every output is checked before the models load, and written whole or not at all.
+        tmp = {
+            k: str(files.enter_context(output_path(p)))
+            for k, p in (
+                ("json", args.json_out),
+                ("html", args.html_out),
+                ("gml", args.graphml_out),
+            )
+            if p and not (k == "json" and p == "-")
+        }
+        out = terminal.Output(args.json_out, quiet=args.quiet, path=tmp.get("json"))
+        with out:
+            if single:
+                mol = analyzer.analyze(first[0][1], hashes)  # type: ignore[arg-type]
+                out.molecule(mol, detailed=True)
+                if args.html_out:
+                    from bondkd.views.render import write_molecule_html
 
-                write_molecule_html(mol, args.html_out)
-                out.note(f"HTML written to {args.html_out}")
-            if args.graphml_out:
-                mol.to_graphml(args.graphml_out)
-                out.note(f"GraphML written to {args.graphml_out}")
-            return EXIT_OK
-        for _line, item, got in _molecules(out.progress(chain(first, items)), analyzer, hashes):
-            if got is None:
-                errors += 1
-                out.error(str(item))
+                    write_molecule_html(mol, tmp["html"])
+                if args.graphml_out:
+                    mol.to_graphml(tmp["gml"])
             else:
-                out.molecule(got, detailed=False)
-        out.finish(errors)
+                for _line, item, got in _molecules(
+                    out.progress(chain(first, items)), analyzer, hashes
+                ):
+                    if got is None:
+                        errors += 1
+                        out.error(str(item))
+                    else:
+                        out.molecule(got, detailed=False)
+                out.finish(errors)
+        if "json" in tmp and not out.count:  # not one molecule: no document to write
+            Path(tmp["json"]).unlink()
+    for what, path in (("HTML", args.html_out), ("GraphML", args.graphml_out)):
+        if path:
+            out.note(f"{what} written to {path}")
     return EXIT_PARTIAL if errors else EXIT_OK
 
 
@@ -227,12 +244,13 @@ def _render(args: argparse.Namespace) -> int:
     from bondkd.views.render import write_molecule_html
 
     record = _pick(iter_inputs(args.path, fmt=args.format), args.path, args.record_id)
-    if record.molecule is not None:
-        mol = Molecule(record.molecule)
-    else:
-        hashes = {_display_name(args.path): _file_hash(args.path)}
-        mol = Analyzer(_config(args)).analyze(record.trace, hashes)
-    write_molecule_html(mol, args.out)
+    with output_path(args.out) as tmp:  # checked before the models load
+        if record.molecule is not None:
+            mol = Molecule(record.molecule)
+        else:
+            hashes = {_display_name(args.path): _file_hash(args.path)}
+            mol = Analyzer(_config(args)).analyze(record.trace, hashes)
+        write_molecule_html(mol, tmp)
     if not args.quiet:
         print(f"{mol.doc.id}: {len(mol.steps)} steps, {len(mol.bonds)} bonds -> {args.out}")
     return EXIT_OK
@@ -264,18 +282,29 @@ def _report(args: argparse.Namespace) -> int:
 
     if args.views < 0:
         raise BondkdError("--views must be >= 0")
+    if args.png_dir and Path(args.png_dir).exists() and not Path(args.png_dir).is_dir():
+        raise BondkdError(f"{args.png_dir}: --png needs a directory; this is a file")
     report = ReportBuilder(args.out, views=args.views, title=_display_name(args.path))
     hashes = {_display_name(args.path): _file_hash(args.path)}
-    analyzer = Analyzer(_config(args))  # loads no model unless a record is a trace
-    for line, item, mol in _molecules(iter_inputs(args.path, fmt=args.format), analyzer, hashes):
-        if mol is None:
-            report.error(str(item))
-            print(f"bondkd: skipped: {item}", file=sys.stderr)
-        else:
-            report.add(mol.doc, item.verdict, line)
-    pngs = report.write(args.png_dir)
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps(report.summary(), indent=2) + "\n")
+    try:  # the report's folder is made, as its molecule pages go beside it
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise write_error(args.out, e) from None
+    with ExitStack() as files:  # outputs checked before any work, written whole or not at all
+        html = files.enter_context(output_path(args.out))
+        stats = files.enter_context(output_path(args.json_out)) if args.json_out else None
+        analyzer = Analyzer(_config(args))  # loads no model unless a record is a trace
+        items = iter_inputs(args.path, fmt=args.format)
+        for line, item, mol in _molecules(items, analyzer, hashes):
+            if mol is None:
+                report.error(str(item))
+                print(f"bondkd: skipped: {item}", file=sys.stderr)
+            else:
+                report.add(mol.doc, item.verdict, line)
+        pngs = report.write(args.png_dir, to=html)
+        if stats is not None:
+            text = json.dumps(report.summary(), indent=2, allow_nan=False) + "\n"
+            stats.write_text(text, encoding="utf-8")
     if not args.quiet:
         v = {k: len(x) for k, x in report.stats.stability.items()}
         print(
@@ -317,11 +346,14 @@ def _compare(args: argparse.Namespace) -> int:
     from bondkd.measure.compare import compare_datasets, compare_molecules, load_molecules
     from bondkd.views.terminal import comparison
 
-    a, b = load_molecules(args.a), load_molecules(args.b)
-    same = len(a) == len(b) == 1 and a[0].reasoning == b[0].reasoning
-    result = compare_molecules(a[0], b[0]) if same and not args.datasets else compare_datasets(a, b)
-    if args.json_out:
-        Path(args.json_out).write_text(result.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    with ExitStack() as files:
+        out = files.enter_context(output_path(args.json_out)) if args.json_out else None
+        a, b = load_molecules(args.a), load_molecules(args.b)
+        same = len(a) == len(b) == 1 and a[0].reasoning == b[0].reasoning
+        pair = same and not args.datasets
+        result = compare_molecules(a[0], b[0]) if pair else compare_datasets(a, b)
+        if out is not None:
+            out.write_text(result.model_dump_json(indent=2) + "\n", encoding="utf-8")
     comparison(result)
     return EXIT_OK
 

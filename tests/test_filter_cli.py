@@ -67,11 +67,12 @@ def test_every_line_once_malformed_lines_rejected_with_reason(tmp_path):
     src = write(tmp_path / "in.jsonl", synthetic(12), bad)
     assert main(args(tmp_path, src)) == 0
     out = outputs(tmp_path)
-    assert lines_of(out) == list(range(1, 16))  # the blank line 16 is not a record
+    assert lines_of(out) == list(range(1, 17))  # the blank line 16 too: every line once
     raw = {r["bondkd"]["line"]: r for r in out if r["bondkd"]["line"] > 12}
     assert raw[13]["raw"] == "{not json" and "invalid JSON" in raw[13]["bondkd"]["reasons"][0]
     assert raw[14]["raw"] == ["a list"]
     assert raw[15]["foo"] == 1 and raw[15]["bondkd"]["reasons"][0].startswith("parse_error")
+    assert raw[16]["raw"] == "" and raw[16]["bondkd"]["reasons"][0].startswith("blank_line")
     assert all(r["bondkd"]["verdict"] == "rejected" for r in raw.values())
     kept = {r["id"]: r for r in out if "id" in r}
     assert kept["r4"]["question"] == synthetic(12)[4]["question"]

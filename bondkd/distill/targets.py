@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bondkd import __version__
-from bondkd.errors import BondkdError
+from bondkd.errors import BondkdError, write_error
 from bondkd.schema import BOND_TYPES, SCHEMA_VERSION, MoleculeDoc, Trace
 
 if TYPE_CHECKING:  # the pipeline pulls in the energy stack; readers do not need it
@@ -122,9 +122,13 @@ def build_targets(traces: Iterable[Trace], analyzer: Analyzer) -> Iterator[Teach
 def _write_atomic(path: Path, write: Any) -> None:
     # A killed run leaves a stray .tmp, never a half-written file under the real name.
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        write(fh)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except OSError as e:  # a full disk, a directory gone read-only: one line, no traceback
+        tmp.unlink(missing_ok=True)
+        raise write_error(path, e) from None
 
 
 class TargetWriter:
@@ -204,8 +208,11 @@ class TargetWriter:
             for c, name in enumerate(_DTYPES)
         }
         _write_atomic(self.dir / f"shard-{self.shards:05d}.npz", lambda fh: np.savez(fh, **arrays))
-        with open(self.dir / "index.jsonl", "a", encoding="utf-8") as fh:
-            fh.writelines(lines)
+        try:
+            with open(self.dir / "index.jsonl", "a", encoding="utf-8") as fh:
+                fh.writelines(lines)
+        except OSError as e:
+            raise write_error(self.dir / "index.jsonl", e) from None
         self.shards += 1
         self._pending = []
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import threading
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bondkd.errors import BondkdError
+from bondkd.errors import BondkdError, check_writable, output_path
 from bondkd.evaluate.config import EvalConfig, load_eval_config
 
 EXIT_OK, EXIT_PARTIAL = 0, 1
@@ -127,8 +126,8 @@ def run(args: argparse.Namespace) -> int:
         if not _in_process(spec) and not model:
             raise BondkdError(f"--{side} {spec}: an endpoint needs --{side}-model NAME")
     for path in (args.json_out, args.rows_out, args.html_out):
-        if path and not Path(path).parent.is_dir():
-            raise BondkdError(f"{path}: directory {Path(path).parent} does not exist")
+        if path:
+            check_writable(path)  # before any model loads
     # Questions first: a bad file should fail in a second, before any model loads.
     questions = read_questions(args.questions, args.limit)
 
@@ -157,12 +156,14 @@ def run(args: argparse.Namespace) -> int:
             done=bar.advance,
         )
     if args.json_out:
-        Path(args.json_out).write_text(result.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        with output_path(args.json_out) as tmp:
+            tmp.write_text(result.model_dump_json(indent=2) + "\n", encoding="utf-8")
     if args.rows_out:
-        with open(args.rows_out, "w", encoding="utf-8") as fh:
+        with output_path(args.rows_out) as tmp, open(tmp, "w", encoding="utf-8") as fh:
             fh.writelines(row.model_dump_json() + "\n" for row in rows)
     if args.html_out:
-        write_html(result, rows, args.html_out)
+        with output_path(args.html_out) as tmp:
+            write_html(result, rows, tmp)
     if not args.quiet:
         print_table(result)
         for what, path in (

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from bondkd.errors import BondkdError
 from bondkd.gate.config import GateConfig, load_gate_config, to_toml
-from bondkd.gate.files import Summary, filter_file, read_lines
+from bondkd.gate.files import Summary, _Raw, filter_file, read_lines
 
 
 def add_parser(sub: Any) -> None:
@@ -104,7 +104,8 @@ def _funnel(console: Console, s: Summary, seconds: float, args: argparse.Namespa
     readable = s.total - s.unreadable
     console.print(
         f"{s.total} records gated ({s.resumed} already done before --resume) -> "
-        f"{s.unreadable} unreadable -> {readable} readable -> {s.vetoed} vetoed -> "
+        f"{s.unreadable} unreadable{f' ({s.blank} blank lines)' if s.blank else ''} -> "
+        f"{readable} readable -> {s.vetoed} vetoed -> "
         f"{s.below} below the score threshold -> {s.accepted} accepted "
         f"({s.total / max(seconds, 1e-9):.1f} records/s)",
         markup=False,
@@ -124,6 +125,8 @@ def _calibrate(args: argparse.Namespace) -> int:
     config = _config(args)
     records, labels = [], []
     for n, obj in read_lines(args.calibrate):
+        if isinstance(obj, _Raw):
+            raise BondkdError(f"{args.calibrate}:{n}: {obj.reason.removeprefix('parse_error: ')}")
         label = obj.get(args.label_field) if isinstance(obj, dict) else None
         if not isinstance(label, bool):
             raise BondkdError(

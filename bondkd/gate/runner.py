@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from bondkd import __version__, quantities
+from bondkd.errors import json_kind
 from bondkd.gate.checks import CHECKS, CheckResult, Context, Item
 from bondkd.gate.config import GateConfig
 from bondkd.gate.index import DatasetIndex, Entry, entry
@@ -40,7 +41,7 @@ def final_answer(trace: Trace) -> tuple[float | None, str | None]:
 def parse(line: int, obj: Any) -> Parsed:
     """(line, record, trace, answer, answer text), or (line, obj, reason) when unreadable."""
     if not isinstance(obj, dict):
-        return line, obj, f"parse_error: expected a JSON object, got {type(obj).__name__}"
+        return line, obj, f"parse_error: expected a JSON object, got {json_kind(obj)}"
     try:
         trace = parse_record(_own(obj), default_id=f"line-{line}", source=f"line {line}")
     except RecordError as e:

@@ -16,6 +16,11 @@ so one bad line costs one error and the rest still arrive.
 
 Stdin is read once per `sys.stdin` object and kept, so `file_hash("-")` hashes the very
 bytes `iter_traces("-")` parses, whichever of the two runs first.
+
+JSON is read strictly (`loads`, `value_problem`), so what is read can be written back as
+strict UTF-8 JSON: NaN and Infinity, a lone UTF-16 surrogate (``"\\ud800"``), nesting
+deeper than `MAX_DEPTH` and integers too long to convert make the record unreadable (one
+error with its field), never the run.
 """
 
 from __future__ import annotations
@@ -25,7 +30,10 @@ import gzip
 import hashlib
 import io
 import json
+import math
+import re
 import sys
+import threading
 import zlib
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -40,10 +48,122 @@ _SNIFF = 8192
 _JSONL_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
 _GZIP_ERRORS = (OSError, EOFError, zlib.error)  # gzip.BadGzipFile is an OSError
 _stdin_cache: tuple[object, bytes] | None = None
+# Arrays and objects nested deeper than this are refused: traces need a handful of levels,
+# and Python's parser, validators and writers recurse, so depth is a crash waiting later.
+MAX_DEPTH = 128
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')  # deleted by translate
+_OPENERS = b"[{"
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # the only way JSON text spells one
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # json pairs proper ones into one char
 
 Item = tuple[int, Trace | InputError]
 # parse(obj, source="path:line", default_id="line-N") -> a record, or raises RecordError
 Parse = Callable[..., Any]
+
+
+class JSONTextError(ValueError):
+    """Text that is not one strict JSON value; `line`/`column` are 1-based when known."""
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None):
+        self.message, self.line, self.column = message, line, column
+        super().__init__(message)
+
+
+def loads(text: str) -> Any:
+    """The value of `text` as strict JSON; raises JSONTextError when it is not (invalid
+    JSON, nesting deeper than `MAX_DEPTH`, an integer too long for Python, NaN or Infinity,
+    a lone surrogate), the message naming the field."""
+    value, suspect = parse_json(text)
+    if suspect and (problem := value_problem(value)):
+        field, message = problem
+        raise JSONTextError(f"field '{field}': {message}" if field else message)
+    return value
+
+
+def parse_json(text: str) -> tuple[Any, bool]:
+    """(value, suspect): like `loads`, but NaN, Infinity and lone surrogates are left in
+    the value, `suspect` telling whether `value_problem` may find one. Whole documents are
+    read this way, so one bad item of an array costs that item, not the file."""
+    if _too_deep(text):
+        raise JSONTextError(f"invalid JSON: nested deeper than {MAX_DEPTH} levels")
+    _SEEN.found = False
+    try:
+        value = _DECODER.decode(text)
+    except json.JSONDecodeError as e:
+        where = f"column {e.colno}" if e.lineno == 1 else f"line {e.lineno}, column {e.colno}"
+        raise JSONTextError(f"invalid JSON: {e.msg} ({where})", e.lineno, e.colno) from None
+    except RecursionError:  # unreachable past _too_deep, kept as the last line of defence
+        raise JSONTextError(f"invalid JSON: nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError:  # Python's int conversion limit: "1" * 5000
+        limit = sys.get_int_max_str_digits()
+        raise JSONTextError(f"invalid JSON: an integer longer than {limit} digits") from None
+    surrogate = "\\u" in text and _SURROGATE_ESCAPE.search(text) is not None
+    return value, _SEEN.found or surrogate
+
+
+class _NonFinite(threading.local):
+    """json hooks noting a NaN, an Infinity or a number that overflows to one (per thread:
+    the decoder is built once, as building one per call doubles the cost of a line)."""
+
+    found = False
+
+    def constant(self, literal: str) -> float:
+        self.found = True
+        return float(literal)
+
+    def number(self, literal: str) -> float:
+        value = float(literal)
+        if math.isinf(value):
+            self.found = True
+        return value
+
+
+_SEEN = _NonFinite()
+_DECODER = json.JSONDecoder(parse_constant=_SEEN.constant, parse_float=_SEEN.number)
+
+
+def _too_deep(text: str) -> bool:
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return False
+    # Escaped backslashes, then escaped quotes, go first: the quotes left delimit strings,
+    # and every other part of a string ("\n", letters) is dropped with the bytes below.
+    bare = text.replace("\\\\", "").replace('\\"', "").encode("utf-8", "surrogatepass")
+    outside = b"".join(bare.translate(None, _NOT_STRUCTURE).split(b'"')[::2])
+    depth = 0
+    for byte in outside:
+        depth += 1 if byte in _OPENERS else -1
+        if depth > MAX_DEPTH:
+            return True
+    return False
+
+
+def value_problem(value: object) -> tuple[str | None, str] | None:
+    """(field, message) for the first thing in a parsed value that strict JSON in UTF-8
+    cannot hold: a NaN or infinite number, a lone UTF-16 surrogate in a string or a key."""
+    stack: list[tuple[object, str | None]] = [(value, None)]
+    while stack:
+        v, where = stack.pop()
+        if isinstance(v, str):
+            if _LONE_SURROGATE.search(v):
+                return where, f"a lone UTF-16 surrogate ({_surrogate(v)}) is not valid Unicode"
+        elif isinstance(v, float):
+            if not math.isfinite(v):
+                lit = "NaN" if math.isnan(v) else "Infinity" if v > 0 else "-Infinity"
+                return where, f"{lit} is not valid JSON (write null, or the value as a string)"
+        elif isinstance(v, dict):
+            for k, x in reversed(v.items()):
+                key = k.encode("utf-8", "backslashreplace").decode("utf-8")
+                if key != k:
+                    return where, f"key '{key}': a lone UTF-16 surrogate is not valid Unicode"
+                stack.append((x, f"{where}.{k}" if where else k))
+        elif isinstance(v, list):
+            stack.extend((x, f"{where or ''}[{i}]") for i, x in reversed(list(enumerate(v))))
+    return None
+
+
+def _surrogate(text: str) -> str:
+    m = _LONE_SURROGATE.search(text)
+    return f"\\u{ord(m.group()):04x}" if m else ""
 
 
 def _stdin_bytes() -> bytes:
@@ -155,7 +275,11 @@ def _items(path: str, name: str, parse: Parse) -> Iterator[Item]:
     yield from _document(text, name, parse)
 
 
-def _record(obj: object, name: str, line: int, parse: Parse, default_id: str) -> Any:
+def _record(
+    obj: object, name: str, line: int, parse: Parse, default_id: str, suspect: bool = True
+) -> Any:
+    if suspect and (problem := value_problem(obj)):
+        return InputError(name, line, *problem)
     try:
         return parse(obj, source=f"{name}:{line}", default_id=default_id)
     except RecordError as e:
@@ -168,10 +292,10 @@ def _parse_line(raw: bytes | str, name: str, n: int, parse: Parse) -> Item:
     except UnicodeDecodeError as e:
         return n, InputError(name, n, None, f"not valid UTF-8 (column {e.start + 1})")
     try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as e:
-        return n, InputError(name, n, None, f"invalid JSON: {e.msg} (column {e.colno})")
-    return n, _record(obj, name, n, parse, f"line-{n}")
+        obj, suspect = parse_json(text)
+    except JSONTextError as e:
+        return n, InputError(name, n, None, e.message)
+    return n, _record(obj, name, n, parse, f"line-{n}", suspect)
 
 
 def _jsonl(stream: IO[bytes] | gzip.GzipFile, name: str, parse: Parse) -> Iterator[Item]:
@@ -189,8 +313,8 @@ def _document(text: str, name: str, parse: Parse) -> Iterator[Item]:
     if not text.strip():
         return
     try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as e:
+        obj, suspect = parse_json(text)
+    except JSONTextError as e:
         # Not one document: JSONL when most lines are records on their own (a broken
         # pretty-printed document has almost no line that parses alone).
         lines = text.split("\n")  # only "\n": JSON strings may hold U+2028 and friends
@@ -199,14 +323,14 @@ def _document(text: str, name: str, parse: Parse) -> Iterator[Item]:
         if len(items) > 1 and 2 * good >= len(items):
             yield from items
             return
-        where = f"line {e.lineno}, column {e.colno}"
-        yield e.lineno, InputError(name, e.lineno, None, f"invalid JSON: {e.msg} ({where})")
+        line = e.line or 1
+        yield line, InputError(name, line, None, e.message)
         return
     if not isinstance(obj, list):
-        yield 1, _record(obj, name, 1, parse, "line-1")
+        yield 1, _record(obj, name, 1, parse, "line-1", suspect)
         return
     for n, (line, item) in enumerate(_array_lines(text, obj), start=1):
-        got = _record(item, name, line, parse, f"item-{n}")
+        got = _record(item, name, line, parse, f"item-{n}", suspect)
         if isinstance(got, InputError):
             got = InputError(name, line, got.field, f"{got.message} (array item {n})")
         yield n, got

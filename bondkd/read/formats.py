@@ -32,6 +32,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bondkd.errors import json_kind
 from bondkd.read.markup import MARKUPS, Markup, Text, clean, headers, plain, trim
 from bondkd.schema import STEP_JOINER, Trace
 
@@ -83,9 +84,7 @@ def _nonblank(value: object) -> bool:
 
 
 def _kind(value: object) -> str:
-    return {dict: "object", list: "array", str: "string", bool: "boolean"}.get(
-        type(value), "null" if value is None else "number"
-    )
+    return json_kind(value)
 
 
 def _opt_str(rec: dict, key: str, numbers: bool = False) -> str | None:

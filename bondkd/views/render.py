@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pyvis.network import Network
 
+from bondkd.errors import output_path
 from bondkd.molecule.molecule import Molecule
 from bondkd.schema import BOND_TYPES, ROLES, MoleculeDoc
 from bondkd.views.html import asset, page, vis_network_js
@@ -171,4 +172,6 @@ def molecule_html(mol: Molecule | MoleculeDoc, back: str | None = None) -> str:
 
 
 def write_molecule_html(mol: Molecule | MoleculeDoc, path: str | Path) -> None:
-    Path(path).write_text(molecule_html(mol), encoding="utf-8")
+    """Write the page whole or not at all; an unwritable `path` is a BondkdError."""
+    with output_path(path) as tmp:
+        tmp.write_text(molecule_html(mol), encoding="utf-8")

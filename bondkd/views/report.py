@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bondkd.errors import write_error
 from bondkd.measure.stats import DatasetStats
 from bondkd.molecule.molecule import Molecule
 from bondkd.schema import BOND_TYPES, MoleculeDoc
@@ -47,10 +48,13 @@ class ReportBuilder:
         mol = Molecule(doc)
         view = None
         if len(self.rows) < self.views:
-            self.view_dir.mkdir(parents=True, exist_ok=True)
             name = f"{len(self.rows) + 1:05d}.html"
             back = f"../{self.out.name}"
-            (self.view_dir / name).write_text(molecule_html(doc, back=back), encoding="utf-8")
+            try:
+                self.view_dir.mkdir(parents=True, exist_ok=True)
+                (self.view_dir / name).write_text(molecule_html(doc, back=back), encoding="utf-8")
+            except OSError as e:
+                raise write_error(self.view_dir / name, e) from None
             view = f"{self.view_dir.name}/{name}"
         self.rows.append(
             {
@@ -77,8 +81,10 @@ class ReportBuilder:
     def n_views(self) -> int:
         return sum(1 for r in self.rows if r["view"])
 
-    def write(self, png_dir: str | Path | None = None) -> list[Path]:
-        """Write the report (and the plots as PNG into `png_dir`); returns the PNG paths."""
+    def write(self, png_dir: str | Path | None = None, to: str | Path | None = None) -> list[Path]:
+        """Write the report (and the plots as PNG into `png_dir`); returns the PNG paths.
+        `to`: the file to write, when not `out` itself (a temporary file renamed into place
+        by the caller; links in the page are relative to `out`)."""
         figs = figures(self.stats)
         html = page(
             "report.html",
@@ -91,6 +97,15 @@ class ReportBuilder:
             errors=self.errors,
             views=self.views,
         )
-        self.out.parent.mkdir(parents=True, exist_ok=True)
-        self.out.write_text(html, encoding="utf-8")
-        return write_pngs(figs, png_dir) if png_dir is not None else []
+        target = self.out if to is None else Path(to)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(html, encoding="utf-8")
+        except OSError as e:
+            raise write_error(self.out, e) from None
+        if png_dir is None:
+            return []
+        try:
+            return write_pngs(figs, png_dir)
+        except OSError as e:
+            raise write_error(png_dir, e) from None

@@ -27,8 +27,12 @@ def _short(text: str, n: int = 70) -> str:
 
 
 class Output:
-    def __init__(self, json_out: str | None, quiet: bool = False):
+    """`json_out`: where the user asked for the documents (``-``: stdout); `path`: the file
+    to write them to, when not `json_out` itself (a temporary file renamed into place)."""
+
+    def __init__(self, json_out: str | None, quiet: bool = False, path: str | None = None):
         self.json_out = json_out
+        self.path = path or json_out
         # Documents to stdout: keep the human summary off it.
         # soft_wrap: lines are not cut at the terminal width (tables still fit it).
         self.console = Console(stderr=json_out == "-", highlight=False, soft_wrap=True)
@@ -43,13 +47,18 @@ class Output:
     def __enter__(self) -> Output:
         if self.json_out == "-":
             self._fh = sys.stdout
-        elif self.json_out:
-            self._fh = open(self.json_out, "w", encoding="utf-8")
+        elif self.path:
+            self._fh = open(self.path, "w", encoding="utf-8")
         return self
 
     def __exit__(self, *exc: Any) -> None:
         if self._fh is not None and self._fh is not sys.stdout:
             self._fh.close()
+
+    @property
+    def count(self) -> int:
+        """Molecules output so far."""
+        return self._count
 
     def note(self, msg: str) -> None:
         if not self.quiet:
