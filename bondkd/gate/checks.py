@@ -88,10 +88,13 @@ def refusal(item: Item, cfg: C.RefusalCheck, ctx: Context) -> CheckResult:
     return _graded("refusal", 0.0 if hits else 1.0, cfg, [f"matched {h!r}" for h in hits], cfg.veto)
 
 
+_TOKEN = re.compile(r"[A-Za-z0-9_']+|[\u4e00-\u9fff]")
+
+
 def _length(text: str, unit: str) -> int:
     if unit == "chars":
         return len(text)
-    return len(re.findall(r"[A-Za-z0-9_']+|[\u4e00-\u9fff]", text))
+    return len(_TOKEN.findall(text))
 
 
 def length(item: Item, cfg: C.LengthCheck, ctx: Context) -> CheckResult:

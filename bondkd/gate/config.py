@@ -207,5 +207,8 @@ def to_toml(data: dict, prefix: str = "") -> str:
     return out.strip() + "\n"
 
 
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
 def _key(k: str) -> str:
-    return k if re.fullmatch(r"[A-Za-z0-9_-]+", k) else json.dumps(k)
+    return k if _BARE_KEY.fullmatch(k) else json.dumps(k)

@@ -26,8 +26,11 @@ _A = _rng.integers(1, _PRIME, _K, dtype=np.uint64)
 _B = _rng.integers(0, _PRIME, _K, dtype=np.uint64)
 
 
+_BLANKS = re.compile(r"\s+")
+
+
 def normalise(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip().lower()
+    return _BLANKS.sub(" ", text).strip().lower()
 
 
 def minhash(text: str) -> np.ndarray:

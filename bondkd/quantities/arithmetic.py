@@ -13,7 +13,8 @@ _STATED = re.compile(rf"[ \t]?(?:[{_CUR}][ \t]?)?(-?(?<![0-9A-Za-z_])(?:{_DIGITS
 _EXPR_CHARS = str.maketrans({"×": "*", "·": "*", "⋅": "*", "÷": "/", "–": "-", "^": "**"})
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _TIMES_X = re.compile(r"(?<=[\d).])\s*[xX]\s*(?=[\d(.])")
-_PERCENT = re.compile(r"(\d+(?:\.\d+)?|\.\d+)\s*%")
+# From a run's first digit only: from inside it, "%" is no nearer.
+_PERCENT = re.compile(r"((?<!\d)\d+(?:\.\d+)?|\.\d+)\s*%")
 _LEADING_ZERO = re.compile(r"(?<![\d.])0+(?=\d)")  # "05" is a syntax error in Python
 _MAX_EXPR = 300  # characters; GSM8K annotations are far shorter
 _MAX_EXPONENT = 1000.0
@@ -82,8 +83,10 @@ def _masked(norm: str) -> str:
     return _ANN_RE.sub(lambda m: " " * len(m.group()), norm)
 
 
-_OPERATOR = re.compile(r"\s*[-+*/×÷xX]\s*[$€£¥(]?\s*[\d.]")  # an operator and a number after
-_OPERATOR_BEFORE = re.compile(r"[-+*/×÷xX(]\s*[$€£¥]?\s*$")
+# An operator and a number after / before. Blanks after a currency sign only: two blank
+# runs side by side would split a long run of blanks every possible way.
+_OPERATOR = re.compile(r"\s*[-+*/×÷xX]\s*(?:[$€£¥(]\s*)?[\d.]")
+_OPERATOR_BEFORE = re.compile(r"[-+*/×÷xX(]\s*(?:[$€£¥]\s*)?$")
 
 
 def operands(text: str, found: list | None = None) -> list:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from collections.abc import Iterator
 
 from bondkd.quantities.arithmetic import _ANN_RE, _masked, _normalise_expr, evaluate
 from bondkd.quantities.numbers import (
@@ -32,7 +33,7 @@ _RESULT_CUE = re.compile(
 _ARITH_AFTER = re.compile(r"\s*(?:\*\*|[-+*/×÷^]\s*[\d(.$]|[xX–]\s*[\d(.$])")
 # After "is": "is 3 times as many" compares, it does not state a result.
 _COMPARE_AFTER = re.compile(
-    r"\s*%?\s*(?:times|more|less|fewer|greater|larger|smaller|bigger|higher|lower|longer"
+    r"\s*(?:%\s*)?(?:times|more|less|fewer|greater|larger|smaller|bigger|higher|lower|longer"
     r"|shorter|older|younger|short|of|out\s+of|per|percent)\b",
     re.I,
 )
@@ -86,11 +87,20 @@ def results(text: str) -> list[Quantity]:
 
 # -- named assertions -----------------------------------------------------------------
 
-_TERM = rf"[-(]*(?:\$\s*)?-?(?:{_DIGITS})(?:\s?%)?\)*"
+# The minus after "$" only: before it, [-(]* already takes it ("--5" one way, not two).
+_TERM = rf"[-(]*(?:\$\s*-?)?(?:{_DIGITS})(?:\s?%)?\)*"
 _OP = r"(?:\*\*|[-+*/×÷^]|(?<=\s)[xX–](?=\s))"
 # Bounded repeats keep a failed match from rescanning a long run at every start (quadratic).
 _EXPR = rf"{_TERM}(?:\s*{_OP}\s*{_TERM}){{0,40}}"
-_CHAIN = re.compile(rf"(?<![0-9A-Za-z_.]){_EXPR}(?:\s*=\s*{_EXPR}){{1,10}}")
+# A chain starts after no name or number (of any script: a run of Arabic-Indic digits
+# would be rescanned from each digit), and at the first "-" or "(" of a run unless that
+# one follows a name or number: from inside the run, [-(]* only sees less of it.
+_CHAIN = re.compile(
+    rf"(?<![\dA-Za-z_.])(?<!(?<![\dA-Za-z_.])[-(]){_EXPR}(?:\s*=\s*{_EXPR}){{1,10}}"
+)
+# Every character a chain can hold: a run of them without "=" holds no chain, and skipping
+# it spares the bounded rescan of a long "1+1+1+..." from each of its numbers.
+_CHAIN_CHARS = re.compile(r"[-(\d$\s,.%)*+/×÷^xX–=]+")
 _RHS = re.compile(rf"{_EXPR}(?:\s*=\s*{_EXPR}){{0,10}}")
 _PLAIN = re.compile(rf"-?(?:\$\s*)?-?(?:{_DIGITS})(?:\s?%)?")
 _HAS_OP = re.compile(r"[\d%)]\s*(?:\*\*|[-+*/×÷^]|[xX](?=\s*[\d(.]))")
@@ -115,10 +125,12 @@ _CLAUSE_LEAD = _words(
     "so then thus therefore hence but that now finally means meaning because since which"
 )
 _OPENERS = frozenset(",.;:!?(\n，。；：！？（")
-_PREV_TOKEN = re.compile(r"([A-Za-z]+|[^\sA-Za-z])\s*$")
+# Searched in a slice: a word is taken whole, not again from each of its letters.
+_PREV_TOKEN = re.compile(r"((?<![A-Za-z])[A-Za-z]+|[^\sA-Za-z])\s*$")
 # Quantities named by a state ("new balance", "apples left") legitimately change value.
 _STATE_WORDS = _words("new current remaining updated left final later")
-_SENTENCE_BREAK = re.compile(r"[.!?。！？；;\n](?!\d)")
+_SENTENCE_BREAK = r"[.!?。！？；;\n](?!\d)"
+_LAST_BREAK = re.compile(rf"(?s:.*){_SENTENCE_BREAK}")  # one pass back from the end
 _SCOPED = re.compile(
     r"(?<![A-Za-z])(?:if|suppose|supposing|assume|assuming|when|whenever|per|each|every)"
     r"(?![A-Za-z])|如果|假设|假如|若|每",
@@ -126,7 +138,7 @@ _SCOPED = re.compile(
 )
 _ZH_NAMED = re.compile(
     r"([\u4e00-\u9fff]{0,3}?)(总数|总价|总和|总额|总量|总共|总计|总成本|总收入|总费用|利润|面积"
-    r"|周长|体积|平均数|平均值)\s*(?:应该?|就|仍然)?\s*(?:是|为|等于|=)\s*"
+    r"|周长|体积|平均数|平均值)\s*(?:(?:应该?|就|仍然)\s*)?(?:是|为|等于|=)\s*"
 )
 _ZH_STOP = frozenset(
     "所以因此那么则故即这样我们的了是在和与共有他她它就也都还又再先后然而且并但每一从"
@@ -183,9 +195,8 @@ def _scoped(s: str, pos: int) -> bool:
     """Whether the sentence up to `pos` is a supposition or a scope ("if each table has 4
     legs, ...", "per day, ..."): the same name then holds another value elsewhere."""
     start = max(0, pos - 200)
-    for m in _SENTENCE_BREAK.finditer(s, start, pos):
-        start = m.end()
-    return _SCOPED.search(s, start, pos) is not None
+    last = _LAST_BREAK.match(s, start, pos)
+    return _SCOPED.search(s, last.end() if last else start, pos) is not None
 
 
 def _named_key(s: str, m: re.Match[str]) -> str | None:
@@ -207,11 +218,18 @@ def _named_key(s: str, m: re.Match[str]) -> str | None:
     if dropped:
         lead = dropped[-1]
     else:
-        t = _PREV_TOKEN.search(s, max(0, m.start() - 40), m.start())
+        t = _PREV_TOKEN.search(s[max(0, m.start() - 40) : m.start()])
         lead = t.group(1).lower() if t else ""
     if lead and (lead not in _CLAUSE_LEAD if lead.isalpha() else lead not in _OPENERS):
         return None
     return " ".join(words)
+
+
+def _chains(masked: str) -> Iterator[re.Match[str]]:
+    """`_CHAIN.finditer(masked)`, searched only in runs of chain characters that hold "="."""
+    for run in _CHAIN_CHARS.finditer(masked):
+        if masked.find("=", run.start(), run.end()) >= 0:
+            yield from _CHAIN.finditer(masked, run.start(), run.end())
 
 
 def assignments(text: str) -> list[tuple[str, float]]:
@@ -223,7 +241,7 @@ def assignments(text: str) -> list[tuple[str, float]]:
     3.33") is keyed with the exact value, so rounding never reads as a second value."""
     masked = _masked(text.translate(_TRANS))
     found: list[tuple[int, str, float]] = []
-    for m in _CHAIN.finditer(masked):
+    for m in _chains(masked):
         if _AFTER_BAD.match(masked, m.end()):
             continue
         segs = m.group().split("=")
@@ -235,16 +253,20 @@ def assignments(text: str) -> list[tuple[str, float]]:
             if (i or first_ok) and _HAS_OP.search(seg) and (exact := evaluate(seg)) is not None:
                 value = exact if rounds_to(exact, stated, last) else stated
                 found.append((m.start(), _expr_key(seg), value))
+    # The value is read before the scope: most "x =" and "total is" assign nothing, and a
+    # scope reads up to 200 characters back ("x = x = x = ..." would read them for each).
     for m in _VAR.finditer(masked):
-        if _inside_expression(masked, m.start()) or _scoped(masked, m.start()):
+        if _inside_expression(masked, m.start()):
             continue
         rhs = _rhs_value(masked, m.end())
-        if rhs is not None:
+        if rhs is not None and not _scoped(masked, m.start()):
             found.append((m.start(), m.group(1), rhs[0]))
     for m in _NAMED.finditer(masked):
-        key = _named_key(masked, m)
         rhs = _rhs_value(masked, m.end())
-        if key is None or rhs is None or _COMPARE_AFTER.match(masked, rhs[1]):
+        if rhs is None or _COMPARE_AFTER.match(masked, rhs[1]):
+            continue
+        key = _named_key(masked, m)
+        if key is None:
             continue
         unit = _unit(masked, rhs[1], masked[m.end() : rhs[1]])
         found.append((m.start(), key + (f" ({unit})" if unit else ""), rhs[0]))

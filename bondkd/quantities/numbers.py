@@ -46,7 +46,8 @@ _NUM = (
     rf"(?P<num>(?P<cur>[{_CUR}]\s?)?(?P<body>(?<![0-9A-Za-z_.])(?:\d{{1,3}}(?:,\d{{3}})+(?![0-9])"
     rf"|\d+)(?:\.\d+)?{_EXP}|(?<![0-9A-Za-z_])\.\d+{_EXP})(?P<pct>\s?%)?(?P<big>[万亿])?)"
 )
-_ZH_FRAC = rf"(?P<zf>(?:[{_ZHN}]+|\d+)分之(?:[{_ZHN}]+|\d+(?:\.\d+)?))"
+# A digit run is tried from its first digit only: from inside it, 分之 is no nearer.
+_ZH_FRAC = rf"(?P<zf>(?:[{_ZHN}]+|(?<!\d)\d+)分之(?:[{_ZHN}]+|\d+(?:\.\d+)?))"
 _ZH_RUN = rf"(?P<zh>[{_ZHN}]+)"
 _ANN = r"(?P<ann><<[^<>]*>>)"
 _SCAN = re.compile(f"{_ANN}|{_ZH_FRAC}|{_NUM}|{_ZH_RUN}")
@@ -61,7 +62,7 @@ _CLASSIFIER = re.compile(
 )
 _WHOLE = re.compile(
     rf"([-+])?\s*(?:[{_CUR}]\s*)?([-+])?((?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.\d*)?(?:[eE][+-]?\d+)?"
-    rf"|\.\d+(?:[eE][+-]?\d+)?)\s*(%)?\s*([万亿])?"
+    rf"|\.\d+(?:[eE][+-]?\d+)?)\s*(?:(%)\s*)?([万亿])?"
 )
 _FRAC = re.compile(r"([-+]?)\s*(\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)")
 _ZH_FRAC_WHOLE = re.compile(rf"(负)?([{_ZHN}]+|\d+)分之([{_ZHN}]+|\d+(?:\.\d+)?)")

@@ -216,8 +216,10 @@ def _s1(rec: dict) -> _Parsed:
     )
 
 
-_HASHES = re.compile(r"^[ \t]*####[ \t]*(.*?)[ \t]*$", re.M)
-_A_LINE = re.compile(r"^[ \t]*A:[ \t]*(.*?)[ \t]*$", re.M)
+# The value runs to the line's last non-blank character: a lazy (.*?) before [ \t]*$ would
+# retry the blanks at every character of a long line.
+_HASHES = re.compile(r"^[ \t]*####[ \t]*((?:.*[^ \t\n])?)[ \t]*$", re.M)
+_A_LINE = re.compile(r"^[ \t]*A:[ \t]*((?:.*[^ \t\n])?)[ \t]*$", re.M)
 
 
 def _last_line(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:

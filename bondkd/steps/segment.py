@@ -62,11 +62,13 @@ _ABBREVIATIONS = (
 # like "Ph.D") or a list number opening a line ("1.", "a."). An ellipsis never does
 # (markers catch "... Wait"). Fixed-width lookbehinds keep this a single regex pass.
 # The lookbehinds follow the period, so the regex still starts with a character class
-# and the engine skips straight to candidate punctuation.
+# and the engine skips straight to candidate punctuation. A run of "?!;" matches at its
+# last character: only the end is used, and a match from its first one would rescan the
+# run from each of its characters when no blank follows ("????...x").
 _NOT_ABBREV = "".join(rf"(?<!\b{re.escape(a)}\.)" for a in _ABBREVIATIONS.split())
 _NOT_ABBREV += r"(?<!\b[^\W\d]\.[^\W\d]\.)(?<!\b[^\W\d]{2}\.[^\W\d]\.)"
 _NOT_ABBREV += r"(?<!^\w\.)(?<!^\w\w\.)(?<!^\w\w\w\.)"
-_EN_END = rf"(?:\.(?<!\.\.)(?!\.){_NOT_ABBREV}|[?!;]+)[?!]*{_CLOSERS}(?=\s)"
+_EN_END = rf"(?:\.(?<!\.\.)(?!\.){_NOT_ABBREV}[?!]*|[?!;](?![?!;])){_CLOSERS}(?=\s)"
 _EN_END_RE = re.compile(_EN_END, re.IGNORECASE | re.MULTILINE)
 _EN_START_RE = re.compile(_EN_END + r"\s+", re.IGNORECASE | re.MULTILINE)
 _ZH_END_RE = re.compile(r"[。！？；]+" + _CLOSERS)
@@ -198,12 +200,15 @@ def _sentence_cuts(text: str, pos: int, endpos: int) -> Iterator[int]:
         yield m.end()
 
 
+_CLAUSE_END_RE = re.compile(r"[，。！？；,\n]")
+
+
 def _is_etc(text: str, m: re.Match[str]) -> bool:
     """等等 after a 、-list means "etc.", not "wait"."""
     if not m.group().startswith("等"):
         return False
     before = text[max(0, m.start() - 20) : m.start()]
-    clause = re.split(r"[，。！？；,\n]", before)[-1]
+    clause = _CLAUSE_END_RE.split(before)[-1]
     return "、" in clause
 
 

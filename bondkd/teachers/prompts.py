@@ -175,7 +175,8 @@ def _checked(reasoning: str, answer: str) -> ParsedAnswer:
     return ParsedAnswer(reasoning, answer)
 
 
-_FENCE = re.compile(r"^```(?:json)?\s*\n?(.*?)\n?```$", re.S)
+# The body starts at a non-blank: (.*?) right after \s* would rescan from every blank.
+_FENCE = re.compile(r"^```(?:json)?\s*((?:\S.*?)?)\n?```$", re.S)
 
 
 def _json_value(text: str) -> tuple[Any, str | None]:
@@ -190,6 +191,8 @@ def _json_value(text: str) -> tuple[Any, str | None]:
         return json.loads(body, strict=False), None
     except json.JSONDecodeError as e:
         return None, f"{e.msg} at column {e.colno}"
+    except RecursionError:  # thousands of "[" (a model stuck in a loop) overflow the decoder
+        return None, "arrays or objects nested too deeply"
 
 
 # --- the topic tree: tags, then questions at each leaf -------------------------------
