@@ -163,7 +163,7 @@ def _analyze(args: argparse.Namespace) -> int:
 
     config = _config(args)
     analyzer = Analyzer(config)
-    items = iter_traces(args.path, fmt=args.format)
+    items = analyzer.screen(iter_traces(args.path, fmt=args.format))  # over max_chars: an error
     first = list(islice(items, 2))
     single = len(first) == 1 and not _is_jsonl(args.path)
     if single and isinstance(first[0][1], InputError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import islice
+from typing import Any
 
 import numpy as np
 
@@ -18,9 +18,11 @@ from bondkd.config import AnalyzeConfig
 from bondkd.energy import coherence, semantic
 from bondkd.energy.combine import PairEnergies, combine
 from bondkd.energy.pairs import candidate_pairs
+from bondkd.errors import BondkdError, InputError
 from bondkd.molecule import bonds, conflicts, molecule
 from bondkd.molecule.molecule import Molecule
 from bondkd.quantities import dataflow
+from bondkd.read.formats import RecordError
 from bondkd.schema import MoleculeDoc, Provenance, Step, Trace
 from bondkd.steps.segment import segment, segment_steps
 
@@ -34,6 +36,44 @@ class TraceEnergies:
     energy: PairEnergies  # candidate pairs, their components and combined energies
     windows: int = 1
     notes: list[str] = field(default_factory=list)
+
+
+_FIELDS = ("question", "reasoning", "answer", "reference")
+
+
+def _steps(trace: Trace, cfg: AnalyzeConfig) -> tuple[str, list[tuple[int, int]]]:
+    if trace.steps is not None:
+        return segment_steps(trace.steps)
+    return trace.reasoning, segment(trace.reasoning, cfg.segment)
+
+
+def _sizes(trace: Trace) -> dict[str, int]:
+    return {f: len(getattr(trace, f) or "") for f in _FIELDS}
+
+
+def bounds_error(trace: Trace, config: AnalyzeConfig) -> RecordError | None:
+    """Why `trace` is over `config.max_chars` (or, on the model backend,
+    `config.max_attention_steps`), naming its longest field; None when within bounds."""
+    sizes = _sizes(trace)
+    total, field_ = sum(sizes.values()), max(sizes, key=sizes.__getitem__)
+    if total > config.max_chars:
+        return RecordError(field_, f"{total:,} characters in the trace (question, reasoning, "
+                           f"answer and reference), over max_chars = {config.max_chars:,}: not "
+                           "analysed (raise max_chars in the config; memory grows with it)")  # fmt: skip
+    if config.backend == "model":
+        n = len(_steps(trace, config)[1])
+        if n > config.max_attention_steps:
+            return RecordError(field_, f"{n:,} steps, over max_attention_steps = "
+                               f"{config.max_attention_steps:,} of the model backend (its "
+                               "attention holds steps × steps matrices): not analysed")  # fmt: skip
+    return None
+
+
+def _input_error(trace: Trace, e: RecordError) -> InputError:
+    name, _, line = (trace.source or trace.id or "<trace>").rpartition(":")
+    if not (name and line.isdigit()):
+        return InputError(trace.source or trace.id or "<trace>", None, e.field, e.message)
+    return InputError(name, int(line), e.field, e.message)
 
 
 class Analyzer:
@@ -71,16 +111,38 @@ class Analyzer:
     def analyze(self, trace: Trace, file_hashes: dict[str, str] | None = None) -> Molecule:
         return next(iter(self.analyze_many([trace], file_hashes)))
 
+    def screen(self, items: Iterable[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:
+        """(line, item) as `iter_traces` yields them, a trace over the configured bounds
+        (`bounds_error`) replaced by an InputError naming its file, line and field."""
+        for line, item in items:
+            e = bounds_error(item, self.config) if isinstance(item, Trace) else None
+            yield line, item if e is None else _input_error(item, e)
+
     def analyze_many(
         self, traces: Iterable[Trace], file_hashes: dict[str, str] | None = None
     ) -> Iterator[Molecule]:
-        """Molecules in input order. Traces are taken `config.batch` at a time, so a huge
-        stream stays in bounded memory while the models see batches (the attention reader
-        buckets each batch by length)."""
-        it = iter(traces)
-        while chunk := list(islice(it, self.config.batch)):
+        """Molecules in input order. Traces are taken `config.batch` at a time (`_chunks`),
+        so a huge stream stays in bounded memory while the models see batches (the
+        attention reader buckets each batch by length)."""
+        for chunk in self._chunks(traces):
             for trace, te in zip(chunk, self.energies_many(chunk), strict=True):
                 yield self._assemble(trace, te, file_hashes or {})
+
+    def _chunks(self, traces: Iterable[Trace]) -> Iterator[list[Trace]]:
+        """`config.batch` traces at a time, fewer when they hold more than `max_chars`
+        characters together: a batch's energies are held at once, and 16 traces of 2 MB
+        would need 16 times the memory of one."""
+        chunk: list[Trace] = []
+        size = 0
+        for trace in traces:
+            n = sum(_sizes(trace).values())
+            if chunk and (len(chunk) >= self.config.batch or size + n > self.config.max_chars):
+                yield chunk
+                chunk, size = [], 0
+            chunk.append(trace)
+            size += n
+        if chunk:
+            yield chunk
 
     def energies(self, trace: Trace) -> TraceEnergies:
         """Steps and the energies of every candidate pair (before bonds are typed)."""
@@ -91,10 +153,9 @@ class Analyzer:
         steps: list[tuple[str, list[tuple[int, int]], list[str]]] = []
         feats, pairs, comps = [], [], []
         for trace in traces:
-            if trace.steps is not None:
-                text, spans = segment_steps(trace.steps)
-            else:
-                text, spans = trace.reasoning, segment(trace.reasoning, cfg.segment)
+            if (e := bounds_error(trace, cfg)) is not None:  # callers screen; a last guard
+                raise BondkdError(str(_input_error(trace, e)))
+            text, spans = _steps(trace, cfg)
             texts = [text[s:e] for s, e in spans]
             f = coherence.step_features(trace.question, texts)
             p = candidate_pairs(

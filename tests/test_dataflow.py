@@ -3,7 +3,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bondkd.config import AnalyzeConfig, DataflowConfig, StabilityConfig
@@ -73,6 +73,7 @@ def test_costs_and_constants_come_from_the_config():
 
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.text(alphabet="0123456789 +-*/=.,%x×得是so如果\n", max_size=40), max_size=5))
+@example(steps=[".1"])  # the answer is quoted as written, not as its canonical "0.1"
 def test_never_raises_and_quantities_are_written_text(steps):
     for f in find_flow_issues(Q, steps, None):
         assert f.step is None or 0 <= f.step < len(steps)

@@ -49,7 +49,9 @@ def _long_range(
     out: list[tuple[int, int]] = []
     for j, t in enumerate(terms):
         scores: dict[int, float] = defaultdict(float)
-        for term in t:
+        # Sorted: a set's order follows the per-process string hash, and summing the
+        # same weights in another order broke ties differently from run to run.
+        for term in sorted(t):
             w = idf.get(term)
             if w is None:
                 continue

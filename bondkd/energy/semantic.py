@@ -9,13 +9,14 @@ segmenter). Raw cosines of unrelated steps are not 0 (MiniLM puts them around
 
 from __future__ import annotations
 
-from collections import Counter
-from functools import lru_cache
+from collections import Counter, OrderedDict
 from itertools import pairwise
 from typing import Protocol
 
 import numpy as np
 from scipy import sparse
+
+from bondkd.quantities.numbers import TextCache
 
 
 class Embedder(Protocol):
@@ -33,8 +34,7 @@ def embedding_cosine(vectors: np.ndarray, pairs: np.ndarray) -> np.ndarray:
     return np.einsum("pd,pd->p", vectors[pairs[:, 0]], vectors[pairs[:, 1]]).astype(np.float64)
 
 
-@lru_cache(maxsize=4096)  # a record's steps and its question's neighbours
-def _char_wb_grams(text: str, lo: int = 2, hi: int = 4) -> tuple[np.ndarray, np.ndarray]:
+def _grams(text: str, lo: int = 2, hi: int = 4) -> tuple[np.ndarray, np.ndarray]:
     """Distinct character n-grams inside word boundaries, exactly as sklearn's ``char_wb``
     analyzer (lowercased, each word padded with one space), and their sublinear tf
     1 + log(count). Cached: the gate compares the same step texts in the energies, the
@@ -56,6 +56,10 @@ def _char_wb_grams(text: str, lo: int = 2, hi: int = 4) -> tuple[np.ndarray, np.
     return grams_array, tf
 
 
+# A record's steps and its question's neighbours; whole responses (the echo check) are
+# not kept, so one record's grams do not outlive it.
+_char_wb_grams = TextCache(_grams)
+
 # Above this many step × n-gram cells the TF-IDF rows are kept sparse.
 DENSE_LIMIT = 1 << 18
 # Row entries gathered at once by `pair_dots`: 2 × 0.8 MB stays in cache (1 << 20 was 1.5×
@@ -69,22 +73,46 @@ def lexical_cosine(texts: list[str], pairs: np.ndarray) -> np.ndarray:
     per-call overhead, which dominated gating short traces."""
     if len(pairs) == 0:
         return np.zeros(0)
-    # Normalised before the cache, so texts that differ only in case or spacing (the same
-    # grams) share one entry.
-    grams, tfs = zip(*(_char_wb_grams(" ".join(t.lower().split())) for t in texts), strict=True)
+    weights, flat, indptr, n_vocab = _tfidf(texts)
+    n = len(texts)
+    if n * n_vocab <= DENSE_LIMIT:  # short traces: a small dense matrix is fastest
+        rows = np.zeros((n, n_vocab))
+        rows[np.repeat(np.arange(n), np.diff(indptr)), flat] = weights
+        return np.einsum("pd,pd->p", rows[pairs[:, 0]], rows[pairs[:, 1]])
+    csr = sparse.csr_matrix((weights, flat, indptr), shape=(n, max(1, n_vocab)))
+    return pair_dots(csr, pairs)
+
+
+Rows = tuple[np.ndarray, np.ndarray, np.ndarray, int]  # weights, columns, indptr, vocabulary
+# The TF-IDF rows of the last few step lists, up to this many entries in all (16 bytes
+# each): the gate reads one trace's steps twice, for the energies and a batch later in the
+# redundancy check, and rebuilding the rows was half of that check on a 1 MB trace.
+MEMO_CELLS = 1 << 22
+_memo: OrderedDict[tuple[str, ...], Rows] = OrderedDict()
+
+
+def _tfidf(texts: list[str]) -> Rows:
+    """L2-normalised TF-IDF rows of `texts` in CSR parts; memoised (`MEMO_CELLS`)."""
+    # Normalised before the caches, so texts that differ only in case or spacing (the
+    # same grams) share one entry.
+    key = tuple(" ".join(t.lower().split()) for t in texts)
+    if (hit := _memo.get(key)) is not None:
+        _memo.move_to_end(key)
+        return hit
+    grams, tfs = zip(*(_char_wb_grams(t) for t in key), strict=True)
     n, sizes = len(texts), [len(g) for g in grams]
     vocab, flat = np.unique(np.concatenate(grams), return_inverse=True)
     idf = np.log((1 + n) / (1 + np.bincount(flat, minlength=len(vocab)))) + 1.0
     weights = np.concatenate(tfs) * idf[flat]
     norms = np.sqrt(np.bincount(np.repeat(np.arange(n), sizes), weights**2, minlength=n))
     weights /= np.repeat(np.where(norms > 0, norms, 1.0), sizes)
-    if n * len(vocab) <= DENSE_LIMIT:  # short traces: a small dense matrix is fastest
-        rows = np.zeros((n, len(vocab)))
-        rows[np.repeat(np.arange(n), sizes), flat] = weights
-        return np.einsum("pd,pd->p", rows[pairs[:, 0]], rows[pairs[:, 1]])
-    indptr = np.concatenate([[0], np.cumsum(sizes)])
-    csr = sparse.csr_matrix((weights, flat, indptr), shape=(n, max(1, len(vocab))))
-    return pair_dots(csr, pairs)
+    rows: Rows = (weights, flat, np.concatenate([[0], np.cumsum(sizes)]), len(vocab))
+    for a in rows[:3]:
+        a.flags.writeable = False  # shared by every caller of the memo
+    _memo[key] = rows
+    while len(_memo) > 1 and sum(len(r[0]) for r in _memo.values()) > MEMO_CELLS:
+        _memo.popitem(last=False)
+    return rows
 
 
 def pair_dots(csr: sparse.csr_matrix, pairs: np.ndarray, cells: int | None = None) -> np.ndarray:

@@ -10,7 +10,6 @@ whatever the score (refusals, domain rules, a wrong reference answer, duplicates
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -121,16 +120,19 @@ def redundancy(item: Item, cfg: C.RedundancyCheck, ctx: Context) -> CheckResult:
         return CheckResult(name="redundancy", status="abstain", evidence=["fewer than 2 steps"])
     redundant: set[int] = set()
     evidence = []
-    for text, n in Counter(texts).items():
-        if n >= cfg.loop:
-            idx = [k for k, t in enumerate(texts) if t == text]
+    where: dict[str, list[int]] = {}  # one pass: a scan per repeated text is quadratic
+    for k, text in enumerate(texts):
+        where.setdefault(text, []).append(k)
+    for idx in where.values():
+        if len(idx) >= cfg.loop:
             redundant.update(idx[1:])
-            evidence.append(f"loop: step {idx[0]} repeated {n} times")
+            evidence.append(f"loop: step {idx[0]} repeated {len(idx)} times")
     window = 8  # near-duplicates are looked for among recent steps
-    pairs = np.array([(j, i) for j in range(len(texts)) for i in range(max(0, j - window), j)])
+    pairs = recent_pairs(len(texts), window)
     cos = ctx.similarity(texts, pairs)
-    for (j, i), c in zip(pairs.tolist(), cos.tolist(), strict=True):
-        if c >= cfg.near_duplicate and j not in redundant:
+    close = np.flatnonzero(cos >= cfg.near_duplicate)  # the loop below only sees these
+    for (j, i), c in zip(pairs[close].tolist(), cos[close].tolist(), strict=True):
+        if j not in redundant:
             redundant.add(j)
             evidence.append(f"step {j} repeats step {i} (cosine {c:.2f})")
     raw = [s.text for s in item.molecule.steps]  # as the molecule's own scans read them
@@ -139,6 +141,16 @@ def redundancy(item: Item, cfg: C.RedundancyCheck, ctx: Context) -> CheckResult:
             redundant.add(k)
             evidence.append(f"step {k} adds nothing to step {k - 1}")
     return _graded("redundancy", 1 - len(redundant) / len(texts), cfg, evidence)
+
+
+def recent_pairs(n: int, window: int) -> np.ndarray:
+    """(P, 2) rows (j, i) for every j < n and each of its `window` predecessors i, by j
+    then i: ``[(j, i) for j in range(n) for i in range(max(0, j - window), j)]``."""
+    j = np.repeat(np.arange(n), np.minimum(np.arange(n), window))
+    starts = np.maximum(0, np.arange(n) - window)
+    first = np.concatenate([[0], np.cumsum(np.minimum(np.arange(n), window))[:-1]])
+    i = starts[j] + np.arange(len(j)) - first[j]
+    return np.stack([j, i], axis=1).astype(np.int64).reshape(-1, 2)
 
 
 def _no_information(text: str, before: str) -> bool:

@@ -22,7 +22,7 @@ from bondkd.gate.checks import CHECKS, CheckResult, Context, Item
 from bondkd.gate.config import GateConfig
 from bondkd.gate.index import DatasetIndex, Entry, entry
 from bondkd.molecule import molecule
-from bondkd.pipeline import Analyzer
+from bondkd.pipeline import Analyzer, bounds_error
 from bondkd.read.formats import RecordError, parse_record
 from bondkd.schema import Trace
 
@@ -57,7 +57,7 @@ def _own(record: dict) -> dict:
 
 def index_entry(p: Parsed, config: GateConfig) -> Entry | None:
     """What the first pass keeps of one parsed line (None for an unreadable one)."""
-    if len(p) != 5:
+    if len(p) != 5 or bounds_error(p[2], config.analyze) is not None:  # type: ignore[misc]
         return None
     line, record, trace, value, _ = p  # type: ignore[misc]
     weight = molecule.flow_soundness(
@@ -105,6 +105,7 @@ class Gate:
 
     def run(self, batch: list[Parsed]) -> list[dict]:
         """Output records for one batch, in input order."""
+        batch = [self._bounded(p) for p in batch]
         good = [p for p in batch if len(p) == 5]
         mols = iter(self.analyzer.analyze_many([p[2] for p in good]))  # type: ignore[misc]
         lineage = self.lineage()
@@ -117,6 +118,13 @@ class Gate:
             item = Item(line, trace.id or f"line-{line}", record, trace, next(mols), value, text)
             out.append(self._judge(item, lineage, replaced="bondkd" in record))
         return out
+
+    def _bounded(self, p: Parsed) -> Parsed:
+        """A record over the analysis bounds (`AnalyzeConfig.max_chars`) becomes a rejected
+        one with the reason, like an unreadable line: it is never analysed or dropped."""
+        if len(p) == 5 and (e := bounds_error(p[2], self.config.analyze)) is not None:  # type: ignore[misc]
+            return p[0], p[1], f"too_long: {e}"
+        return p
 
     def _unreadable(self, line: int, obj: Any, reason: str, lineage: dict) -> dict:
         block = {"id": f"line-{line}", "line": line, "verdict": "rejected", "reasons": [reason]}

@@ -23,9 +23,8 @@ strong_logic bond is deep_reasoning; the rest are normal.
 
 from __future__ import annotations
 
+import math
 from typing import Literal
-
-import numpy as np
 
 from bondkd.config import Bands
 from bondkd.energy.combine import COMPONENTS, PairEnergies
@@ -62,54 +61,59 @@ def band(energy: float, config: Bands) -> BondType | None:
 def build_bonds(
     pe: PairEnergies, behaviour: list[Behaviour], config: Bands, max_per_step: int = 3
 ) -> list[Bond]:
+    # Plain lists: indexing numpy arrays one element at a time was most of the cost here
+    # on long traces (a 1 MB trace has ~140,000 candidate pairs).
+    energy: list[float] = pe.energy.tolist()
+    sources, targets = pe.pairs[:, 0].tolist(), pe.pairs[:, 1].tolist()
+    coh = pe.components.get("coherence")
+    coherence = None if coh is None else coh.tolist()
+    comps = {name: x.tolist() for name in COMPONENTS if (x := pe.components.get(name)) is not None}
     by_source: dict[int, list[int]] = {}
-    for p, (j, _i) in enumerate(pe.pairs.tolist()):
+    for p, j in enumerate(sources):
         by_source.setdefault(j, []).append(p)
     bonds: list[Bond] = []
     for j in sorted(by_source):
-        ps = [p for p in by_source[j] if pe.energy[p] >= config.exploratory]
+        ps = [p for p in by_source[j] if energy[p] >= config.exploratory]
         if not ps:
             continue
-        special = _behaviour_partner(pe, ps) if behaviour[j] else None
-        ps.sort(key=lambda p: (-pe.energy[p], -pe.pairs[p, 1]))
+        special = _behaviour_partner(energy, targets, coherence, ps) if behaviour[j] else None
+        ps.sort(key=lambda p: (-energy[p], -targets[p]))
         kept = ps[:max_per_step]
         if special is not None and special not in kept:
             kept[-1] = special
-        for p in sorted(kept, key=lambda p: -pe.pairs[p, 1]):
-            kind = behaviour[j] if p == special else band(float(pe.energy[p]), config)
+        for p in sorted(kept, key=lambda p: -targets[p]):
+            kind = behaviour[j] if p == special else band(energy[p], config)
             if kind == "reflection" and p != special:
                 kind = "exploratory"  # hydrogen bonds need a step that checks this one
             btype: BondType = {"reflection": "reflection", "exploration": "exploratory"}.get(
                 kind or "", kind
             )  # type: ignore[assignment]
-            bonds.append(_bond(pe, p, btype))
+            bonds.append(
+                _bond(j, targets[p], energy[p], {k: v[p] for k, v in comps.items()}, btype)
+            )
     return bonds
 
 
-def _behaviour_partner(pe: PairEnergies, ps: list[int]) -> int:
+def _behaviour_partner(
+    energy: list[float], targets: list[int], coherence: list[float] | None, ps: list[int]
+) -> int:
     """The step a reflection checks / an exploration branches from: the partner with the
     most shared evidence (coherence) and energy, the later one on ties."""
-    coh = pe.components.get("coherence")
 
     def score(p: int) -> tuple[float, int]:
-        c = 0.0 if coh is None or np.isnan(coh[p]) else float(coh[p])
-        return (c + float(pe.energy[p]), int(pe.pairs[p, 1]))
+        c = 0.0 if coherence is None or math.isnan(coherence[p]) else coherence[p]
+        return (c + energy[p], targets[p])
 
     return max(ps, key=score)
 
 
-def _bond(pe: PairEnergies, p: int, btype: BondType) -> Bond:
-    comps: dict[str, float | None] = {}
-    for name in COMPONENTS:
-        x = pe.components.get(name)
-        v = None if x is None or np.isnan(x[p]) else round(float(x[p]), 6)
-        comps[name] = v
+def _bond(j: int, i: int, energy: float, values: dict[str, float], btype: BondType) -> Bond:
+    comps = {
+        name: None if (v := values.get(name)) is None or math.isnan(v) else round(v, 6)
+        for name in COMPONENTS
+    }
     return Bond(
-        source=int(pe.pairs[p, 0]),
-        target=int(pe.pairs[p, 1]),
-        type=btype,
-        energy=round(float(pe.energy[p]), 6),
-        components=Components(**comps),
+        source=j, target=i, type=btype, energy=round(energy, 6), components=Components(**comps)
     )
 
 

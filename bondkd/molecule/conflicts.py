@@ -8,6 +8,7 @@ that step and costs `resolved_cost` instead of its kind's cost.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 
 import numpy as np
@@ -28,18 +29,7 @@ def find_conflicts(
     pairs: np.ndarray,
     config: StabilityConfig,
 ) -> list[Conflict]:
-    reflections = [k for k, b in enumerate(behaviour) if b == "reflection"]
-    numbers = [{quantities.canon(q.value) for q in quantities.numbers(t)} for t in texts]
-
-    def fixer(after: int, values: Sequence[float], until: int | None = None) -> int | None:
-        """First reflection step after `after` that restates one of `values`, or any
-        reflection up to `until` (a correction that caused the change)."""
-        want = {quantities.canon(v) for v in values}
-        for r in reflections:
-            if r > after and ((until is not None and r <= until) or numbers[r] & want):
-                return r
-        return None
-
+    fixer = Fixers(texts, behaviour)
     found: list[tuple[str, list[int], str, int | None]] = []
     for k, text in enumerate(texts):
         for a in quantities.annotations(text):
@@ -71,6 +61,32 @@ def find_conflicts(
         )
         for kind, steps, desc, fix in found
     ]
+
+
+class Fixers:
+    """Which reflection step corrects a conflict. Reflections are looked up by value and
+    by position (bisect): scanning every reflection for each conflict was quadratic on
+    long traces full of both."""
+
+    def __init__(self, texts: Sequence[str], behaviour: Sequence[Behaviour]):
+        self.reflections = [k for k, b in enumerate(behaviour) if b == "reflection"]
+        self.restating: dict[str, list[int]] = {}  # value -> reflections stating it, ascending
+        for r in self.reflections:
+            for c in {quantities.canon(q.value) for q in quantities.numbers(texts[r])}:
+                self.restating.setdefault(c, []).append(r)
+
+    def __call__(self, after: int, values: Sequence[float], until: int | None = None) -> int | None:
+        """First reflection step after `after` that restates one of `values`, or any
+        reflection up to `until` (a correction that caused the change)."""
+        k = bisect_right(self.reflections, after)
+        if k < len(self.reflections) and until is not None and self.reflections[k] <= until:
+            return self.reflections[k]
+        found = []
+        for c in {quantities.canon(v) for v in values}:
+            steps = self.restating.get(c, [])
+            if (i := bisect_right(steps, after)) < len(steps):
+                found.append(steps[i])
+        return min(found, default=None)
 
 
 def _value_clashes(texts, behaviour, fixer):
@@ -113,13 +129,14 @@ def _answer_mismatch(texts, answer):
 
 def _negations(texts, behaviour, pairs):
     neg = [bool(lexicon.NEGATION_RE.search(t)) for t in texts]
-    terms = [quantities.terms(t) for t in texts]
     out = []
     for j, i in pairs.tolist():
-        if neg[i] == neg[j] or behaviour[j] == "reflection" or not terms[i]:
+        if neg[i] == neg[j] or behaviour[j] == "reflection":
             continue
-        union = terms[i] | terms[j]
-        if len(terms[i] & terms[j]) / len(union) >= NEGATION_OVERLAP:
+        ti, tj = quantities.terms(texts[i]), quantities.terms(texts[j])  # cached per text
+        if not ti:
+            continue
+        if len(ti & tj) / len(ti | tj) >= NEGATION_OVERLAP:
             desc = f"step {j} negates the claim of step {i} and no reflection resolves it"
             out.append(("negation", [i, j], desc, None))
     return out

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from bondkd.quantities.arithmetic import _masked
-from bondkd.quantities.numbers import _STOP, _TRANS, _scan, canon, numbers, parse_number
+from bondkd.quantities.numbers import (
+    _STOP,
+    _TRANS,
+    TextCache,
+    _scan,
+    canon,
+    numbers,
+    parse_number,
+)
 
 # -- final answers --------------------------------------------------------------------
 
@@ -169,8 +176,7 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*(?:['’][A-Za-z]+)?"
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 
 
-@lru_cache(maxsize=4096)
-def terms(text: str) -> frozenset[str]:
+def _terms(text: str) -> frozenset[str]:
     """Content terms for lexical overlap: lowercase English words minus stop words (variable
     names such as x, n_1 kept), Chinese character bigrams, and numbers as "#" + `canon`
     ("1,000" and "1000" are both "#1000"). Possessive 's is dropped (Natalia's -> natalia)."""
@@ -187,3 +193,6 @@ def terms(text: str) -> frozenset[str]:
         run = m.group()
         out.update({run} if len(run) == 1 else (run[k : k + 2] for k in range(len(run) - 1)))
     return frozenset(out)
+
+
+terms = TextCache(_terms)

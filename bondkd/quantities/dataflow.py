@@ -28,6 +28,7 @@ unused, and dead ends are not reported.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Sequence
 
 from bondkd import quantities
@@ -50,19 +51,60 @@ def forms(q: quantities.Quantity) -> set[str]:
 def final_values(texts: Sequence[str], answer: str | None) -> list[str]:
     """Canonical values of the trace's final answer: the `answer` field ("12 cm by 5 cm"
     has two), else the answer the text states; empty when there is none."""
+    return [c for c, _, _ in _finals(texts, answer)]
+
+
+Final = tuple[str, str, int | None]
+
+
+def _finals(texts: Sequence[str], answer: str | None) -> list[Final]:
+    """(canonical value, the answer as written, step that writes it or None for the
+    `answer` field) of each final value. Issues quote the written form: ".1", not "0.1"."""
     found = quantities.answer_of(answer) if answer else None
     if found is not None and found[1] is not None:
-        return [quantities.canon(found[1])]
+        return [(quantities.canon(found[1]), _written(found[0], found[1]), None)]
     if answer:
-        several = [quantities.canon(q.value) for q in quantities.numbers(answer)]
+        several: list[Final] = [
+            (quantities.canon(q.value), q.raw, None) for q in quantities.numbers(answer)
+        ]
         if several:
             return several
     found = quantities.final_answer("\n".join(texts))
-    return [] if found is None or found[1] is None else [quantities.canon(found[1])]
+    if found is None or found[1] is None:
+        return []
+    raw = _written(found[0], found[1])
+    step = next((k for k in range(len(texts) - 1, -1, -1) if raw in texts[k]), None)
+    return [(quantities.canon(found[1]), raw, step)]
 
 
-# A number right of an "=" in the same clause: "= 340 + 68 = 408" computed the 68.
-_IN_CHAIN = re.compile(r"[=＝][^=＝,，。;；:：!?！？\n]*$")
+def _written(phrase: str, value: float) -> str:
+    """The number in an answer phrase that has `value` ("$3.50" in "$3.50 in total"), else
+    the phrase itself (\\frac{1}{2} is written as a whole)."""
+    for q in quantities.numbers(phrase):
+        if quantities.same_value(q.value, value):
+            return q.raw
+    return phrase
+
+
+# Marks that close or open an "=" clause; one scan of them replaces a regex search per
+# number from the start of the text (quadratic on a long step, issue 20).
+_CLAUSE_MARK = re.compile(r"[=＝,，。;；:：!?！？\n]")
+
+
+def chained(text: str, starts: Sequence[int]) -> list[bool]:
+    """For each offset in `starts`, whether an "=" stands before it in the same clause
+    ("= 340 + 68 = 408" computed the 68): clauses end at , . ; : ! ? and line breaks.
+    A number opening the line right after an "=" clause counts too ("= 340\n68"), as it
+    did under the regex search this replaces, so results did not move. O(text + starts
+    · log marks)."""
+    marks = [m.start() for m in _CLAUSE_MARK.finditer(text)]
+    out = []
+    for at in starts:
+        k = bisect_left(marks, at)  # marks[:k] lie before `at`
+        if k and marks[k - 1] == at - 1 and text[at - 1] == "\n":
+            k -= 1  # the old search's "$" also matched before a final newline
+        out.append(k > 0 and text[marks[k - 1]] in "=＝")
+    return out
 
 
 def _decimals(canon: str) -> int:
@@ -98,12 +140,13 @@ def find_flow_issues(
     last: str | None = None  # the latest result
     for k, text in enumerate(texts):
         found = quantities.numbers(text, include_annotations=True)
+        in_chain = chained(text, [q.start for q in found])
         operand_at = {q.start for q in quantities.operands(text, found)}
         results = {q.start: q for q in quantities.results(text)}
         # Values written since the previous result; the operands among them.
         segment: set[str] = set()
         ops: set[str] = set()
-        for q in found:
+        for q, after_equals in zip(found, in_chain, strict=True):
             c = quantities.canon(q.value)
             if q.start in results:
                 # "5 apples and 3 more, so 8" has no operator: then every number counts;
@@ -116,11 +159,11 @@ def find_flow_issues(
                 segment.add(c)
                 if q.start in operand_at:
                     ops.add(c)
-            chained = _IN_CHAIN.search(text, 0, q.start) is not None
-            if q.start in operand_at and c not in known and not chained:
+            if q.start in operand_at and c not in known and not after_equals:
                 unsourced.append((k, q.raw))
             known |= forms(q)
-    finals = final_values(texts, answer)
+    stated = _finals(texts, answer)
+    finals = [c for c, _, _ in stated]
     # Work after the step that first computes the answer is checking it: its new
     # numbers and results that feed nothing are not breaks in the flow.
     done = min((computed[f][0] for f in finals if f in computed), default=len(texts))
@@ -136,12 +179,12 @@ def find_flow_issues(
             reached.add(v)
             stack.extend(parents.get(v, ()))
     places = max((_decimals(quantities.canon(q.value)) for q in asked), default=0)
-    for final in finals:
+    for final, raw, at in stated:
         if _decimals(final) > places:
-            issue("implausible_answer", None, final, f"the answer {final} is more precise "
+            issue("implausible_answer", at, raw, f"the answer {raw} is more precise "
                   "than anything the question gives")  # fmt: skip
         elif final.startswith("-") and not any(q.value < 0 for q in asked):
-            issue("implausible_answer", None, final, f"the answer {final} is negative "
+            issue("implausible_answer", at, raw, f"the answer {raw} is negative "
                   "though nothing in the question is")  # fmt: skip
     seen: set[str] = set()
     for q in asked:

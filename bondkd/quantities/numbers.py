@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, Generic, NamedTuple, TypeVar
 
 # Same-length mapping, so spans found in the normalised text index the original.
 _TRANS = str.maketrans("０１２３４５６７８９．％＄￥－−＋＝＊／（）", "0123456789.%$¥--+=*/()")
@@ -69,6 +70,7 @@ _ZH_FRAC_WHOLE = re.compile(rf"(负)?([{_ZHN}]+|\d+)分之([{_ZHN}]+|\d+(?:\.\d+
 _ZH_WHOLE = re.compile(rf"(负)?([{_ZHN}]+)")
 _SIGN_CTX = frozenset("=(<>[{,:;*/+^×÷$")
 _DECIMALS = re.compile(r"\.(\d+)")
+T = TypeVar("T")
 
 
 def _words(s: str) -> frozenset[str]:
@@ -223,8 +225,24 @@ def _negative(norm: str, start: int) -> bool:
     return k < 0 or not (norm[k].isdigit() or norm[k] in ")%]")
 
 
-@lru_cache(maxsize=4096)
-def _scan(text: str, include_annotations: bool = False) -> tuple[Quantity, ...]:
+class TextCache(Generic[T]):
+    """`lru_cache` for texts of at most `chars` characters; longer ones are computed afresh.
+    Caching whole traces kept every record's results alive across a run (~100 MB per 1 MB
+    trace, issue 20); a cached step costs at most about 100 bytes per character."""
+
+    def __init__(self, fn: Callable[..., T], maxsize: int = 4096, chars: int = 2000) -> None:
+        self.fn, self.chars = fn, chars
+        self.cached = lru_cache(maxsize=maxsize)(fn)
+        self.__doc__ = fn.__doc__
+
+    def __call__(self, text: str, *args: Any) -> T:
+        return self.cached(text, *args) if len(text) <= self.chars else self.fn(text, *args)
+
+    def cache_clear(self) -> None:
+        self.cached.cache_clear()
+
+
+def _scan_text(text: str, include_annotations: bool = False) -> tuple[Quantity, ...]:
     """Cached: the conflict, dataflow, claim and term scans all read the same step texts."""
     norm = text.translate(_TRANS)
     rx = _SCAN_ALL if include_annotations else _SCAN
@@ -252,6 +270,9 @@ def _scan(text: str, include_annotations: bool = False) -> tuple[Quantity, ...]:
             start, v = start - 1, -v
         out.append(Quantity(v, start, end, text[start:end]))
     return tuple(out)
+
+
+_scan = TextCache(_scan_text)
 
 
 def numbers(text: str, include_annotations: bool = False) -> list[Quantity]:

@@ -1,0 +1,147 @@
+"""Time and peak memory of `bondkd filter` / `bondkd analyze` as one trace grows (issue 20).
+
+Builds the inputs in a temp dir: one trace of realistic reasoning text (long R1 traces
+from ../shared/data/longcot, else datasets/reflective_long.json, repeated) at 64 KB to
+5 MB in doublings, the same text on one line without newlines, 200,000 one-character
+lines, and a 50 MB trace for `analyze`. Each run is a fresh process; per run it prints
+the wall time, the peak RSS of that process (os.wait4), and the time ratio to the run
+at half the size (2 for linear work; the ~1 s start-up pulls small ratios below 2).
+Traces above `max_chars` (default 2,000,000) are run with a config that raises it, to
+show the scaling, and once more with the defaults to show the bound's one-line answer.
+
+    python benchmarks/scale.py            # everything (several minutes)
+    python benchmarks/scale.py --quick    # up to 1 MB, no 50 MB
+    python benchmarks/scale.py --model    # also `analyze` on the model backend, 64 KB
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LONGCOT = ROOT.parent / "shared" / "data" / "longcot" / "thought_anchors.dev.jsonl"
+BONDKD = [sys.executable, "-m", "bondkd"]
+KB = 1000
+
+
+def base_text() -> tuple[str, str]:
+    """(question, reasoning) to repeat: real long R1 traces when available."""
+    if LONGCOT.exists():
+        rows = [json.loads(line) for line in LONGCOT.open(encoding="utf-8")]
+        return rows[0]["question"], "\n\n".join(r["reasoning"] for r in rows)
+    doc = json.loads((ROOT / "datasets" / "reflective_long.json").read_text(encoding="utf-8"))
+    first = doc[0] if isinstance(doc, list) else doc
+    return first.get("question", ""), first["reasoning"]
+
+
+def write(path: Path, question: str, text: str) -> Path:
+    path.write_text(json.dumps({"id": path.stem, "question": question, "reasoning": text}) + "\n",
+                    encoding="utf-8")  # fmt: skip
+    return path
+
+
+def run(args: list[str], cwd: Path, timeout: float) -> tuple[int | None, float, float, str]:
+    """(exit code or None on timeout, wall s, peak RSS MB, last stderr line)."""
+    err_path = cwd / "stderr.txt"
+    with err_path.open("w") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([*BONDKD, *args], cwd=cwd, stdout=subprocess.DEVNULL, stderr=err)
+        rc: int | None
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                rc = os.waitstatus_to_exitcode(status)
+                break
+            if time.perf_counter() - t0 > timeout:
+                proc.kill()
+                _, _, usage = os.wait4(proc.pid, 0)
+                rc = None
+                break
+            time.sleep(0.02)
+        proc.returncode = rc if rc is not None else -9  # reaped above
+        wall = time.perf_counter() - t0
+    lines = err_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    return rc, wall, usage.ru_maxrss / 1024, (lines[-1] if lines else "")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="Up to 1 MB; no 5 MB or 50 MB.")
+    ap.add_argument("--model", action="store_true", help="Also analyze on the model backend.")
+    ap.add_argument("--timeout", type=float, default=600.0, help="Per run, seconds.")
+    opts = ap.parse_args()
+    question, base = base_text()
+    sizes = [64 * KB * 2**k for k in range(5)] + ([] if opts.quick else [2048 * KB, 5000 * KB])
+    print(f"{'case':32s} {'command':22s} {'rc':>4s} {'wall s':>8s} {'2n/n':>6s} "
+          f"{'peak RSS MB':>12s}  note")  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        cwd = Path(tmp)
+        raised = cwd / "raised.json"  # the scaling runs above the default bound
+        raised.write_text(json.dumps({"analyze": {"max_chars": 6_000_000}}))
+        raised_analyze = cwd / "raised_analyze.json"
+        raised_analyze.write_text(json.dumps({"max_chars": 6_000_000}))
+
+        def case(name: str, path: Path, kinds: list[tuple[str, list[str]]], prev: dict) -> None:
+            for label, extra in kinds:
+                for p in cwd.glob("out*.jsonl"):
+                    p.unlink()
+                if label.startswith("filter"):
+                    args = ["filter", path.name, "--accepted", "out_a.jsonl", "--rejected",
+                            "out_r.jsonl", "-q", *extra]  # fmt: skip
+                else:
+                    args = ["analyze", path.name, "-q", "--json", "out_m.jsonl", *extra]
+                rc, wall, rss, last = run(args, cwd, opts.timeout)
+                ratio = f"{wall / prev[label]:6.2f}" if label in prev else "      "
+                prev[label] = wall
+                note = "TIMEOUT" if rc is None else last[:90]
+                print(f"{name:32s} {label:22s} {rc!s:>4s} {wall:8.2f} {ratio} {rss:12.0f}  {note}",
+                      flush=True)  # fmt: skip
+
+        prev: dict[str, float] = {}
+        for size in sizes:
+            text = (base * (size // len(base) + 1))[:size]
+            path = write(cwd / f"trace_{size // KB}KB.jsonl", question, text)
+            over = size + len(question) > 2_000_000
+            kinds = [("filter lexical", ["--config", str(raised)] if over else []),
+                     ("analyze lexical", ["--backend", "lexical"]
+                      + (["--config", str(raised_analyze)] if over else []))]  # fmt: skip
+            if over:
+                kinds.append(("filter (default bound)", []))
+            if opts.model and size == 64 * KB:
+                kinds.append(("analyze model", ["--backend", "model"]))
+            case(f"trace {size // KB} KB", path, kinds, prev)
+        prev = {}
+        for size in (500 * KB, 1000 * KB):
+            line = base.replace("\n", " ")
+            path = write(
+                cwd / f"line_{size // KB}KB.jsonl",
+                question,
+                (line * (size // len(line) + 1))[:size],
+            )
+            case(f"one line {size // KB} KB", path, [("filter lexical", []),
+                 ("analyze lexical", ["--backend", "lexical"])], prev)  # fmt: skip
+        prev = {}
+        chars = "a1b2=c3+"
+        for n in (100_000, 200_000):
+            text = "".join(f"{chars[k % len(chars)]}\n" for k in range(n))
+            path = write(cwd / f"lines_{n}.jsonl", "q 3", text)
+            case(f"{n:,} one-char lines", path, [("filter lexical", []),
+                 ("analyze lexical", ["--backend", "lexical"])], prev)  # fmt: skip
+        if not opts.quick:
+            text = (base * (50_000_000 // len(base) + 1))[:50_000_000]
+            path = write(cwd / "trace_50MB.json", question, text)
+            case("trace 50 MB (.json)", path, [("analyze lexical", ["--backend", "lexical"]),
+                 ("analyze model", [])], {})  # fmt: skip
+            path = write(cwd / "trace_50MB.jsonl", question, text)
+            case("trace 50 MB (.jsonl)", path, [("filter lexical", [])], {})
+
+
+if __name__ == "__main__":
+    main()
