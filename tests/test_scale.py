@@ -13,6 +13,7 @@ import json
 import re
 import signal
 import sys
+from collections import Counter
 from contextlib import contextmanager
 
 import numpy as np
@@ -131,15 +132,32 @@ def test_recent_pairs_are_the_pairs_of_the_loop(n, window):
 def test_whole_traces_are_not_cached():
     # A cache of whole traces kept every record's numbers alive across a filter run
     # (~100 MB per 1 MB trace); only step-sized texts go through the cache.
-    cache = getattr(numbers_module._scan, "cached", numbers_module._scan)
-    before = cache.cache_info()
+    def calls() -> int:
+        info = numbers_module._scan.cache_info()
+        return info[0] + info[1]  # hits + misses, for lru_cache and TextCache alike
+
+    before = calls()
     long_text = "3 + 4 = 7. " * 5_000
     assert len(numbers(long_text)) == 15_000
     numbers(long_text, include_annotations=True)
-    after = cache.cache_info()
-    assert (after.hits, after.misses) == (before.hits, before.misses)
+    assert calls() == before
     numbers("3 + 4 = 7.")
-    assert cache.cache_info().hits + cache.cache_info().misses == after.hits + after.misses + 1
+    assert calls() == before + 1
+
+
+def test_the_text_cache_holds_a_long_traces_steps_within_its_budget():
+    # 4,096 entries were fewer than a 1 MB trace's steps: each stage's pass evicted what
+    # the next one read. The budget is in characters.
+    seen = []
+    cache = numbers_module.TextCache(lambda t: seen.append(t) or len(t), chars=50, budget=1_000)
+    steps = [f"step {k:04d}" for k in range(80)]  # 9 characters + 1 each: 800 in all
+    for _ in range(3):
+        assert [cache(t) for t in steps] == [9] * 80
+    assert len(seen) == 80 and cache.cache_info() == (160, 80, 80)
+    more = [f"other {k:04d}" for k in range(80)]
+    [cache(t) for t in more]
+    assert cache.held <= 1_000 and cache.cache_info()[2] < 160
+    assert cache("x" * 51) == 51 and "x" * 51 not in {k[0] for k in cache.entries}
 
 
 def test_batches_hold_at_most_max_chars():
@@ -173,6 +191,26 @@ def test_the_tfidf_memo_is_bounded_and_changes_nothing(monkeypatch):
         np.testing.assert_allclose(first, semantic.lexical_cosine_reference(texts, pairs))
         cells = sum(len(r[0]) for r in semantic._memo.values())
         assert len(semantic._memo) == 1 or cells <= semantic.MEMO_CELLS
+
+
+@given(st.text(alphabet="ab cA\n\t\u00e9\u4e00\u00df", max_size=80))
+@example("abc  ab\tabc b ab")
+def test_word_by_word_grams_are_the_grams_in_the_same_order(text):
+    # The reference: every position of the padded text, as for short texts.
+    words = text.lower().split()
+    padded = " " + "  ".join(words) + " "
+    every = [padded[k : k + n] for n in range(2, 5) for k in range(len(padded) - n + 1)]
+    want = {g: c for g, c in Counter(every).items() if "  " not in g}
+    got = {g: c for g, c in semantic._counts_by_word(words, 2, 4).items() if "  " not in g}
+    assert list(got.items()) == list(want.items())
+
+
+def test_long_texts_get_the_same_grams(monkeypatch):
+    text = " ".join(f"Step {k}: 3 * {k} is {3 * k}, Wait 答案 check" for k in range(200))
+    fast = semantic._grams(text)
+    monkeypatch.setattr(semantic, "WORDWISE", 10**9)
+    slow = semantic._grams(text)
+    assert fast[0].tolist() == slow[0].tolist() and fast[1].tolist() == slow[1].tolist()
 
 
 # -- the bound on one trace -------------------------------------------------------------

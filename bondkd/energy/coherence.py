@@ -43,10 +43,14 @@ class StepFeatures:
 def step_features(question: str, texts: list[str]) -> list[StepFeatures]:
     seen = {quantities.canon(q.value) for q in quantities.numbers(question)}
     out: list[StepFeatures] = []
+    read: dict[str, tuple[str | None, frozenset[str], frozenset[str]]] = {}  # steps repeat
     for text in texts:
-        nums = frozenset(quantities.canon(q.value) for q in quantities.numbers(text))
-        terms = frozenset(t for t in quantities.terms(text) if not t.startswith("#"))
-        out.append(StepFeatures(lexicon.cue_kind(text), nums, nums - seen, terms))
+        if (got := read.get(text)) is None:
+            nums = frozenset(quantities.canon(q.value) for q in quantities.numbers(text))
+            terms = frozenset(t for t in quantities.terms(text) if not t.startswith("#"))
+            got = read[text] = (lexicon.cue_kind(text), nums, terms)
+        cue, nums, terms = got
+        out.append(StepFeatures(cue, nums, nums - seen, terms))
         seen |= nums
     return out
 

@@ -42,9 +42,14 @@ def _grams(text: str, lo: int = 2, hi: int = 4) -> tuple[np.ndarray, np.ndarray]
     # The padded words side by side: " ab  cd ". A gram holding two spaces spans two
     # words, every other one lies inside a word. (sklearn's rule for a word shorter than
     # n never fires: the shortest padded word has 3 characters and n counts up from 2.)
-    padded = " " + "  ".join(text.lower().split()) + " "
-    grams = [padded[k : k + n] for n in range(lo, hi + 1) for k in range(len(padded) - n + 1)]
-    counts = Counter(grams)
+    words = text.lower().split()
+    if len(text) > WORDWISE:
+        counts = _counts_by_word(words, lo, hi)
+    else:
+        padded = " " + "  ".join(words) + " "
+        counts = Counter(
+            padded[k : k + n] for n in range(lo, hi + 1) for k in range(len(padded) - n + 1)
+        )
     inside = [g for g in counts if "  " not in g]
     tf = 1.0 + np.log(np.fromiter((counts[g] for g in inside), np.float64, len(inside)))
     # A gram has at most `hi` characters, so a fixed-width array holds them and np.unique
@@ -56,9 +61,28 @@ def _grams(text: str, lo: int = 2, hi: int = 4) -> tuple[np.ndarray, np.ndarray]
     return grams_array, tf
 
 
+# Longer texts (a whole response, for the echo check) are counted word by word.
+WORDWISE = 2_000
+
+
+def _counts_by_word(words: list[str], lo: int, hi: int) -> dict[str, int]:
+    """The counts of the grams inside words, in the order `_grams` first meets them (n,
+    then position), from each distinct word's grams times its count: a long text
+    repeats its words, and slicing every position of 1 MB took 0.5 s."""
+    counts: dict[str, int] = {}
+    by_word = Counter(words)  # in order of first appearance
+    for n in range(lo, hi + 1):
+        for w, times in by_word.items():
+            padded = f" {w} "
+            for k in range(len(padded) - n + 1):
+                g = padded[k : k + n]
+                counts[g] = counts.get(g, 0) + times
+    return counts
+
+
 # A record's steps and its question's neighbours; whole responses (the echo check) are
-# not kept, so one record's grams do not outlive it.
-_char_wb_grams = TextCache(_grams)
+# not kept, so one record's grams do not outlive it. Grams take ~80 bytes a character.
+_char_wb_grams = TextCache(_grams, budget=2_000_000)
 
 # Above this many step × n-gram cells the TF-IDF rows are kept sparse.
 DENSE_LIMIT = 1 << 18
@@ -73,17 +97,20 @@ def lexical_cosine(texts: list[str], pairs: np.ndarray) -> np.ndarray:
     per-call overhead, which dominated gating short traces."""
     if len(pairs) == 0:
         return np.zeros(0)
-    weights, flat, indptr, n_vocab = _tfidf(texts)
-    n = len(texts)
+    weights, flat, indptr, n_vocab, ids = _tfidf(texts)
+    n, m = len(texts), len(indptr) - 1
+    pairs = ids[pairs]  # rows of the distinct texts
     if n * n_vocab <= DENSE_LIMIT:  # short traces: a small dense matrix is fastest
-        rows = np.zeros((n, n_vocab))
-        rows[np.repeat(np.arange(n), np.diff(indptr)), flat] = weights
+        rows = np.zeros((m, n_vocab))
+        rows[np.repeat(np.arange(m), np.diff(indptr)), flat] = weights
         return np.einsum("pd,pd->p", rows[pairs[:, 0]], rows[pairs[:, 1]])
-    csr = sparse.csr_matrix((weights, flat, indptr), shape=(n, max(1, n_vocab)))
+    csr = sparse.csr_matrix((weights, flat, indptr), shape=(m, max(1, n_vocab)))
     return pair_dots(csr, pairs)
 
 
-Rows = tuple[np.ndarray, np.ndarray, np.ndarray, int]  # weights, columns, indptr, vocabulary
+# weights, columns, indptr and vocabulary size of the distinct texts' rows, and the row
+# of each text.
+Rows = tuple[np.ndarray, np.ndarray, np.ndarray, int, np.ndarray]
 # The TF-IDF rows of the last few step lists, up to this many entries in all (16 bytes
 # each): the gate reads one trace's steps twice, for the energies and a batch later in the
 # redundancy check, and rebuilding the rows was half of that check on a 1 MB trace.
@@ -99,15 +126,20 @@ def _tfidf(texts: list[str]) -> Rows:
     if (hit := _memo.get(key)) is not None:
         _memo.move_to_end(key)
         return hit
-    grams, tfs = zip(*(_char_wb_grams(t) for t in key), strict=True)
-    n, sizes = len(texts), [len(g) for g in grams]
+    # Identical steps have identical rows: a looping trace is read once per distinct
+    # step, each counted as often as it occurs (the same numbers, bit for bit).
+    row: dict[str, int] = {}
+    ids = np.fromiter((row.setdefault(t, len(row)) for t in key), np.int64, len(key))
+    grams, tfs = zip(*(_char_wb_grams(t) for t in row), strict=True)
+    n, m, sizes = len(texts), len(row), [len(g) for g in grams]
     vocab, flat = np.unique(np.concatenate(grams), return_inverse=True)
-    idf = np.log((1 + n) / (1 + np.bincount(flat, minlength=len(vocab)))) + 1.0
+    times = np.repeat(np.bincount(ids, minlength=m), sizes).astype(np.float64)
+    idf = np.log((1 + n) / (1 + np.bincount(flat, times, minlength=len(vocab)))) + 1.0
     weights = np.concatenate(tfs) * idf[flat]
-    norms = np.sqrt(np.bincount(np.repeat(np.arange(n), sizes), weights**2, minlength=n))
+    norms = np.sqrt(np.bincount(np.repeat(np.arange(m), sizes), weights**2, minlength=m))
     weights /= np.repeat(np.where(norms > 0, norms, 1.0), sizes)
-    rows: Rows = (weights, flat, np.concatenate([[0], np.cumsum(sizes)]), len(vocab))
-    for a in rows[:3]:
+    rows: Rows = (weights, flat, np.concatenate([[0], np.cumsum(sizes)]), len(vocab), ids)
+    for a in (*rows[:3], ids):
         a.flags.writeable = False  # shared by every caller of the memo
     _memo[key] = rows
     while len(_memo) > 1 and sum(len(r[0]) for r in _memo.values()) > MEMO_CELLS:

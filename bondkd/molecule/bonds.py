@@ -37,9 +37,13 @@ Behaviour = Literal["reflection", "exploration"] | None
 def behaviours(texts: list[str]) -> list[Behaviour]:
     """What each step does, from its cues. Step 0 has nothing earlier to check."""
     out: list[Behaviour] = []
+    cues: dict[str, tuple[str | None, bool]] = {}  # a looping trace repeats its steps
     for k, text in enumerate(texts):
-        kind = lexicon.cue_kind(text)
-        if k > 0 and (kind == "reflection" or lexicon.has_cue(text, "reflection")):
+        if (cue := cues.get(text)) is None:
+            kind = lexicon.cue_kind(text)
+            cue = cues[text] = (kind, kind == "reflection" or lexicon.has_cue(text, "reflection"))
+        kind, reflects = cue
+        if k > 0 and reflects:
             out.append("reflection")
         elif k > 0 and kind == "exploration":
             out.append("exploration")

@@ -31,23 +31,11 @@ def find_conflicts(
 ) -> list[Conflict]:
     fixer = Fixers(texts, behaviour)
     found: list[tuple[str, list[int], str, int | None]] = []
+    checked: dict[str, list[tuple[str, float]]] = {}  # a looping trace repeats its steps
     for k, text in enumerate(texts):
-        for a in quantities.annotations(text):
-            truth = quantities.evaluate(a.expr)
-            if (
-                a.value is not None
-                and truth is not None
-                and not quantities.same_value(a.value, truth)
-            ):
-                desc = f"calculator annotation <<{a.expr}={a.value:g}>> but the expression gives {truth:g}"
-                found.append(("calc_mismatch", [k], desc, fixer(k, [truth])))
-            elif (
-                a.value is not None
-                and a.stated is not None
-                and not quantities.same_value(a.value, a.stated)
-            ):
-                desc = f"calculator annotation gives {a.value:g} but the step states {a.stated:g}"
-                found.append(("calc_mismatch", [k], desc, fixer(k, [a.value])))
+        if (bad := checked.get(text)) is None:
+            bad = checked[text] = _calc_mismatches(text)
+        found += [("calc_mismatch", [k], desc, fixer(k, [right])) for desc, right in bad]
     found += _value_clashes(texts, behaviour, fixer)
     found += _answer_mismatch(texts, answer)
     found += _negations(texts, behaviour, pairs)
@@ -61,6 +49,27 @@ def find_conflicts(
         )
         for kind, steps, desc, fix in found
     ]
+
+
+def _calc_mismatches(text: str) -> list[tuple[str, float]]:
+    """(description, the right value) of each annotation whose arithmetic or stated
+    value is off."""
+    out = []
+    for a in quantities.annotations(text):
+        truth = quantities.evaluate(a.expr)
+        if a.value is not None and truth is not None and not quantities.same_value(a.value, truth):
+            desc = (
+                f"calculator annotation <<{a.expr}={a.value:g}>> but the expression gives {truth:g}"
+            )
+            out.append((desc, truth))
+        elif (
+            a.value is not None
+            and a.stated is not None
+            and not quantities.same_value(a.value, a.stated)
+        ):
+            desc = f"calculator annotation gives {a.value:g} but the step states {a.stated:g}"
+            out.append((desc, a.value))
+    return out
 
 
 class Fixers:
@@ -92,8 +101,11 @@ class Fixers:
 def _value_clashes(texts, behaviour, fixer):
     first: dict[str, tuple[float, int]] = {}
     out = []
+    said: dict[str, list[tuple[str, float]]] = {}  # a looping trace repeats its steps
     for k, text in enumerate(texts):
-        for key, value in quantities.assignments(text):
+        if (pairs := said.get(text)) is None:
+            pairs = said[text] = quantities.assignments(text)
+        for key, value in pairs:
             prev = first.get(key)
             if prev is None:
                 first[key] = (value, k)

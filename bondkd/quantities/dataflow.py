@@ -107,6 +107,26 @@ def chained(text: str, starts: Sequence[int]) -> list[bool]:
     return out
 
 
+# A number of a step: (quantity, canonical value, a result?, an operand?, right of an
+# "=" in its clause?, the values it licenses).
+Reading = tuple[quantities.Quantity, str, bool, bool, bool, frozenset[str]]
+
+
+def _read(text: str) -> list[Reading]:
+    found = quantities.numbers(text, include_annotations=True)
+    operand_at = {q.start for q in quantities.operands(text, found)}
+    result_at = {q.start for q in quantities.results(text)}
+    licensed: dict[str, frozenset[str]] = {}  # by the number as written: one trace repeats few
+    for q in found:
+        if q.raw not in licensed:
+            licensed[q.raw] = frozenset(forms(q))
+    return [
+        (q, quantities.canon(q.value), q.start in result_at, q.start in operand_at, after,
+         licensed[q.raw])
+        for q, after in zip(found, chained(text, [q.start for q in found]), strict=True)
+    ]  # fmt: skip
+
+
 def _decimals(canon: str) -> int:
     return len(canon.partition(".")[2])
 
@@ -138,17 +158,15 @@ def find_flow_issues(
     parents: dict[str, set[str]] = {}  # result value -> values it was computed from
     computed: dict[str, tuple[int, str]] = {}  # result value -> (first step, raw)
     last: str | None = None  # the latest result
+    digests: dict[str, list[Reading]] = {}  # a looping trace repeats its steps
     for k, text in enumerate(texts):
-        found = quantities.numbers(text, include_annotations=True)
-        in_chain = chained(text, [q.start for q in found])
-        operand_at = {q.start for q in quantities.operands(text, found)}
-        results = {q.start: q for q in quantities.results(text)}
+        if (digest := digests.get(text)) is None:
+            digest = digests[text] = _read(text)
         # Values written since the previous result; the operands among them.
         segment: set[str] = set()
         ops: set[str] = set()
-        for q, after_equals in zip(found, in_chain, strict=True):
-            c = quantities.canon(q.value)
-            if q.start in results:
+        for q, c, is_result, is_operand, after_equals, licensed in digest:
+            if is_result:
                 # "5 apples and 3 more, so 8" has no operator: then every number counts;
                 # "= 73.5, so 73 boxes" has no number at all: it follows the last result.
                 src = ops or segment or ({last} if last is not None else set())
@@ -157,11 +175,11 @@ def find_flow_issues(
                 segment, ops, last = set(), set(), c
             else:
                 segment.add(c)
-                if q.start in operand_at:
+                if is_operand:
                     ops.add(c)
-            if q.start in operand_at and c not in known and not after_equals:
+            if is_operand and c not in known and not after_equals:
                 unsourced.append((k, q.raw))
-            known |= forms(q)
+            known |= licensed
     stated = _finals(texts, answer)
     finals = [c for c, _, _ in stated]
     # Work after the step that first computes the answer is checking it: its new

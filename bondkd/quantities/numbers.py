@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections import OrderedDict
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any, Generic, NamedTuple, TypeVar
 
 # Same-length mapping, so spans found in the normalised text index the original.
@@ -226,20 +226,54 @@ def _negative(norm: str, start: int) -> bool:
 
 
 class TextCache(Generic[T]):
-    """`lru_cache` for texts of at most `chars` characters; longer ones are computed afresh.
-    Caching whole traces kept every record's results alive across a run (~100 MB per 1 MB
-    trace, issue 20); a cached step costs at most about 100 bytes per character."""
+    """Least-recently-used cache of `fn(*key(text, *args))` holding at most `budget`
+    characters of text; of texts longer than `chars` only the last one is kept. Counted
+    in characters, not entries: a cache of whole traces kept every record's results alive
+    across a run (~100 MB per 1 MB trace), while 4,096 entries were fewer than one long
+    trace's steps, and each stage's pass over them evicted what the next stage read."""
 
-    def __init__(self, fn: Callable[..., T], maxsize: int = 4096, chars: int = 2000) -> None:
-        self.fn, self.chars = fn, chars
-        self.cached = lru_cache(maxsize=maxsize)(fn)
+    def __init__(
+        self,
+        fn: Callable[..., T],
+        chars: int = 2_000,
+        budget: int = 4_000_000,
+        key: Callable[..., tuple] | None = None,
+    ):
+        self.fn, self.chars, self.budget = fn, chars, budget
+        self.key = key or (lambda text, *args: (text, *args))
+        self.entries: OrderedDict[tuple, T] = OrderedDict()
+        self.held = self.hits = self.misses = 0
+        self.long: tuple[tuple, T] | None = None  # the last long text: read by several stages
         self.__doc__ = fn.__doc__
 
     def __call__(self, text: str, *args: Any) -> T:
-        return self.cached(text, *args) if len(text) <= self.chars else self.fn(text, *args)
+        key = self.key(text, *args)
+        if len(text) > self.chars:
+            if self.long is None or self.long[0] != key:
+                self.long = (key, self.fn(*key))
+            return self.long[1]
+        if (got := self.entries.get(key, _MISSING)) is not _MISSING:
+            self.hits += 1
+            self.entries.move_to_end(key)
+            return got  # type: ignore[return-value]
+        self.misses += 1
+        value = self.entries[key] = self.fn(*key)
+        self.held += len(text) + 1  # + 1: empty texts take room too
+        while self.held > self.budget:
+            old, _ = self.entries.popitem(last=False)
+            self.held -= len(old[0]) + 1
+        return value
+
+    def cache_info(self) -> tuple[int, int, int]:
+        """(hits, misses, entries)."""
+        return self.hits, self.misses, len(self.entries)
 
     def cache_clear(self) -> None:
-        self.cached.cache_clear()
+        self.entries.clear()
+        self.held, self.long = 0, None
+
+
+_MISSING = object()
 
 
 def _scan_text(text: str, include_annotations: bool = False) -> tuple[Quantity, ...]:
@@ -272,7 +306,8 @@ def _scan_text(text: str, include_annotations: bool = False) -> tuple[Quantity, 
     return tuple(out)
 
 
-_scan = TextCache(_scan_text)
+# Without "<<" there is no annotation to skip or read: one entry serves both readings.
+_scan = TextCache(_scan_text, key=lambda text, ann=False: (text, ann and "<<" in text))
 
 
 def numbers(text: str, include_annotations: bool = False) -> list[Quantity]:
