@@ -255,10 +255,14 @@ def _items(path: str, name: str, parse: Parse) -> Iterator[Item]:
         except _GZIP_ERRORS as e:
             yield 0, InputError(name, None, None, f"corrupt gzip data: {e}")
             return
-        if _binary(head, complete=len(head) < _SNIFF):
+        jsonl = path != "-" and path.lower().endswith(_JSONL_SUFFIXES)
+        # A JSONL file is judged by its first line: a NUL or a bad byte on a later line
+        # costs that line alone, not every record of the file.
+        first, newline, _ = head.partition(b"\n") if jsonl else (head, b"", b"")
+        if _binary(first, complete=bool(newline) or len(head) < _SNIFF):
             yield 0, InputError(name, None, None, "not a text file (binary data)")
             return
-        if path != "-" and path.lower().endswith(_JSONL_SUFFIXES):
+        if jsonl:
             yield from _jsonl(stream, name, parse)
             return
         try:
