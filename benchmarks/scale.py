@@ -2,16 +2,18 @@
 
 Builds the inputs in a temp dir: one trace of realistic reasoning text (long R1 traces
 from ../shared/data/longcot, else datasets/reflective_long.json, repeated) at 64 KB to
-5 MB in doublings, the same text on one line without newlines, 200,000 one-character
-lines, and a 50 MB trace for `analyze`. Each run is a fresh process; per run it prints
-the wall time, the peak RSS of that process (os.wait4), and the time ratio to the run
-at half the size (2 for linear work; the ~1 s start-up pulls small ratios below 2).
+4 MB in doublings and 5 MB, the same text on one line without newlines, 100,000 and
+200,000 one-character lines, and a 50 MB trace. Each run is a fresh process; per run it
+prints the wall time, seconds per MB, the peak RSS of that process (os.wait4), and the
+time ratio to the run at half the size (2 for linear work; the ~1 s start-up pulls the
+small ones below 2).
 Traces above `max_chars` (default 2,000,000) are run with a config that raises it, to
 show the scaling, and once more with the defaults to show the bound's one-line answer.
 
     python benchmarks/scale.py            # everything (several minutes)
     python benchmarks/scale.py --quick    # up to 1 MB, no 50 MB
-    python benchmarks/scale.py --model    # also `analyze` on the model backend, 64 KB
+    python benchmarks/scale.py --model    # also `analyze` on the model backend, 16 KB
+                                          # (~50 s on a CPU)
 """
 
 from __future__ import annotations
@@ -78,9 +80,11 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=600.0, help="Per run, seconds.")
     opts = ap.parse_args()
     question, base = base_text()
-    sizes = [64 * KB * 2**k for k in range(5)] + ([] if opts.quick else [2048 * KB, 5000 * KB])
-    print(f"{'case':32s} {'command':22s} {'rc':>4s} {'wall s':>8s} {'2n/n':>6s} "
-          f"{'peak RSS MB':>12s}  note")  # fmt: skip
+    sizes = [16 * KB] if opts.model else []
+    sizes += [64 * KB * 2**k for k in range(5 if opts.quick else 7)]
+    sizes += [] if opts.quick else [5000 * KB]
+    print(f"{'case':26s} {'command':22s} {'rc':>4s} {'wall s':>7s} {'s/MB':>6s} {'2n/n':>5s} "
+          f"{'peak RSS MB':>11s}  note")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         cwd = Path(tmp)
         raised = cwd / "raised.json"  # the scaling runs above the default bound
@@ -88,7 +92,9 @@ def main() -> None:
         raised_analyze = cwd / "raised_analyze.json"
         raised_analyze.write_text(json.dumps({"max_chars": 6_000_000}))
 
-        def case(name: str, path: Path, kinds: list[tuple[str, list[str]]], prev: dict) -> None:
+        def case(
+            name: str, path: Path, size: int, kinds: list[tuple[str, list[str]]], prev: dict
+        ) -> None:
             for label, extra in kinds:
                 for p in cwd.glob("out*.jsonl"):
                     p.unlink()
@@ -98,13 +104,14 @@ def main() -> None:
                 else:
                     args = ["analyze", path.name, "-q", "--json", "out_m.jsonl", *extra]
                 rc, wall, rss, last = run(args, cwd, opts.timeout)
-                ratio = f"{wall / prev[label]:6.2f}" if label in prev else "      "
-                prev[label] = wall
-                note = "TIMEOUT" if rc is None else last[:90]
-                print(f"{name:32s} {label:22s} {rc!s:>4s} {wall:8.2f} {ratio} {rss:12.0f}  {note}",
-                      flush=True)  # fmt: skip
+                half = prev.get((label, size // 2))
+                ratio = f"{wall / half:5.2f}" if half else ""
+                prev[label, size] = wall
+                note = "TIMEOUT" if rc is None else last[:80]
+                print(f"{name:26s} {label:22s} {rc!s:>4s} {wall:7.2f} {wall / size * 1e6:6.2f} "
+                      f"{ratio:>5s} {rss:11.0f}  {note}", flush=True)  # fmt: skip
 
-        prev: dict[str, float] = {}
+        prev: dict[tuple[str, int], float] = {}
         for size in sizes:
             text = (base * (size // len(base) + 1))[:size]
             path = write(cwd / f"trace_{size // KB}KB.jsonl", question, text)
@@ -114,9 +121,9 @@ def main() -> None:
                       + (["--config", str(raised_analyze)] if over else []))]  # fmt: skip
             if over:
                 kinds.append(("filter (default bound)", []))
-            if opts.model and size == 64 * KB:
-                kinds.append(("analyze model", ["--backend", "model"]))
-            case(f"trace {size // KB} KB", path, kinds, prev)
+            if size == 16 * KB:
+                kinds = [("analyze model", ["--backend", "model"])]
+            case(f"trace {size // KB} KB", path, size, kinds, prev)
         prev = {}
         for size in (500 * KB, 1000 * KB):
             line = base.replace("\n", " ")
@@ -125,22 +132,23 @@ def main() -> None:
                 question,
                 (line * (size // len(line) + 1))[:size],
             )
-            case(f"one line {size // KB} KB", path, [("filter lexical", []),
+            case(f"one line {size // KB} KB", path, size, [("filter lexical", []),
                  ("analyze lexical", ["--backend", "lexical"])], prev)  # fmt: skip
         prev = {}
         chars = "a1b2=c3+"
         for n in (100_000, 200_000):
             text = "".join(f"{chars[k % len(chars)]}\n" for k in range(n))
             path = write(cwd / f"lines_{n}.jsonl", "q 3", text)
-            case(f"{n:,} one-char lines", path, [("filter lexical", []),
+            case(f"{n:,} one-char lines", path, 2 * n, [("filter lexical", []),
                  ("analyze lexical", ["--backend", "lexical"])], prev)  # fmt: skip
         if not opts.quick:
             text = (base * (50_000_000 // len(base) + 1))[:50_000_000]
             path = write(cwd / "trace_50MB.json", question, text)
-            case("trace 50 MB (.json)", path, [("analyze lexical", ["--backend", "lexical"]),
+            case("trace 50 MB (.json)", path, 50_000 * KB,
+                 [("analyze lexical", ["--backend", "lexical"]),
                  ("analyze model", [])], {})  # fmt: skip
             path = write(cwd / "trace_50MB.jsonl", question, text)
-            case("trace 50 MB (.jsonl)", path, [("filter lexical", [])], {})
+            case("trace 50 MB (.jsonl)", path, 50_000 * KB, [("filter lexical", [])], {})
 
 
 if __name__ == "__main__":

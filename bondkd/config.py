@@ -208,23 +208,25 @@ class AnalyzeConfig(_Config):
         description="Traces analysed together: one embedding call and length-bucketed "
         "attention forwards per batch; input is streamed batch by batch.",
     )
-    # Work is linear in a trace's length but memory is too (~0.5 GB per million
-    # characters on the lexical backend; benchmarks/scale.py), so one giant record could
-    # exhaust a machine. The longest R1 traces are ~100,000 characters.
+    # Work is linear in a trace's length and so is memory (~130 MB per million characters
+    # on the lexical backend, 350 MB at the default; benchmarks/scale.py), so one giant
+    # record could exhaust a machine. The longest R1 traces are ~100,000 characters; the
+    # upper limit keeps a run under 2 GB.
     max_chars: int = Field(
         default=2_000_000,
         ge=1_000,
-        le=20_000_000,
+        le=10_000_000,
         description="Traces with more characters than this (question, reasoning, answer and "
         "reference together) are not analysed: `analyze` reports a one-line error naming the "
         "file, line and field, `filter` rejects the record with that reason.",
     )
     max_attention_steps: int = Field(
-        default=5_000,
+        default=3_000,
         ge=10,
         le=50_000,
         description="Model backend only: traces with more steps than this are not analysed, "
-        "as the attention component holds steps × steps matrices (5,000 steps: ~1 GB).",
+        "as the attention component holds steps × steps matrices (3,000 steps: ~0.4 GB on top "
+        "of the models' ~1.4 GB; 100,000 characters of R1 reasoning are ~1,700 steps).",
     )
     segment: SegmentConfig = Field(default_factory=SegmentConfig)
     attention: AttentionConfig = Field(default_factory=AttentionConfig)

@@ -213,6 +213,23 @@ def test_long_texts_get_the_same_grams(monkeypatch):
     assert fast[0].tolist() == slow[0].tolist() and fast[1].tolist() == slow[1].tolist()
 
 
+def _brace_pairs_reference(text):
+    """The loop over every character that `_brace_pairs` replaced."""
+    pairs, stack = {}, []
+    for k, ch in enumerate(text):
+        if ch == "{":
+            stack.append(k)
+        elif ch == "}" and stack:
+            pairs[stack.pop()] = k
+    return pairs
+
+
+@given(st.text(alphabet="{}ab\\ ", max_size=60))
+def test_brace_pairs_agree_with_the_character_loop(text):
+    answers = sys.modules["bondkd.quantities.answers"]
+    assert answers._brace_pairs(text) == _brace_pairs_reference(text)
+
+
 # -- the bound on one trace -------------------------------------------------------------
 
 

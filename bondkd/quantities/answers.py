@@ -37,15 +37,19 @@ _LATEX_JUNK = re.compile(
 )
 
 
+_BRACE = re.compile(r"[{}]")
+
+
 def _brace_pairs(text: str) -> dict[int, int]:
-    """Offset of each "{" -> offset of its "}", in one pass (no rescans per \\boxed)."""
+    """Offset of each "{" -> offset of its "}", in one pass (no rescans per \\boxed) over
+    the braces alone (a loop over every character took 0.1 s a megabyte)."""
     pairs: dict[int, int] = {}
     stack: list[int] = []
-    for k, ch in enumerate(text):
-        if ch == "{":
-            stack.append(k)
-        elif ch == "}" and stack:
-            pairs[stack.pop()] = k
+    for m in _BRACE.finditer(text):
+        if m.group() == "{":
+            stack.append(m.start())
+        elif stack:
+            pairs[stack.pop()] = m.start()
     return pairs
 
 

@@ -116,7 +116,7 @@ def _read(text: str) -> list[Reading]:
     found = quantities.numbers(text, include_annotations=True)
     operand_at = {q.start for q in quantities.operands(text, found)}
     result_at = {q.start for q in quantities.results(text)}
-    licensed: dict[str, frozenset[str]] = {}  # by the number as written: one trace repeats few
+    licensed: dict[str, frozenset[str]] = {}  # by the number as written: few are distinct
     for q in found:
         if q.raw not in licensed:
             licensed[q.raw] = frozenset(forms(q))
