@@ -465,16 +465,17 @@ def test_depth_limit_is_exact_whatever_the_strings_hold(depth, shells, leaf):
             loads(text)
 
 
-def test_a_nul_or_bad_byte_on_a_later_jsonl_line_costs_that_line_alone(tmp_path, capsys):
-    lines = [good(0).encode(), good(1).encode().replace(b"There", b"Th\x00ere"),
+def test_a_nul_or_bad_byte_on_a_jsonl_line_costs_that_line_alone(tmp_path, capsys):
+    lines = [b"\x00 not a record", good(0).encode(), good(1).encode().replace(b"There", b"Th\x00ere"),
              good(2).encode().replace(b"There", b"Th\xffere"), good(3).encode()]  # fmt: skip
     src = tmp_path / "in.jsonl"
     src.write_bytes(b"\n".join(lines) + b"\n")
     out = tmp_path / "mols.jsonl"
     assert main(["analyze", str(src), *LEX, "-q", "--json", str(out)]) == 1
     err = capsys.readouterr().err
-    assert "in.jsonl:2: invalid JSON" in err and "in.jsonl:3: not valid UTF-8" in err
+    assert "in.jsonl:1: invalid JSON" in err and "in.jsonl:3: invalid JSON" in err
+    assert "in.jsonl:4: not valid UTF-8" in err
     assert [strict(x)["id"] for x in out.read_text().splitlines()] == ["r0", "r3"]
-    (tmp_path / "bin.jsonl").write_bytes(b"\x00\x01\x02binary\n" + lines[0])
+    (tmp_path / "bin.jsonl").write_bytes(b"\x00\x01\x02binary\n\xff\xfe\n")
     assert main(["analyze", str(tmp_path / "bin.jsonl"), *LEX, "-q"]) == 1
     assert "not a text file (binary data)" in capsys.readouterr().err

@@ -212,6 +212,16 @@ def _inflated(raw: IO[bytes]) -> IO[bytes] | gzip.GzipFile:
     return gzip.GzipFile(fileobj=raw) if magic == b"\x1f\x8b" else raw
 
 
+def _json_line(head: bytes) -> bool:
+    for line in head.split(b"\n")[:-1]:  # the last may be cut at the sniff boundary
+        try:
+            json.loads(line)
+        except ValueError:
+            continue
+        return True
+    return False
+
+
 def _binary(head: bytes, complete: bool) -> bool:
     if b"\x00" in head:
         return True
@@ -256,10 +266,9 @@ def _items(path: str, name: str, parse: Parse) -> Iterator[Item]:
             yield 0, InputError(name, None, None, f"corrupt gzip data: {e}")
             return
         jsonl = path != "-" and path.lower().endswith(_JSONL_SUFFIXES)
-        # A JSONL file is judged by its first line: a NUL or a bad byte on a later line
-        # costs that line alone, not every record of the file.
-        first, newline, _ = head.partition(b"\n") if jsonl else (head, b"", b"")
-        if _binary(first, complete=bool(newline) or len(head) < _SNIFF):
+        # In a JSONL file a NUL or a bad byte costs its own line, not every record of the
+        # file: the file is binary only when no line of its head is JSON.
+        if _binary(head, complete=len(head) < _SNIFF) and not (jsonl and _json_line(head)):
             yield 0, InputError(name, None, None, "not a text file (binary data)")
             return
         if jsonl:
