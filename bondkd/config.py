@@ -144,6 +144,9 @@ class ConflictCosts(_Config):
         default=0.0, ge=0.0, description="Final answer vs the last computed result."
     )
     negation: float = Field(default=0.0, ge=0.0, description="A claim negated later.")
+    check_failed: float = Field(
+        default=1.18, ge=0.0, description="A claim a verifier refutes (as calc_mismatch)."
+    )
 
 
 class DataflowConfig(_Config):

@@ -19,11 +19,12 @@ from bondkd.energy import coherence, semantic
 from bondkd.energy.combine import PairEnergies, combine
 from bondkd.energy.pairs import candidate_pairs
 from bondkd.errors import BondkdError, InputError
-from bondkd.molecule import bonds, conflicts, molecule
+from bondkd.molecule import bonds, conflicts, first_error, molecule
 from bondkd.molecule.molecule import Molecule
 from bondkd.quantities import dataflow
 from bondkd.read.formats import RecordError
-from bondkd.schema import MoleculeDoc, Provenance, Step, Trace
+from bondkd.read.spans import locate_steps
+from bondkd.schema import STEP_JOINER, MoleculeDoc, Provenance, Step, Trace
 from bondkd.steps.segment import segment, segment_steps
 
 
@@ -43,6 +44,8 @@ _FIELDS = ("question", "reasoning", "answer", "reference")
 
 def _steps(trace: Trace, cfg: AnalyzeConfig) -> tuple[str, list[tuple[int, int]]]:
     if trace.steps is not None:
+        if trace.reasoning != STEP_JOINER.join(trace.steps):
+            return trace.reasoning, locate_steps(trace.reasoning, trace.steps)
         return segment_steps(trace.steps)
     return trace.reasoning, segment(trace.reasoning, cfg.segment)
 
@@ -233,6 +236,7 @@ class Analyzer:
             conflicts=found,
             dataflow=flow,
             givens=givens,
+            first_error=first_error.locate(found, flow),
             weak_points=molecule.weak_points(len(texts), bond_list, cfg.stability),
             provenance=Provenance(
                 bondkd_version=__version__,

@@ -11,10 +11,11 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 BondType = Literal["strong_logic", "reflection", "exploratory"]
 Role = Literal["deep_reasoning", "reflection", "exploration", "normal"]
+ReflectionKind = Literal["check", "correction"]
 BOND_TYPES: tuple[BondType, ...] = ("strong_logic", "reflection", "exploratory")
 ROLES: tuple[Role, ...] = ("deep_reasoning", "reflection", "exploration", "normal")
 # Joiner for pre-segmented `steps` input: spans index into the steps joined by this.
@@ -46,6 +47,16 @@ class Step(_Strict):
     start: int = Field(ge=0, description="Python string offset into the reasoning text.")
     end: int = Field(ge=0, description="End offset, exclusive.")
     role: Role = "normal"
+    kind: ReflectionKind | None = Field(
+        default=None,
+        description="For a reflection step: 'check' (it verifies an earlier step) or "
+        "'correction' (it replaces an earlier step's claim).",
+    )
+    superseded_by: int | None = Field(
+        default=None,
+        description="The later correction step that replaces this step's claim. A superseded "
+        "step is not a dead end and its conflict with the correction is not a conflict.",
+    )
 
 
 class Components(_Strict):
@@ -71,6 +82,7 @@ ConflictKind = Literal[
     "calc_mismatch",  # <<expr=value>> disagrees with the stated value
     "answer_mismatch",  # final answer disagrees with the last computed result
     "negation",  # a claim negated later
+    "check_failed",  # a step's claim that a verifier refutes (a list called sorted that is not)
 ]
 
 
@@ -98,6 +110,14 @@ class FlowIssue(_Strict):
     value: float = Field(
         default=0.0, ge=0.0, description="Cost subtracted from the stability logit."
     )
+
+
+class FirstError(_Strict):
+    """The earliest step with an error that no later step corrects."""
+
+    step: int = Field(ge=0)
+    kind: str = Field(description="The conflict or dataflow kind that marks it.")
+    description: str
 
 
 class WeakPoint(_Strict):
@@ -140,5 +160,15 @@ class MoleculeDoc(_Strict):
         description="Breaks in the quantity dataflow (bondkd.quantities.dataflow).",
     )
     givens: int = Field(default=0, ge=0, description="Distinct quantities in the question.")
+    arithmetic: bool = Field(
+        default=True,
+        description="Whether the reasoning computes with numbers. When it does not, dataflow "
+        "abstains: no dataflow issues are recorded and none costs stability.",
+    )
+    first_error: FirstError | None = Field(
+        default=None,
+        description="The earliest step with a conflict, failed check or dataflow break that no "
+        "later step corrects; null when there is none.",
+    )
     weak_points: list[WeakPoint]
     provenance: Provenance

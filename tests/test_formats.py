@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bondkd.config import AnalyzeConfig
+from bondkd.pipeline import analyze
 from bondkd.read.formats import FORMATS, RecordError, detect_format, parse_record
+from bondkd.read.spans import locate_steps
 from bondkd.schema import STEP_JOINER
 
 R1_TEXT = (
@@ -123,11 +127,43 @@ def test_canonical_steps_ids_and_extra_keys() -> None:
     trace = parse_record(rec)
     assert trace.steps == steps and trace.reasoning == STEP_JOINER.join(steps)
     assert (trace.id, trace.answer, trace.question) == ("12", "36", "")
-    # The same steps also given as their join are accepted; a different text is not.
+    # The same steps also given as their join are accepted.
     assert parse_record({**rec, "reasoning": STEP_JOINER.join(steps)}) == trace
-    with pytest.raises(RecordError) as e:
-        parse_record({**rec, "reasoning": " ".join(steps)})
-    assert e.value.field == "reasoning"
+
+
+def test_steps_located_in_published_reasoning() -> None:
+    """Public datasets give the trace as published and their own chunks of it: both are
+    kept, each step a whitespace-tolerant span of the text, found in order."""
+    steps = ["10% of 240\nis 24.", "5% is half of that, 12.", "So 15%  is 36."]
+    text = "Let me think.\n10% of 240 is 24. Then:\n5% is half of that,\t12.\nSo 15% is\n36."
+    trace = parse_record({"steps": steps, "reasoning": text})
+    assert (trace.steps, trace.reasoning) == (steps, text)
+    spans = locate_steps(text, steps)
+    assert [text[s:e] for s, e in spans] == ["10% of 240 is 24.", "5% is half of that,\t12.",
+                                             "So 15% is\n36."]  # fmt: skip
+    mol = analyze({"steps": steps, "reasoning": text}, AnalyzeConfig(backend="lexical"))
+    assert [(s.start, s.end) for s in mol.steps] == spans and mol.doc.reasoning == text
+    # Out of order, or not there at all: a one-line error naming the step.
+    for bad, index in ((steps[::-1], 1), ([*steps[:2], "So 16% is 36."], 2)):
+        with pytest.raises(RecordError) as e:
+            parse_record({"steps": bad, "reasoning": text})
+        assert e.value.field == f"steps[{index}]" and "\n" not in str(e.value)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.text(min_size=1, max_size=30).filter(str.strip), min_size=1, max_size=8),
+    st.lists(st.sampled_from([" ", "\n", "\n\n", "\t ", " x "]), min_size=8, max_size=8),
+)
+def test_locate_steps_finds_steps_rewrapped(steps: list[str], seps: list[str]) -> None:  # fmt: skip
+    """Steps joined by any separators and with their blanks re-wrapped are all found, in
+    order, each span holding the step's text up to whitespace."""
+    text = "".join(sep + s.replace(" ", "\n") for s, sep in zip(steps, seps, strict=False))
+    spans = locate_steps(text, steps)
+    assert len(spans) == len(steps)
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
+    for (s, e), step in zip(spans, steps, strict=True):
+        assert text[s:e].split() == step.split()
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ import numpy as np
 from bondkd import quantities
 from bondkd.config import StabilityConfig
 from bondkd.molecule.bonds import Behaviour
+from bondkd.quantities import verifiers
 from bondkd.schema import Conflict
 from bondkd.steps import lexicon
 
@@ -36,6 +37,8 @@ def find_conflicts(
         if (bad := checked.get(text)) is None:
             bad = checked[text] = _calc_mismatches(text)
         found += [("calc_mismatch", [k], desc, fixer(k, [right])) for desc, right in bad]
+    for k, desc in verifiers.failed_checks(texts):
+        found.append(("check_failed", [k], desc, fixer(k, [])))
     found += _value_clashes(texts, behaviour, fixer)
     found += _answer_mismatch(texts, answer)
     found += _negations(texts, behaviour, pairs)
@@ -55,7 +58,7 @@ def _calc_mismatches(text: str) -> list[tuple[str, float]]:
     """(description, the right value) of each annotation whose arithmetic or stated
     value is off."""
     out = []
-    for a in quantities.annotations(text):
+    for a in quantities.calculations(text):
         truth = quantities.evaluate(a.expr)
         if a.value is not None and truth is not None and not quantities.same_value(a.value, truth):
             desc = (

@@ -14,7 +14,7 @@ from bondkd.quantities.answers import (
     reference_answer,
     terms,
 )
-from bondkd.quantities.arithmetic import annotations, evaluate, operands
+from bondkd.quantities.arithmetic import annotations, calculations, evaluate, operands
 from bondkd.quantities.claims import assignments, results
 from bondkd.quantities.numbers import (
     Annotation,
@@ -33,6 +33,7 @@ __all__ = [
     "answer_of",
     "answers_match",
     "assignments",
+    "calculations",
     "canon",
     "evaluate",
     "final_answer",

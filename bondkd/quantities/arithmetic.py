@@ -44,6 +44,12 @@ def annotations(text: str) -> list[Annotation]:
     return out
 
 
+def calculations(text: str) -> list[Annotation]:
+    """Every calculation `text` writes down with its result: GSM8K annotations, and (to
+    come) plain-text claims such as `23 × 18 = 424`."""
+    return annotations(text)
+
+
 def _normalise_expr(expr: str) -> str:
     s = expr.translate(_TRANS).translate(_EXPR_CHARS).replace("$", "")
     s = _TIMES_X.sub("*", _THOUSANDS.sub("", s))

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 from bondkd.errors import json_kind
 from bondkd.read.markup import MARKUPS, Markup, Text, clean, headers, plain, trim
+from bondkd.read.spans import StepNotFound, locate_steps
 from bondkd.schema import STEP_JOINER, Trace
 
 FORMATS: tuple[str, ...] = tuple(
@@ -172,11 +173,16 @@ def _canonical(rec: dict) -> _Parsed:
             raise RecordError(f"steps[{n}]", f"expected a string, got {_kind(step)}")
         if not step.strip():
             raise RecordError(f"steps[{n}]", "empty step")
-    joined = STEP_JOINER.join(steps)
-    # Both given but different: one would be silently discarded, so refuse instead.
-    if rec.get("reasoning") is not None and rec["reasoning"] != joined:
-        raise RecordError("reasoning", "differs from the steps joined by a blank line; give one")
-    return _Parsed(joined, "steps", answer, steps=list(steps))
+    reasoning = _opt_str(rec, "reasoning")
+    if reasoning is None or reasoning == STEP_JOINER.join(steps):
+        return _Parsed(STEP_JOINER.join(steps), "steps", answer, steps=list(steps))
+    # Both given, as public datasets do: the steps are the source's chunks of the
+    # published text. Keep both, but only if every step is really there, in order.
+    try:
+        locate_steps(reasoning, steps)
+    except StepNotFound as e:
+        raise RecordError(f"steps[{e.index}]", str(e)) from None
+    return _Parsed(reasoning, "reasoning", answer, steps=list(steps))
 
 
 def _markup_layout(name: str, fn: Callable[[Text], Markup | None]) -> Callable[[dict], _Parsed]:
