@@ -19,7 +19,7 @@ from bondkd.energy import coherence, semantic
 from bondkd.energy.combine import PairEnergies, combine
 from bondkd.energy.pairs import candidate_pairs
 from bondkd.errors import BondkdError, InputError
-from bondkd.molecule import bonds, conflicts, first_error, molecule
+from bondkd.molecule import bonds, conflicts, first_error, links, molecule
 from bondkd.molecule.molecule import Molecule
 from bondkd.quantities import dataflow
 from bondkd.read.formats import RecordError
@@ -35,6 +35,8 @@ class TraceEnergies:
     texts: list[str]
     features: list[coherence.StepFeatures]
     energy: PairEnergies  # candidate pairs, their components and combined energies
+    evidence: links.Evidence  # what each step's content points at
+    behaviour: list[bonds.Behaviour]  # what each step's cues say it does
     windows: int = 1
     notes: list[str] = field(default_factory=list)
 
@@ -154,32 +156,38 @@ class Analyzer:
     def energies_many(self, traces: list[Trace]) -> list[TraceEnergies]:
         cfg = self.config
         steps: list[tuple[str, list[tuple[int, int]], list[str]]] = []
-        feats, pairs, comps = [], [], []
+        feats, pairs, comps, evs = [], [], [], []
         for trace in traces:
             if (e := bounds_error(trace, cfg)) is not None:  # callers screen; a last guard
                 raise BondkdError(str(_input_error(trace, e)))
             text, spans = _steps(trace, cfg)
             texts = [text[s:e] for s, e in spans]
             f = coherence.step_features(trace.question, texts)
+            ev = links.evidence(trace.question, texts)
             p = candidate_pairs(
                 [x.terms | x.numbers for x in f], cfg.energy.local_window, cfg.energy.long_range
             )
+            behaviour = bonds.behaviours(texts)
+            if extra := ev.pairs(behaviour):  # content links get energies wherever they point
+                p = np.unique(np.concatenate([p, np.asarray(extra, dtype=np.int64)]), axis=0)
             c: dict[str, np.ndarray | None] = {"coherence": coherence.coherence(f, p)}
             if cfg.backend == "lexical":
                 lo, hi = cfg.energy.lexical_cosine
                 c["semantic"] = semantic.rescale(semantic.lexical_cosine(texts, p), lo, hi)
                 c["attention"] = None
             steps.append((text, spans, texts))
+            evs.append((ev, behaviour))
             feats.append(f)
             pairs.append(p)
             comps.append(c)
         reads: list[tuple[int, list[str]]] = [(1, [])] * len(traces)
         if cfg.backend == "model":
             reads = self._model_components(traces, steps, pairs, comps)
-        return [
-            TraceEnergies(*s, f, combine(p, c, cfg.weights()), windows, notes)
-            for s, f, p, c, (windows, notes) in zip(steps, feats, pairs, comps, reads, strict=True)
-        ]
+        out = []
+        for k, (text, spans, texts) in enumerate(steps):
+            pe = combine(pairs[k], comps[k], cfg.weights())
+            out.append(TraceEnergies(text, spans, texts, feats[k], pe, *evs[k], *reads[k]))
+        return out
 
     def _model_components(self, traces, steps, pairs, comps) -> list[tuple[int, list[str]]]:
         """Fill the semantic and attention components of a batch in place (one embedding
@@ -210,18 +218,38 @@ class Analyzer:
     def _assemble(self, trace: Trace, te: TraceEnergies, hashes: dict[str, str]) -> Molecule:
         cfg = self.config
         text, spans, texts, pe = te.text, te.spans, te.texts, te.energy
-        behaviour = bonds.behaviours(texts)
-        bond_list = bonds.build_bonds(pe, behaviour, cfg.bands(), cfg.bonds.max_per_step)
+        bond_list, behaviour, lk = bonds.link_and_bond(
+            pe, te.behaviour, te.evidence, cfg.bands(), cfg.bonds.max_per_step
+        )
         roles = bonds.roles(len(texts), behaviour, bond_list)
+        replaced = lk.replaced()
         found = conflicts.find_conflicts(texts, behaviour, trace.answer, pe.pairs, cfg.stability)
+        found = conflicts.resolve_replaced(found, replaced, cfg.stability)
         arithmetic = dataflow.is_arithmetic(trace.question, texts)
         flow = (
             dataflow.find_flow_issues(trace.question, texts, trace.answer, cfg.stability.flow)
             if arithmetic
             else []
         )
+        # A superseded step's results are what its correction replaced: not dead ends, and
+        # what it computed with is not a break in the flow either.
+        # Results computed inside a check verify, they are not meant to be used later.
+        flow = [
+            f
+            for f in flow
+            if f.step is None
+            or (f.step not in replaced and (f.kind != "dead_end" or roles[f.step] != "reflection"))
+        ]
         givens = dataflow.givens(trace.question)
-        features = molecule.stability_features(roles, bond_list, found, flow, givens, cfg.stability)
+        features = molecule.stability_features(
+            roles,
+            bond_list,
+            found,
+            flow,
+            givens,
+            cfg.stability,
+            [k in lk.superseded for k in range(len(texts))],
+        )
         value = round(molecule.stability(features, cfg.stability), 6)
         accepted, reasons = molecule.verdict(value, found, flow, cfg.stability)
         doc = MoleculeDoc(
@@ -231,7 +259,15 @@ class Analyzer:
             answer=trace.answer,
             reference=trace.reference,
             steps=[
-                Step(index=k, text=texts[k], start=s, end=e, role=roles[k])
+                Step(
+                    index=k,
+                    text=texts[k],
+                    start=s,
+                    end=e,
+                    role=roles[k],
+                    kind=lk.kinds.get(k) if roles[k] == "reflection" else None,  # type: ignore[arg-type]
+                    superseded_by=lk.superseded.get(k),
+                )
                 for k, (s, e) in enumerate(spans)
             ],
             bonds=bond_list,

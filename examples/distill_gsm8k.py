@@ -49,7 +49,8 @@ from bondkd.distill.targets import BOND_CODES, TargetReader
 from bondkd.energy import coherence
 from bondkd.energy.combine import PairEnergies
 from bondkd.measure.compare import spearman, spearman_within
-from bondkd.molecule.bonds import behaviours, build_bonds
+from bondkd.molecule import links
+from bondkd.molecule.bonds import behaviours, link_and_bond
 from bondkd.read.files import iter_traces
 
 GSM8K = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "gsm8k"
@@ -179,7 +180,9 @@ def bond_types_with(t, att: np.ndarray, cfg: AnalyzeConfig) -> np.ndarray:
     comps = {"attention": np.where(has, att[j, i], np.nan), "coherence": coh}
     pe = PairEnergies(t.pairs, comps, np.clip(energy, 0, 1))
     out = np.zeros_like(t.bond_types)
-    for b in build_bonds(pe, behaviours(texts), cfg.bands(), cfg.bonds.max_per_step):
+    ev = links.evidence(t.question, texts)
+    typed, _, _ = link_and_bond(pe, behaviours(texts), ev, cfg.bands(), cfg.bonds.max_per_step)
+    for b in typed:
         out[b.source, b.target] = BOND_CODES[b.type]
     return out
 

@@ -1,21 +1,25 @@
-"""Energies + behaviour -> typed bonds and step roles.
+"""Energies + behaviour + content links -> typed bonds and step roles.
 
-Bands give a bond's type from its energy; behaviour refines them, because cues are
-direct evidence of what a step does while a band is only a strength:
+Bands give a bond's type from its energy; behaviour and content refine them, because cues
+and shared content are direct evidence of what a step does while a band is only a
+strength:
 
-| bond                                              | type                  |
-|---------------------------------------------------|-----------------------|
-| a reflecting step -> the step it checks           | reflection            |
-| an exploring step -> the step it branches from    | exploratory           |
-| any other, E >= strong                            | strong_logic          |
-| any other, E >= exploratory                       | exploratory           |
-| any other, E < exploratory                        | no bond               |
+| bond                                                        | type         |
+|-------------------------------------------------------------|--------------|
+| a reflecting step -> the step whose content it checks       | reflection   |
+| an exploring step -> the step it branches from              | exploratory  |
+| a step -> a step whose results it computes with (links.py)  | strong_logic |
+| any other, E >= strong                                      | strong_logic |
+| any other, E >= exploratory                                 | exploratory  |
+| any other, E < exploratory                                  | no bond      |
 
-An energy in the reflection band without a checking step is a weak bridge
-(exploratory): hydrogen bonds need a step that checks. Floors are per backend
-(`BondConfig.model` / `.lexical`, calibrated in benchmarks/calibrate_bands.py).
-Each step keeps at most `max_per_step` bonds (its strongest, plus the behaviour
-bond), so weak bonds cannot swamp the graph of a long trace.
+The step a reflection checks is the one its content points at (bondkd.molecule.links:
+the value it rejects, the expression or result it recomputes); only with no content
+evidence is it the partner with the most coherence and energy. An energy in the reflection
+band without a checking step is a weak bridge (exploratory): hydrogen bonds need a step
+that checks. Floors are per backend (`BondConfig.model` / `.lexical`, calibrated in
+benchmarks/calibrate_bands.py). Each step keeps at most `max_per_step` bonds (its content
+links, then its strongest), so weak bonds cannot swamp the graph of a long trace.
 
 Roles: reflection / exploration come from behaviour; a step with an outgoing
 strong_logic bond is deep_reasoning; the rest are normal.
@@ -28,6 +32,8 @@ from typing import Literal
 
 from bondkd.config import Bands
 from bondkd.energy.combine import COMPONENTS, PairEnergies
+from bondkd.molecule import links
+from bondkd.molecule.links import Links
 from bondkd.schema import Bond, BondType, Components, Role
 from bondkd.steps import lexicon
 
@@ -41,7 +47,12 @@ def behaviours(texts: list[str]) -> list[Behaviour]:
     for k, text in enumerate(texts):
         if (cue := cues.get(text)) is None:
             kind = lexicon.cue_kind(text)
-            cue = cues[text] = (kind, kind == "reflection" or lexicon.has_cue(text, "reflection"))
+            reflects = (
+                kind == "reflection"
+                or lexicon.has_cue(text, "reflection")
+                or lexicon.says_wrong(text)
+            )
+            cue = cues[text] = (kind, reflects)
         kind, reflects = cue
         if k > 0 and reflects:
             out.append("reflection")
@@ -63,7 +74,11 @@ def band(energy: float, config: Bands) -> BondType | None:
 
 
 def build_bonds(
-    pe: PairEnergies, behaviour: list[Behaviour], config: Bands, max_per_step: int = 3
+    pe: PairEnergies,
+    behaviour: list[Behaviour],
+    config: Bands,
+    max_per_step: int = 3,
+    found: Links | None = None,
 ) -> list[Bond]:
     # Plain lists: indexing numpy arrays one element at a time was most of the cost here
     # on long traces (a 1 MB trace has ~140,000 candidate pairs).
@@ -72,30 +87,52 @@ def build_bonds(
     coh = pe.components.get("coherence")
     coherence = None if coh is None else coh.tolist()
     comps = {name: x.tolist() for name in COMPONENTS if (x := pe.components.get(name)) is not None}
+    found = found or Links()
     by_source: dict[int, list[int]] = {}
     for p, j in enumerate(sources):
         by_source.setdefault(j, []).append(p)
     bonds: list[Bond] = []
     for j in sorted(by_source):
+        at = {targets[p]: p for p in by_source[j]}
+        # Content evidence first: it names the step checked or used, whatever the energy.
+        special = at.get(found.targets.get(j, -1))
+        used = [at[i] for i in found.deductions.get(j, ()) if i in at and at[i] != special]
         ps = [p for p in by_source[j] if energy[p] >= config.exploratory]
-        if not ps:
-            continue
-        special = _behaviour_partner(energy, targets, coherence, ps) if behaviour[j] else None
-        ps.sort(key=lambda p: (-energy[p], -targets[p]))
-        kept = ps[:max_per_step]
-        if special is not None and special not in kept:
-            kept[-1] = special
+        if special is None and behaviour[j] and ps:
+            special = _behaviour_partner(energy, targets, coherence, ps)
+        forced = ([special] if special is not None else []) + used
+        rest = sorted((p for p in ps if p not in forced), key=lambda p: (-energy[p], -targets[p]))
+        kept = forced + rest[: max(0, max_per_step - len(forced))]
         for p in sorted(kept, key=lambda p: -targets[p]):
-            kind = behaviour[j] if p == special else band(energy[p], config)
-            if kind == "reflection" and p != special:
-                kind = "exploratory"  # hydrogen bonds need a step that checks this one
-            btype: BondType = {"reflection": "reflection", "exploration": "exploratory"}.get(
-                kind or "", kind
-            )  # type: ignore[assignment]
+            if p == special and behaviour[j]:
+                btype: BondType = "reflection" if behaviour[j] == "reflection" else "exploratory"
+            elif p in used:
+                btype = "strong_logic"
+            else:
+                kind = band(energy[p], config)
+                btype = "exploratory" if kind == "reflection" else kind  # type: ignore[assignment]
             bonds.append(
                 _bond(j, targets[p], energy[p], {k: v[p] for k, v in comps.items()}, btype)
             )
     return bonds
+
+
+def link_and_bond(
+    pe: PairEnergies,
+    behaviour: list[Behaviour],
+    ev: links.Evidence,
+    config: Bands,
+    max_per_step: int = 3,
+) -> tuple[list[Bond], list[Behaviour], links.Links]:
+    """Content links (energies break their ties), then the typed bonds. Returns the bonds,
+    the behaviour with steps that reject an earlier value made reflections, and the links."""
+    at = pe.lookup()
+    energy = pe.energy.tolist()
+    found = links.choose(
+        ev, behaviour, lambda j, i: energy[p] if (p := at.get((j, i))) is not None else 0.0
+    )
+    behaviour = [b if k not in found.targets else "reflection" for k, b in enumerate(behaviour)]
+    return build_bonds(pe, behaviour, config, max_per_step, found), behaviour, found
 
 
 def _behaviour_partner(

@@ -54,6 +54,20 @@ def find_conflicts(
     ]
 
 
+def resolve_replaced(
+    found: list[Conflict], replaced: dict[int, int], config: StabilityConfig
+) -> list[Conflict]:
+    """A conflict involving a step that a correction replaced (bondkd.molecule.links) is
+    resolved by that correction: the superseded claim and its correction do not clash."""
+    out = []
+    for c in found:
+        fixes = [replaced[s] for s in c.steps if s in replaced]
+        if c.resolved_by is None and fixes:
+            c = c.model_copy(update={"resolved_by": min(fixes), "value": config.resolved_cost})
+        out.append(c)
+    return out
+
+
 def _calc_mismatches(text: str) -> list[tuple[str, float]]:
     """(description, the right value) of each annotation whose arithmetic or stated
     value is off."""

@@ -13,7 +13,8 @@ a probability that the reasoning holds together:
     bond_term = (1 / (S - 1)) * sum_{j >= 1} max_i E(j -> i)     (0 if S < 2)
 
 `bond_term` is the mean, over the S - 1 steps that could bond, of each step's strongest
-bond. Working steps exclude reflection and exploration steps, and the step term stops
+bond. Working steps exclude reflection and exploration steps and steps a later correction
+superseded (a corrected trace counts as its clean twin), and the step term stops
 growing at `step_cap`. Conflicts come from bondkd.molecule.conflicts, dataflow breaks (a question
 quantity that never reaches the answer, a dead-end result, an unsourced operand, an
 implausible answer) from bondkd.quantities.dataflow; each records its cost. The default weights
@@ -66,10 +67,13 @@ def stability_features(
     flow: list[FlowIssue],
     givens: int,
     config: StabilityConfig,
+    superseded: Sequence[bool] = (),
 ) -> dict[str, float]:
     """The counts the stability logit is linear in, by name (`signed_weights` pairs each
-    with its weight). `roles`: one per step."""
-    working = sum(r not in UNCOUNTED_ROLES for r in roles)
+    with its weight). `roles`: one per step; `superseded`: whether a later correction
+    replaced the step (its redo is counted instead)."""
+    gone = list(superseded) or [False] * len(roles)
+    working = sum(r not in UNCOUNTED_ROLES and not g for r, g in zip(roles, gone, strict=True))
     out = {
         "bond_term": bond_term(len(roles), bonds),
         "steps": float(min(config.step_cap, max(0, working - 1))),
@@ -87,7 +91,13 @@ def stability_features(
 
 def doc_features(doc: MoleculeDoc, config: StabilityConfig) -> dict[str, float]:
     return stability_features(
-        [s.role for s in doc.steps], doc.bonds, doc.conflicts, doc.dataflow, doc.givens, config
+        [s.role for s in doc.steps],
+        doc.bonds,
+        doc.conflicts,
+        doc.dataflow,
+        doc.givens,
+        config,
+        [s.superseded_by is not None for s in doc.steps],
     )
 
 

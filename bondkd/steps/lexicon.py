@@ -53,7 +53,7 @@ _REFLECTION_EN = [
     r"(?:double[- ]?|re-?|cross[- ]?|sanity[- ]?)?check(?:ing|s)?",
     r"verif(?:y|ying|ication|ied)",
     r"confirm(?:ing|ation)?",
-    r"as a (?:quick |final |sanity |further )?check",
+    r"as a (?:quick |final |sanity |further |rough |simple |second )?check",
     r"to (?:double[- ]?check|verify|confirm|make sure|be sure)",
     r"re-?(?:compute|computing|calculate|calculating|evaluate|evaluating|examine|examining"
     r"|visit|visiting|run|running|do|doing|derive|deriving|count|counting|trace|tracing)",
@@ -67,6 +67,14 @@ _REFLECTION_EN = [
     r"go(?:ing)? (?:back )?over|looking back|going back|look(?:ing)? again",
     r"review(?:ing)?|revisit(?:ing)?",
     r"both (?:methods|approaches|ways|answers|results|calculations|computations)",
+    # Verdicts on what came before: a step that only judges an earlier claim checks it.
+    r"(?:yes|correct|right|exactly|indeed|good|perfect|not sure)(?=[ \t]?[,.!;:—]|[ \t]*$)",
+    r"(?:that|this|it|which) (?:seems|looks|sounds|is|was|'s|’s)(?: also| still)?"
+    r" (?:right|correct|good|fine|logical|reasonable|consistent|plausible|off|wrong|odd"
+    r"|strange|weird|suspicious|different|conflicting|contradictory)",
+    r"(?:that|this|it) (?:makes sense|works|checks out|matches|agrees|can['’]?t be right"
+    r"|cannot be right|doesn['’]t (?:make sense|seem right|add up|match))",
+    r"makes sense|i think (?:not|that['’]s (?:right|correct|it))",
 ]
 _REFLECTION_ZH = [
     r"等等|等一下|等一等|且慢|嗯",
@@ -79,6 +87,7 @@ _REFLECTION_ZH = [
     r"实际上|事实上",
     r"代入",
     r"两种(?:方法|算法|解法|思路)",
+    r"(?:这|这个|此)?(?:是)?(?:对的|正确的|没错|正确|合理)(?=[，,。！!]|$)",
 ]
 
 _EXPLORATION_EN = [
@@ -152,7 +161,8 @@ _REFLECTION_ANYWHERE_EN = [
     r" (?:double[- ]?check|re-?check|check|verify|confirm|make sure|reconsider|re-?examine)",
     r"(?:i|we) (?:should|need to|must)(?: also| now)? (?:double[- ]?check|re-?check|check|verify)",
     r"to (?:double[- ]?check|verify|confirm|make sure|be sure)",
-    r"as a (?:quick |final |sanity )?check|sanity[- ]check|double[- ]?check(?:ing|ed)?",
+    r"as a (?:quick |final |sanity |rough |simple |second )?check|sanity[- ]check"
+    r"|double[- ]?check(?:ing|ed)?",
     r"(?:that|this)(?:'s|’s| is| was) (?:wrong|not right|incorrect|a mistake)",
     r"made (?:a |an )?(?:mistake|error)|miscalculat\w*",
     r"(?:is|are|was) (?:indeed |also )?correct|checks out",
@@ -171,6 +181,29 @@ _REFLECTION_ANYWHERE_ZH = [
     r"前后一致|结果(?:是)?(?:正确|可靠|无误)",
 ]
 _CHECKMARK = r"[✓✔☑]"
+
+# Corrections: a step that says an earlier claim was wrong (anywhere in it). A rejected
+# number ("408, not 418", "而不是 418") is read by bondkd.molecule.links, which makes the
+# step a correction only when that number was stated earlier. Phrases that also open plans
+# ("the total should be ...", 应该是) are left out: a false correction would mark a clean
+# step superseded.
+_CORRECTION_EN = [
+    r"(?:(?:that|this|it|which)['’]s|is|was|are|were) (?:wrong|incorrect|not (?:right|correct)"
+    r"|a mistake|an error)",
+    r"(?:made|make|have made|making) (?:a |an )?(?:mistake|error|slip|typo)",
+    r"(?:my|an|the|that|this) (?:mistake|error) (?:was|is|here|earlier|before|above)",
+    r"miscalculat(?:ed|ion|ing|e)|mis-?(?:read|copied|counted|computed|added|multiplied)",
+    r"(?:i|we) (?:slipped|messed up|got (?:it|this|that) wrong)",
+    r"correct(?:ed|ing)? (?:it|this|that|the (?:value|total|answer|result|count|number"
+    r"|calculation|sum|product))",
+    r"correction|oops|whoops",
+]
+_CORRECTION_ZH = [
+    # "没有算错" (no slip) and "不对称" are no corrections.
+    r"(?<!没有)(?<!没)(?<!未)(?<!不)(?<!无)(?:错了|算错|搞错|弄错|写错|看错了|抄错)|不对(?!称|应)|有误",
+    r"(?:是|有|出现了?|犯了?(?:一个)?)(?:错误|失误)",
+    r"更正|改正|纠正",
+]
 
 # -- where a step's opening words start -------------------------------------------------
 
@@ -222,6 +255,23 @@ REFLECTION_ANYWHERE_RE = re.compile(
 )
 
 
+CORRECTION_RE = re.compile(
+    rf"(?<![\w'’])(?:{_alternation(_CORRECTION_EN)})(?![\w'’])|{_alternation(_CORRECTION_ZH)}",
+    re.IGNORECASE,
+)
+
+
+# Words that point back at what the step before produced ("these students", 这些): a plain
+# step that opens with one carries on from its predecessor.
+REFERS_BACK_RE = re.compile(
+    r"(?<![\w'’])(?:these|those|such|each of (?:these|them|those)|them|they"
+    r"|(?:this|that|the|our) (?:number|value|result|total|sum|product|amount|equation"
+    r"|expression|count|difference|quotient|ratio|gives|means|leaves|makes|shows))(?![\w'’])"
+    r"|这些|那些|上述|上面|此时|由此|该|这个(?:数|值|结果|方程|式子|等式)",
+    re.IGNORECASE,
+)
+
+
 def opening_cue(text: str) -> tuple[str, int] | None:
     """(kind, end offset of the cue words) of the cue opening `text`, or None.
 
@@ -261,6 +311,11 @@ def has_cue(text: str, kind: str) -> bool:
     if OPENING_RE[kind].match(text):
         return True
     return kind == "reflection" and REFLECTION_ANYWHERE_RE.search(text) is not None
+
+
+def says_wrong(text: str) -> bool:
+    """Whether `text` says that something earlier was wrong ("I made an error", 算错了)."""
+    return CORRECTION_RE.search(text) is not None
 
 
 # -- split markers ----------------------------------------------------------------------

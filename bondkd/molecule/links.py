@@ -1,0 +1,347 @@
+"""Which earlier step a step's content points at: the step a check verifies, the step a
+correction replaces, the steps a deduction uses.
+
+A reader links a step by what it shares with earlier ones, and by where that content
+came from: "Check: 294 + 83 + 37 = 414" verifies the step that computed 83, and "17 × 24
+is 408, not 418" corrects the step that wrote 418, however far back. Energies (attention,
+semantic) only break ties between candidates with the same content evidence; with no
+content evidence at all the energy-based partner of bondkd.molecule.bonds stands.
+
+Evidence that step j points at an earlier step i (`evidence`), summed:
+
+| j's content                                        | strength      |
+|----------------------------------------------------|---------------|
+| a value j rejects ("not 418") that i computed/wrote| 3.0           |
+| an expression (17 × 24) first written in i         | 1.0           |
+| a value computed in i (a result there)             | 1.0 (0.3 ≤ 9) |
+| a value first written in i, not computed there     | 0.5 (0.15 ≤ 9)|
+| a rare term first written in i                     | 0.3, ≤ 0.9    |
+
+Values and terms of the question have no origin step; single digits are weak (they are
+indices and counts everywhere). A reflection step without content evidence of its own
+("Wait, let me check the number of students again") takes it from the steps that carry
+out the check (the next two). Corrections: a reflection step that says something was
+wrong (lexicon.says_wrong) or rejects a value stated earlier is of kind "correction"; the
+step it points at is superseded by it, and so are, for the dataflow, the steps between
+them that computed with the superseded values (`tainted`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from bondkd import quantities
+from bondkd.steps import lexicon
+
+STRENGTH = {
+    "rejected": 3.0,
+    "expression": 1.0,
+    "result": 1.0,
+    "mention": 0.5,
+    "term": 0.3,
+    "terms_max": 0.9,
+    "small": 0.3,  # factor for single-digit values
+    "lookahead": 0.8,  # factor for evidence taken from the steps that carry out a check
+    "reflection_target": 0.5,  # factor for a check of a check
+    "recent": 0.6,  # the claim just made
+}
+
+INHERIT = True
+STRENGTH["recent"] = 0.9
+MIN_EVIDENCE = 0.5  # below this a step's own content does not name a target
+LOOKAHEAD = 2
+MAX_DEDUCTIONS = 3
+# Terms in more steps than this say nothing about where content came from.
+MAX_TERM_STEPS = 4
+
+# "…, not 418", "instead of 418", "而不是 418": the number a step rejects.
+_REJECT_BEFORE = re.compile(
+    r"(?:(?<![\w'’])(?:not|instead of|rather than|isn['’]t|wasn['’]t)|而不是|并非|而非|(?<!是)不是)"
+    r"[ \t]?(?:[$€£¥][ \t]?)?$",
+    re.IGNORECASE,
+)
+_OPERATOR = re.compile(r"[ \t]?([-+*/×÷·xX])[ \t]?$")
+_OP_CANON = str.maketrans({"×": "*", "·": "*", "x": "*", "X": "*", "÷": "/"})
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    values: frozenset[str]  # canonical numbers written in the step
+    results: frozenset[str]  # ... computed there
+    exprs: frozenset[str]  # arithmetic expressions, canonical ("17*24")
+    terms: frozenset[str]  # content terms, numbers excluded
+    rejected: frozenset[str]  # values the step says are not so
+    blamed: frozenset[str]  # values named before the step says something was wrong
+
+
+def read(text: str) -> Content:
+    found = quantities.numbers(text)
+    rejected, exprs = set(), set()
+    # "I wrote 86, but that's wrong": what a step names before saying it was wrong.
+    wrong = lexicon.CORRECTION_RE.search(text)
+    since = max(text.rfind(p, 0, wrong.start()) for p in ".!?。！？\n") if wrong else 0
+    blamed = {
+        quantities.canon(q.value) for q in found if wrong and since < q.start < wrong.start()
+    }
+    run: list[str] = []  # the expression being read: value, op, value, ...
+    prev_end = -1
+    for q in found:
+        c = quantities.canon(q.value)
+        if _REJECT_BEFORE.search(text[max(0, q.start - 14) : q.start]):
+            rejected.add(c)
+        gap = text[prev_end : q.start] if prev_end >= 0 else ""
+        op = _OPERATOR.match(gap) if len(gap) <= 3 else None
+        if run and op:
+            run += [op.group(1).translate(_OP_CANON), c]
+        else:
+            if len(run) >= 3:
+                exprs.add("".join(run))
+            run = [c]
+        prev_end = q.end
+    if len(run) >= 3:
+        exprs.add("".join(run))
+    return Content(
+        values=frozenset(quantities.canon(q.value) for q in found),
+        results=frozenset(quantities.canon(q.value) for q in quantities.results(text)),
+        exprs=frozenset(exprs),
+        terms=frozenset(t for t in quantities.terms(text) if not t.startswith("#")),
+        rejected=frozenset(rejected),
+        blamed=frozenset() if rejected else frozenset(blamed),
+    )
+
+
+def _roundings(value: str) -> set[str]:
+    x = float(value)
+    if x.is_integer() or not math.isfinite(x):
+        return set()
+    return {quantities.canon(float(math.floor(x))), quantities.canon(float(math.ceil(x)))}
+
+
+def _small(value: str) -> bool:
+    return len(value.lstrip("-")) == 1
+
+
+@dataclass
+class Evidence:
+    """Per step j, the earlier steps its content points at and how strongly."""
+
+    scores: list[dict[int, float]]  # j -> {i: evidence}
+    rejects: list[dict[int, float]]  # j -> {i: rejected-value evidence alone}
+    producers: list[dict[int, float]]  # j -> {i: evidence from i's results and exprs}
+    contents: list[Content]
+    texts: Sequence[str]
+    origins: list[int]  # j -> the step that first stated what j states (j if it is new)
+
+    def pairs(self, behaviour: Sequence[str | None]) -> list[tuple[int, int]]:
+        """Every pair `choose` may link: a step's own candidates, those of the steps that
+        may carry out its check, those of the step before (a check goes on), and the
+        origin of the claim a check follows."""
+        out: set[tuple[int, int]] = set()
+        n = len(self.scores)
+        is_refl = self.reflecting(behaviour)
+        anchor = None
+        for j in range(1, n):
+            if not is_refl[j - 1]:
+                anchor = self.origins[j - 1]
+            out.update((j, i) for i in self.scores[j])
+            if is_refl[j]:
+                for k in range(j - 1, min(n, j + 1 + LOOKAHEAD)):
+                    out.update((j, i) for i in self.scores[k] if i < j)
+                if anchor is not None:
+                    out.add((j, anchor))
+        return sorted(out)
+
+    def reflecting(self, behaviour: Sequence[str | None]) -> list[bool]:
+        """A step checks when its cues say so or it rejects a value stated earlier."""
+        return [b == "reflection" or bool(r) for b, r in zip(behaviour, self.rejects, strict=True)]
+
+
+def evidence(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
+    """Content evidence of every step for its `top` best earlier steps. One pass, with
+    maps from each value, expression and term to the step it came from."""
+    cache: dict[str, Content] = {}
+    contents = [cache.get(t) or cache.setdefault(t, read(t)) for t in texts]
+    asked_values = {quantities.canon(q.value) for q in quantities.numbers(question)}
+    asked_terms = set(quantities.terms(question))
+    df: dict[str, int] = defaultdict(int)
+    for c in contents:
+        for t in c.terms:
+            df[t] += 1
+    producer: dict[str, int] = {}
+    rounded: dict[str, int] = {}  # a whole number -> the step computing a fraction it rounds
+    first: dict[str, int] = {}
+    stated: dict[str, int] = {}  # value -> latest step writing it
+    expr_first: dict[str, int] = {}
+    term_first: dict[str, int] = {}
+    scores, rejects, producers = [], [], []
+    origins: list[int] = []
+    for j, c in enumerate(contents):
+        s: dict[int, float] = defaultdict(float)
+        r: dict[int, float] = defaultdict(float)
+        pr: dict[int, float] = defaultdict(float)
+        for v in c.rejected | (c.blamed - c.results):
+            i = producer.get(v, stated.get(v))
+            if i is not None:
+                r[i] += STRENGTH["rejected"]
+        for e in c.exprs:
+            if (i := expr_first.get(e)) is not None:
+                pr[i] += STRENGTH["expression"]
+        for v in c.values - c.rejected:
+            if v in asked_values:
+                continue
+            k = STRENGTH["small"] if _small(v) else 1.0
+            if (i := producer.get(v, rounded.get(v))) is not None:
+                pr[i] += k * STRENGTH["result"]
+            elif (i := first.get(v)) is not None:
+                s[i] += k * STRENGTH["mention"]
+        terms: dict[int, float] = defaultdict(float)
+        for t in c.terms:
+            if t in asked_terms or df[t] > MAX_TERM_STEPS:
+                continue
+            if (i := term_first.get(t)) is not None:
+                terms[i] += STRENGTH["term"]
+        for i, x in terms.items():
+            s[i] += min(STRENGTH["terms_max"], x)
+        for i, x in pr.items():
+            s[i] += x
+        for i, x in r.items():
+            s[i] += x
+        best = sorted(s.items(), key=lambda kv: (-kv[1], -kv[0]))[:top]
+        scores.append(dict(best))
+        rejects.append(dict(r))
+        producers.append(dict(pr))
+        # A step whose results and expressions were all stated before restates them.
+        old = [producer[v] for v in c.results if v in producer]
+        old += [expr_first[e] for e in c.exprs if e in expr_first]
+        new = any(v not in producer and v not in asked_values for v in c.results)
+        origins.append(min(old) if old and not new else j)
+        for v in c.results:
+            if v not in asked_values:
+                producer.setdefault(v, j)
+                for whole in _roundings(v):  # "121.8 packs, so 122": 122 comes from here
+                    rounded.setdefault(whole, j)
+        for v in c.values:
+            if v not in asked_values:
+                first.setdefault(v, j)
+            stated[v] = j
+        for e in c.exprs:
+            expr_first.setdefault(e, j)
+        for t in c.terms:
+            term_first.setdefault(t, j)
+    return Evidence(scores, rejects, producers, contents, texts, origins)
+
+
+@dataclass
+class Links:
+    targets: dict[int, int] = field(default_factory=dict)  # reflection step -> its target
+    kinds: dict[int, str] = field(default_factory=dict)  # reflection step -> check/correction
+    deductions: dict[int, list[int]] = field(default_factory=dict)  # step -> used steps
+    superseded: dict[int, int] = field(default_factory=dict)  # step -> its correction
+    tainted: dict[int, int] = field(default_factory=dict)  # step computed from superseded
+    # values -> the correction that redoes it
+
+    def replaced(self) -> dict[int, int]:
+        """Every step a correction replaces (superseded or tainted) -> that correction."""
+        return self.tainted | self.superseded
+
+
+Energy = Callable[[int, int], float]
+
+
+def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Links:
+    """Targets of reflection steps, deduction links of the others, and corrections.
+    `behaviour[j]`: "reflection" / "exploration" from step j's cues, else None; a step that
+    rejects a value stated earlier reflects too. `energy(j, i)`: the pair's energy (0 when
+    not scored)."""
+    n = len(ev.scores)
+    out = Links()
+    is_refl = ev.reflecting(behaviour)
+    for j in range(1, n):
+        if is_refl[j]:
+            target = _reflection_target(ev, j, is_refl, energy, out.targets.get(j - 1))
+            if target is None:
+                continue
+            out.targets[j] = target
+            wrong = bool(ev.rejects[j]) or lexicon.says_wrong(ev.texts[j])
+            out.kinds[j] = "correction" if wrong else "check"
+            if wrong:
+                out.superseded.setdefault(target, j)
+        elif behaviour[j] is None:
+            used = [i for i, x in ev.producers[j].items() if x >= STRENGTH["small"]]
+            used.sort(key=lambda i: (-ev.producers[j][i], -i))
+            if j - 1 not in used and _continues(ev, j, is_refl, behaviour):
+                used.insert(0, j - 1)
+            if used:
+                out.deductions[j] = used[:MAX_DEDUCTIONS]
+    out.tainted = _tainted(ev, out.superseded)
+    return out
+
+
+def _continues(
+    ev: Evidence, j: int, is_refl: Sequence[bool], behaviour: Sequence[str | None]
+) -> bool:
+    """Whether plain step j carries on from plain step j - 1: it opens with a conclusion
+    ("so", 因此) or refers back to it ("these students", 这些), or builds on content first
+    written there."""
+    if is_refl[j - 1] or behaviour[j - 1] == "exploration":
+        return False
+    text = ev.texts[j]
+    return (
+        lexicon.cue_kind(text) == "conclusion"
+        or lexicon.REFERS_BACK_RE.search(text[:80]) is not None
+        or ev.scores[j].get(j - 1, 0.0) >= STRENGTH["term"]
+    )
+
+
+def _reflection_target(
+    ev: Evidence, j: int, is_refl: Sequence[bool], energy: Energy, previous: int | None
+) -> int | None:
+    if ev.rejects[j]:  # a rejected value names the corrected step outright
+        return max(ev.rejects[j], key=lambda i: (ev.rejects[j][i], i))
+    cand = _weighed(ev.scores[j], is_refl)
+    own = max(cand.values(), default=0.0)
+    if own < MIN_EVIDENCE and previous is not None and INHERIT:
+        return previous  # "I slipped in the first step" goes on with the check before it
+    # Without other evidence a check is about the claim just made: the latest step that
+    # is not itself part of a check.
+    anchor = next((i for i in range(j - 1, -1, -1) if not is_refl[i]), None)
+    if anchor is not None:
+        anchor = ev.origins[anchor]  # "So 756 - 168 = 588" again: the step that first said it
+        cand[anchor] = cand.get(anchor, 0.0) + STRENGTH["recent"]
+    # The steps that carry out the check say what it checks ("let me check the students
+    # again" is followed by the multiplication it redoes).
+    for k in range(j + 1, min(len(ev.scores), j + 1 + LOOKAHEAD)):
+        if is_refl[k]:  # a check of its own ends this one
+            break
+        for i, x in _weighed(ev.scores[k], is_refl).items():
+            if i < j:
+                cand[i] = cand.get(i, 0.0) + STRENGTH["lookahead"] * x
+    if max(cand.values(), default=0.0) < MIN_EVIDENCE:
+        return None
+    return max(cand, key=lambda i: (round(cand[i] + 0.25 * energy(j, i), 6), i))
+
+
+def _weighed(scores: dict[int, float], is_refl: Sequence[bool]) -> dict[int, float]:
+    """A check of a check points at what the first check verified, unless only it fits."""
+    return {
+        i: x * (STRENGTH["reflection_target"] if is_refl[i] else 1.0) for i, x in scores.items()
+    }
+
+
+def _tainted(ev: Evidence, superseded: dict[int, int]) -> dict[int, int]:
+    """Steps between a superseded step and its correction that compute with the
+    superseded values (the wrong chain the correction redoes) -> that correction."""
+    out: dict[int, int] = {}
+    for i, j in superseded.items():
+        bad = set(ev.contents[i].results) | set(ev.contents[j].rejected)
+        bad -= ev.contents[j].values - ev.contents[j].rejected
+        for k in range(i + 1, j):
+            c = ev.contents[k]
+            if bad & (c.values - c.results) or (c.results & bad):
+                out.setdefault(k, j)
+                bad |= c.results
+    return {k: j for k, j in out.items() if k not in superseded}
