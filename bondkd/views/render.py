@@ -87,15 +87,23 @@ def network(doc: MoleculeDoc) -> Network:
     """The pyvis network of a molecule: nodes at their reading positions, typed edges."""
     net = Network(directed=True, cdn_resources="remote")  # resources: we inline our own
     k = per_row(len(doc.steps))
+    first = doc.first_error.step if doc.first_error else None
     for s, (x, y) in zip(doc.steps, reading_layout([s.role for s in doc.steps]), strict=True):
+        gone = s.superseded_by is not None
+        note = f" (superseded by {s.superseded_by})" if gone else ""
+        note += " (first unresolved error)" if s.index == first else ""
         net.add_node(
             s.index,
-            label=f"{s.index}\n{shorten(s.text)}",
-            color=ROLE_COLOURS[s.role],
+            label=f"{s.index}{note}\n{shorten(s.text)}",
+            color={"background": ROLE_COLOURS[s.role],
+                   "border": "#d62728" if s.index == first else ROLE_COLOURS[s.role]},
+            borderWidth=3 if s.index == first else 1,
+            shapeProperties={"borderDashes": [4, 3] if gone else False},
+            opacity=0.55 if gone else 1.0,
             x=x,
             y=y,
             fixed={"x": True, "y": False},  # x is reading order; physics may nudge y
-        )
+        )  # fmt: skip
     for n, b in enumerate(doc.bonds):
         weak = b.type == "exploratory"
         net.add_edge(

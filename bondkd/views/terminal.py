@@ -107,6 +107,7 @@ class Output:
                     f"{d.stability:.3f}",
                     "accepted" if d.accepted else "rejected",
                     str(sum(c.resolved_by is None for c in d.conflicts)),
+                    "-" if d.first_error is None else f"step {d.first_error.step}",
                 )
             )
 
@@ -114,7 +115,8 @@ class Output:
         elapsed = time.perf_counter() - self._start
         if not self.quiet and self._rows:
             t = Table(title="molecules", show_lines=False)
-            for col in ("id", "steps", "bonds S/R/E", "stability", "verdict", "conflicts"):
+            for col in ("id", "steps", "bonds S/R/E", "stability", "verdict", "conflicts",
+                        "first error"):  # fmt: skip
                 t.add_column(col)
             for row in self._rows:
                 t.add_row(*row)
@@ -145,7 +147,10 @@ class Output:
         for col in ("#", "role", "text"):
             steps.add_column(col)
         for s in d.steps[:MAX_TABLE_ROWS]:
-            steps.add_row(str(s.index), s.role, _short(s.text))
+            role = f"{s.role} ({s.kind})" if s.kind else s.role
+            if s.superseded_by is not None:
+                role += f", superseded by {s.superseded_by}"
+            steps.add_row(str(s.index), role, _short(s.text))
         c.print(steps)
         self._more(len(d.steps), "steps")
         bonds = Table(title=f"{len(d.bonds)} bonds (source builds on target)")
@@ -164,6 +169,11 @@ class Output:
         c.print(f"stability {d.stability:.3f}  verdict {verdict}", markup=False)
         for r in d.reasons:
             c.print(f"  - {r}", markup=False)
+        if not d.arithmetic:
+            c.print("dataflow: not checked (the reasoning does not compute with numbers)")
+        e = d.first_error
+        where = f"step {e.step} ({e.kind}): {e.description}" if e else "none"
+        c.print(f"first unresolved error: {where}", markup=False)
         for w in d.weak_points:
             c.print(
                 f"weak point: steps {w.start}-{w.end} ({w.length}): {w.suggestion}", markup=False
