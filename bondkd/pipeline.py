@@ -223,7 +223,9 @@ class Analyzer:
         )
         roles = bonds.roles(len(texts), behaviour, bond_list)
         replaced = lk.replaced()
-        found = conflicts.find_conflicts(texts, behaviour, trace.answer, pe.pairs, cfg.stability)
+        found = conflicts.find_conflicts(
+            texts, behaviour, trace.answer, pe.pairs, cfg.stability, trace.question
+        )
         found = conflicts.resolve_replaced(found, replaced, cfg.stability)
         arithmetic = dataflow.is_arithmetic(trace.question, texts)
         flow = (

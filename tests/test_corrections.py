@@ -229,9 +229,16 @@ def test_first_error(triple, backend):
     _, _, e = _indices(triple)
     for variant in ("clean", "corrected"):
         assert _mol(triple, variant, backend).doc.first_error is None, variant
-    first = _mol(triple, "uncorrected", backend).doc.first_error
-    assert first is not None
-    assert first.step == e, first
+    doc = _mol(triple, "uncorrected", backend).doc
+    if TRIPLES[triple]["uncorrected"]["error_kind"] == "misread_given":
+        # A misread given is right arithmetic on a wrong number: only the dataflow sees it
+        # (unsourced), and dataflow breaks do not name first errors (bondkd.molecule
+        # .first_error: on BIG-Bench Mistake they mislocate more than they find).
+        assert doc.first_error is None or doc.first_error.step == e, doc.first_error
+        assert any(f.kind == "unsourced" and f.step == e for f in doc.dataflow), doc.dataflow
+        return
+    assert doc.first_error is not None
+    assert doc.first_error.step == e, doc.first_error
 
 
 # -- domain knowledge (item 5) ------------------------------------------------------------

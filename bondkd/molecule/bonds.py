@@ -38,6 +38,7 @@ from bondkd.schema import Bond, BondType, Components, Role
 from bondkd.steps import lexicon
 
 Behaviour = Literal["reflection", "exploration"] | None
+ASKS_AFTER = 3  # steps before this restate the problem, questions and all
 
 
 def behaviours(texts: list[str]) -> list[Behaviour]:
@@ -54,7 +55,10 @@ def behaviours(texts: list[str]) -> list[Behaviour]:
             )
             cue = cues[text] = (kind, reflects)
         kind, reflects = cue
-        if k > 0 and reflects:
+        # A question the trace asks itself once under way ("So, which is it?") re-examines
+        # what it found; early on it restates the problem.
+        asks = k >= ASKS_AFTER and kind != "exploration" and text.rstrip().endswith(("?", "？"))
+        if k > 0 and (reflects or asks):
             out.append("reflection")
         elif k > 0 and kind == "exploration":
             out.append("exploration")

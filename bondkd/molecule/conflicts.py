@@ -29,6 +29,7 @@ def find_conflicts(
     answer: str | None,
     pairs: np.ndarray,
     config: StabilityConfig,
+    question: str = "",
 ) -> list[Conflict]:
     fixer = Fixers(texts, behaviour)
     found: list[tuple[str, list[int], str, int | None]] = []
@@ -37,7 +38,7 @@ def find_conflicts(
         if (bad := checked.get(text)) is None:
             bad = checked[text] = _calc_mismatches(text)
         found += [("calc_mismatch", [k], desc, fixer(k, [right])) for desc, right in bad]
-    for k, desc in verifiers.failed_checks(texts):
+    for k, desc in verifiers.failed_checks(texts, question or None):
         found.append(("check_failed", [k], desc, fixer(k, [])))
     found += _value_clashes(texts, behaviour, fixer)
     found += _answer_mismatch(texts, answer)

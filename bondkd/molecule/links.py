@@ -47,11 +47,13 @@ STRENGTH = {
     "small": 0.3,  # factor for single-digit values
     "lookahead": 0.8,  # factor for evidence taken from the steps that carry out a check
     "reflection_target": 0.5,  # factor for a check of a check
-    "recent": 0.6,  # the claim just made
+    "recent": 0.9,  # the claim just made
+    "restated": 0.8,  # a value taken from the step that last wrote it
 }
 
-INHERIT = True
-STRENGTH["recent"] = 0.9
+MIN_TERMS = 3  # a step with fewer content terms and no numbers states nothing to check
+SHARED_TERMS = 2  # content terms a step shares with the one before to carry on from it
+_CONTINUATION = set("=+-*/×÷·)）,，")  # a step that opens mid-expression
 MIN_EVIDENCE = 0.5  # below this a step's own content does not name a target
 LOOKAHEAD = 2
 MAX_DEDUCTIONS = 3
@@ -82,11 +84,11 @@ def read(text: str) -> Content:
     found = quantities.numbers(text)
     rejected, exprs = set(), set()
     # "I wrote 86, but that's wrong": what a step names before saying it was wrong.
-    wrong = lexicon.CORRECTION_RE.search(text)
+    wrong = lexicon.CORRECTION_RE.search(text) if lexicon.says_wrong(text) else None
     since = max(text.rfind(p, 0, wrong.start()) for p in ".!?。！？\n") if wrong else 0
-    blamed = {
-        quantities.canon(q.value) for q in found if wrong and since < q.start < wrong.start()
-    }
+    # The number nearest before the phrase, in its sentence ("刚才写的 182.4 错了").
+    named = [q for q in found if wrong and since < q.start < wrong.start()]
+    blamed = {quantities.canon(named[-1].value)} if named else set()
     run: list[str] = []  # the expression being read: value, op, value, ...
     prev_end = -1
     for q in found:
@@ -132,6 +134,7 @@ class Evidence:
     scores: list[dict[int, float]]  # j -> {i: evidence}
     rejects: list[dict[int, float]]  # j -> {i: rejected-value evidence alone}
     producers: list[dict[int, float]]  # j -> {i: evidence from i's results and exprs}
+    uses: list[dict[int, float]]  # j -> {i: i computed or last wrote a value j uses}
     contents: list[Content]
     texts: Sequence[str]
     origins: list[int]  # j -> the step that first stated what j states (j if it is new)
@@ -177,12 +180,13 @@ def evidence(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
     stated: dict[str, int] = {}  # value -> latest step writing it
     expr_first: dict[str, int] = {}
     term_first: dict[str, int] = {}
-    scores, rejects, producers = [], [], []
+    scores, rejects, producers, uses = [], [], [], []
     origins: list[int] = []
     for j, c in enumerate(contents):
         s: dict[int, float] = defaultdict(float)
         r: dict[int, float] = defaultdict(float)
         pr: dict[int, float] = defaultdict(float)
+        u: dict[int, float] = defaultdict(float)
         for v in c.rejected | (c.blamed - c.results):
             i = producer.get(v, stated.get(v))
             if i is not None:
@@ -190,14 +194,19 @@ def evidence(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         for e in c.exprs:
             if (i := expr_first.get(e)) is not None:
                 pr[i] += STRENGTH["expression"]
+                u[i] += STRENGTH["expression"]
         for v in c.values - c.rejected:
             if v in asked_values:
                 continue
             k = STRENGTH["small"] if _small(v) else 1.0
             if (i := producer.get(v, rounded.get(v))) is not None:
                 pr[i] += k * STRENGTH["result"]
+                u[i] += k * STRENGTH["result"]
             elif (i := first.get(v)) is not None:
                 s[i] += k * STRENGTH["mention"]
+            # A value is used from where it was last written ("Total: 756." then "756 - 168").
+            if (i := stated.get(v)) is not None and i not in pr:
+                u[i] += k * STRENGTH["restated"]
         terms: dict[int, float] = defaultdict(float)
         for t in c.terms:
             if t in asked_terms or df[t] > MAX_TERM_STEPS:
@@ -214,6 +223,7 @@ def evidence(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         scores.append(dict(best))
         rejects.append(dict(r))
         producers.append(dict(pr))
+        uses.append(dict(u))
         # A step whose results and expressions were all stated before restates them.
         old = [producer[v] for v in c.results if v in producer]
         old += [expr_first[e] for e in c.exprs if e in expr_first]
@@ -232,7 +242,7 @@ def evidence(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
             expr_first.setdefault(e, j)
         for t in c.terms:
             term_first.setdefault(t, j)
-    return Evidence(scores, rejects, producers, contents, texts, origins)
+    return Evidence(scores, rejects, producers, uses, contents, texts, origins)
 
 
 @dataclass
@@ -271,8 +281,8 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
             if wrong:
                 out.superseded.setdefault(target, j)
         elif behaviour[j] is None:
-            used = [i for i, x in ev.producers[j].items() if x >= STRENGTH["small"]]
-            used.sort(key=lambda i: (-ev.producers[j][i], -i))
+            used = [i for i, x in ev.uses[j].items() if x >= STRENGTH["small"]]
+            used.sort(key=lambda i: (-ev.uses[j][i], -i))
             if j - 1 not in used and _continues(ev, j, is_refl, behaviour):
                 used.insert(0, j - 1)
             if used:
@@ -285,15 +295,18 @@ def _continues(
     ev: Evidence, j: int, is_refl: Sequence[bool], behaviour: Sequence[str | None]
 ) -> bool:
     """Whether plain step j carries on from plain step j - 1: it opens with a conclusion
-    ("so", 因此) or refers back to it ("these students", 这些), or builds on content first
-    written there."""
+    ("so", 因此), refers back to it ("these students", 这些), finishes its expression
+    ("= 40320"), or shares content with it."""
     if is_refl[j - 1] or behaviour[j - 1] == "exploration":
         return False
     text = ev.texts[j]
+    a, b = ev.contents[j], ev.contents[j - 1]
     return (
         lexicon.cue_kind(text) == "conclusion"
         or lexicon.REFERS_BACK_RE.search(text[:80]) is not None
-        or ev.scores[j].get(j - 1, 0.0) >= STRENGTH["term"]
+        or text.lstrip()[:1] in _CONTINUATION
+        or bool(a.values & b.values)
+        or len(a.terms & b.terms) >= SHARED_TERMS
     )
 
 
@@ -302,13 +315,20 @@ def _reflection_target(
 ) -> int | None:
     if ev.rejects[j]:  # a rejected value names the corrected step outright
         return max(ev.rejects[j], key=lambda i: (ev.rejects[j][i], i))
+    anchor = next(
+        (i for i in range(j - 1, -1, -1) if not is_refl[i] and _claims(ev.contents[i])), None
+    )
+    if anchor is not None and lexicon.says_wrong(ev.texts[j]):
+        # A correction redoes an earlier expression or result ("算错了，144 ÷ 8 应该是 18"),
+        # else "Wait, no, that's not right" rejects the claim just made.
+        redone = {i: x for i, x in ev.producers[j].items() if x >= STRENGTH["result"]}
+        return max(redone, key=lambda i: (redone[i], i)) if redone else anchor
     cand = _weighed(ev.scores[j], is_refl)
     own = max(cand.values(), default=0.0)
-    if own < MIN_EVIDENCE and previous is not None and INHERIT:
+    if own < MIN_EVIDENCE and previous is not None:
         return previous  # "I slipped in the first step" goes on with the check before it
     # Without other evidence a check is about the claim just made: the latest step that
     # is not itself part of a check.
-    anchor = next((i for i in range(j - 1, -1, -1) if not is_refl[i]), None)
     if anchor is not None:
         anchor = ev.origins[anchor]  # "So 756 - 168 = 588" again: the step that first said it
         cand[anchor] = cand.get(anchor, 0.0) + STRENGTH["recent"]
@@ -323,6 +343,11 @@ def _reflection_target(
     if max(cand.values(), default=0.0) < MIN_EVIDENCE:
         return None
     return max(cand, key=lambda i: (round(cand[i] + 0.25 * energy(j, i), 6), i))
+
+
+def _claims(c: Content) -> bool:
+    """Whether a step states something a check could be about ("Let me think." does not)."""
+    return bool(c.values) or len(c.terms) >= MIN_TERMS
 
 
 def _weighed(scores: dict[int, float], is_refl: Sequence[bool]) -> dict[int, float]:

@@ -170,6 +170,17 @@ _REFLECTION_ANYWHERE_EN = [
     r"(?:matches|matching|agrees with|consistent with) (?:the |our )?"
     r"(?:first|earlier|previous|above|original)",
     rf"(?:^|(?<=[,;.!?]))\s*(?:but |so |and )?{_WAIT}",
+    # Looking back at one's own earlier work ("earlier I got 20 bits", "my initial answer").
+    r"(?:earlier|before|previously|initially|originally|at first),? (?:i|we) (?:thought|got"
+    r"|said|assumed|found|computed|calculated|had|wrote|considered|treated|converted|used)",
+    r"(?:i|we) (?:initially|originally|first|earlier) (?:thought|got|said|assumed|found"
+    r"|computed|calculated|had|wrote|considered)",
+    r"(?:my|the|our) (?:earlier|previous|initial|first|original|other) (?:answer|result"
+    r"|conclusion|calculation|computation|method|approach|idea|thought|reasoning|count"
+    r"|confusion|attempt)",
+    r"when (?:i|we) (?:treated|converted|computed|calculated|did|used|considered|counted)",
+    r"(?:why|where) (?:the|this|is the) (?:discrepancy|difference|contradiction|conflict)",
+    r"(?:this|that|it) (?:contradicts|conflicts with|disagrees with)",
 ]
 _REFLECTION_ANYWHERE_ZH = [
     r"让我们?(?:再|来|先)?(?:检查|验证|核对|核实|确认|回顾)",
@@ -179,6 +190,8 @@ _REFLECTION_ANYWHERE_ZH = [
     r"算错|搞错|弄错|出错|错了|不对(?=[，,。！!；;])",
     r"[与和跟同](?:上面|前面|之前|上述|前述|原来|第一种)[^。！？；\n]{0,10}?(?:相同|一致|相符|吻合)",
     r"前后一致|结果(?:是)?(?:正确|可靠|无误)",
+    r"(?:之前|前面|刚才|原来|一开始)(?:我们)?(?:算|得|求|写|认为|以为|假设)",
+    r"矛盾",
 ]
 _CHECKMARK = r"[✓✔☑]"
 
@@ -197,6 +210,8 @@ _CORRECTION_EN = [
     r"correct(?:ed|ing)? (?:it|this|that|the (?:value|total|answer|result|count|number"
     r"|calculation|sum|product))",
     r"correction|oops|whoops",
+    r"(?:wait|hmm|oh|ah|but)[,.]? no(?=[,.!;:])|no,? wait",
+    r"(?:can['’]?t|cannot|couldn['’]t) be (?:right|correct|true)",
 ]
 _CORRECTION_ZH = [
     # "没有算错" (no slip) and "不对称" are no corrections.
@@ -313,9 +328,22 @@ def has_cue(text: str, kind: str) -> bool:
     return kind == "reflection" and REFLECTION_ANYWHERE_RE.search(text) is not None
 
 
+# A doubt is not a correction: "maybe I made a mistake", "it's easy to make an error",
+# "可能算错了". Read in the few words before the phrase (a bounded window: linear time).
+_HEDGE_BEFORE = re.compile(
+    r"(?:maybe|perhaps|might|must|may|could|if|whether|didn['’]t|did not|not|easy to|possibl[ey]"
+    r"|可能|也许|是否|有没有|如果|或许|以免|避免)\W{0,3}(?:\w{1,12}\W{1,3}){0,3}$",
+    re.IGNORECASE,
+)
+
+
 def says_wrong(text: str) -> bool:
-    """Whether `text` says that something earlier was wrong ("I made an error", 算错了)."""
-    return CORRECTION_RE.search(text) is not None
+    """Whether `text` says that something earlier was wrong ("I made an error", 算错了),
+    not merely that it might be."""
+    return any(
+        not _HEDGE_BEFORE.search(text[max(0, m.start() - 40) : m.start()])
+        for m in CORRECTION_RE.finditer(text)
+    )
 
 
 # -- split markers ----------------------------------------------------------------------
