@@ -161,9 +161,14 @@ class DataflowConfig(_Config):
         default=3.04, ge=0.0, description="An answer more precise than the givens, or negative."
     )
     constants: list[float] = Field(
-        default=[0, 1, 2, 7, 10, 12, 24, 30, 52, 60, 100, 365, 1000, 0.5, 0.25],
+        default=[
+            *(0, 1, 2, 7, 10, 12, 24, 30, 52, 60, 100, 365, 1000, 0.5, 0.25),
+            *(180, 360, 3600, 3.14, 3.1416, 3.14159, 2.718, 2.71828),
+        ],
         description="Numbers any reasoning may use without a source: halves and doubles, "
-        "days in a week, month and year, weeks in a year, minutes, dozens, percent.",
+        "days in a week, month and year, weeks in a year, minutes, dozens, percent, "
+        "degrees in a triangle and a circle, seconds in an hour, pi and e. Words and units "
+        "give more where they are written (bondkd.quantities.sources).",
     )
 
 
@@ -193,9 +198,20 @@ class StabilityConfig(_Config):
     given_gain: float = Field(
         default=0.13, ge=0.0, description="Logit per question quantity that reaches the answer."
     )
+    long_chars: int = Field(
+        default=3000,
+        ge=0,
+        description="Reasoning at least this long (R1-style traces) is past what the step, "
+        "givens and dataflow weights were fitted on (GSM8K, 1-8 steps): there only conflicts "
+        "and bond energy count; the dataflow is still recorded, at no cost. Refitted on the "
+        "long dev traces those weights come out 0 (benchmarks/fit_stability.py). 0: never.",
+    )
     conflicts: ConflictCosts = Field(default_factory=ConflictCosts)
     resolved_cost: float = Field(
-        default=0.04, ge=0.0, description="Logit lost per conflict a later reflection fixes."
+        default=0.0,
+        ge=0.0,
+        description="Logit lost per conflict a later reflection fixes: none by default, a "
+        "corrected error is the behaviour to distil (it scores as its clean twin).",
     )
     flow: DataflowConfig = Field(default_factory=DataflowConfig)
     weak_chain: int = Field(

@@ -243,6 +243,8 @@ class Analyzer:
             or (f.step not in replaced and (f.kind != "dead_end" or roles[f.step] != "reflection"))
         ]
         givens = dataflow.givens(trace.question)
+        if molecule.is_long(len(text), cfg.stability):  # recorded, not costed
+            flow = [f.model_copy(update={"value": 0.0}) for f in flow]
         features = molecule.stability_features(
             roles,
             bond_list,
@@ -251,6 +253,7 @@ class Analyzer:
             givens,
             cfg.stability,
             [k in lk.superseded for k in range(len(texts))],
+            len(text),
         )
         value = round(molecule.stability(features, cfg.stability), 6)
         accepted, reasons = molecule.verdict(value, found, flow, cfg.stability)

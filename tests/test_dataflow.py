@@ -10,7 +10,8 @@ from bondkd.config import AnalyzeConfig, DataflowConfig, StabilityConfig
 from bondkd.measure.stability_fit import design, fit, grouped_cv, predict
 from bondkd.molecule.molecule import doc_features, signed_weights, stability_features
 from bondkd.pipeline import Analyzer
-from bondkd.quantities.dataflow import find_flow_issues, givens
+from bondkd.quantities import sources
+from bondkd.quantities.dataflow import find_flow_issues, givens, is_arithmetic
 from bondkd.read.formats import parse_record
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -155,3 +156,224 @@ def test_chains_and_checks_after_the_answer_are_not_breaks():
     # the same check before the answer is a dead end with an unsourced operand
     got = kinds(find_flow_issues(q, steps[::-1], "408"))
     assert ("dead_end", "425") in got and ("unsourced", "25") in got
+
+
+# -- sourcing: constants, units, words and stated facts (issue 16 item 5) ----------------
+
+
+def test_a_clean_discount_problem_has_no_breaks():
+    # 八折 gives × 0.8 and the one decimal its answer has
+    q = "一件衣服原价 99 元，商店打八折出售，现价多少元？"
+    assert find_flow_issues(q, ["打八折就是乘以 0.8。", "99 × 0.8 = 79.2（元）。"], "79.2") == []
+    q2 = "一件外套原价 350 元，打七五折出售，便宜了多少元？"
+    steps = ["七五折就是原价的 0.75 倍，便宜的是 0.25。", "350 × 0.25 = 87.5（元）。"]
+    assert find_flow_issues(q2, steps, "87.5") == []
+    # "× 8 ÷ 10" computes with the discount's digits
+    assert find_flow_issues("原价 120 元，打8折，现价多少？", ["120 × 8 ÷ 10 = 96。"], "96") == []
+
+
+def test_the_question_licenses_the_answer_precision_only_where_its_words_do():
+    q = "Tom has 10 apples and shares them among 3 friends. How many does each get?"
+    got = kinds(find_flow_issues(q, ["10 / 3 = 3.33 apples each."], "3.33"))
+    assert got == [("implausible_answer", "3.33")]
+    q_avg = "Tom scored 10, 9 and 8 points and 1 bonus. What is his average per game of 3?"
+    assert "implausible_answer" not in {
+        f.kind for f in find_flow_issues(q_avg, ["10 + 9 + 8 + 1 = 28, 28 / 3 = 9.33."], "9.33")
+    }
+    q_yuan = "笔记本每本 3 元 5 角，买 3 本要多少元？"
+    assert "implausible_answer" not in {
+        f.kind for f in find_flow_issues(q_yuan, ["3.5 × 3 = 10.5（元）。"], "10.5")
+    }
+
+
+@pytest.mark.parametrize(
+    ("question", "steps", "answer"),
+    [
+        ("How many eggs are in 3 cartons of a dozen each?", ["3 × 12 = 36 eggs."], "36"),
+        ("Ann reads for 3 hours. How many minutes?", ["3 × 60 = 180 minutes."], "180"),
+        ("A pie is cut in half and each half into 4. How many pieces?", ["2 × 4 = 8."], "8"),
+        ("Sam has twelve cards and buys 4 packs of 5. How many?", ["12 + 4 × 5 = 32."], "32"),
+        ("A wheel has radius 2 m. Its circumference?", ["2 × 3.14 × 2 = 12.56 m."], "12.56"),
+        ("一打鸡蛋，吃掉 5 个，还剩几个？", ["一打是 12 个，12 − 5 = 7（个）。"], "7"),
+        ("小明有 40 元，花了一半，还剩多少元？", ["40 × 0.5 = 20（元）。"], "20"),
+        ("一根绳子长 18 米，打对折后长多少米？", ["18 ÷ 2 = 9（米）。"], "9"),
+        (
+            "一个三角形两个角是 50 度和 60 度，第三个角是多少度？",
+            ["180 − 50 − 60 = 70（度）。"],
+            "70",
+        ),
+    ],
+)
+def test_words_units_and_constants_source_operands(question, steps, answer):
+    assert [f for f in find_flow_issues(question, steps, answer) if f.kind == "unsourced"] == []
+
+
+def test_stated_domain_facts_are_sourced():
+    q = "What is the mass of 2 moles of carbon dioxide?"
+    steps = [
+        "The molar mass of carbon is 12.01 g/mol and of oxygen 16.00 g/mol.",
+        "CO2: 12.01 + 2 × 16.00 = 44.01 g/mol.",
+        "2 × 44.01 = 88.02 g.",
+    ]
+    assert [f for f in find_flow_issues(q, steps, "88.02") if f.kind == "unsourced"] == []
+    # a looked-up constant written with its unit where it is used is a fact too
+    q2 = "A ball falls for 2 s. How fast is it then?"
+    got = kinds(find_flow_issues(q2, ["v = 9.8 m/s² × 2 = 19.6 m/s."], "19.6"))
+    assert not [k for k in got if k[0] == "unsourced"]
+    # a bare number from nowhere still is not
+    got = kinds(find_flow_issues(q2, ["It moves 2 × 7.3 = 14.6 m/s."], "14.6"))
+    assert ("unsourced", "7.3") in got
+
+
+def test_exact_fractions_roots_and_algebra_license_precision_and_sign():
+    q = "Two dice are rolled. What is the chance that the sum of 2 dice is even?"
+    got = kinds(find_flow_issues(q, ["18 / 36 = 0.5, and 13/18 after the rule."], "13/18"))
+    assert not [k for k in got if k[0] == "implausible_answer"]
+    q_root = "What is $\\sqrt{3}$ to 3 places?"
+    got = kinds(find_flow_issues(q_root, ["3 ** 0.5 = 1.732"], "1.732"))
+    assert not [k for k in got if k[0] == "implausible_answer"]
+    q_alg = "Find the minimum of the function f(x) = x^2 + 2x."
+    got = kinds(find_flow_issues(q_alg, ["f(-1) = 1 - 2 = -1"], "-1"))
+    assert not [k for k in got if k[0] == "implausible_answer"]
+    # a word problem keeps both checks
+    q_word = "Tom has 5 apples and eats 2. How many are left?"
+    assert ("implausible_answer", "-3") in kinds(find_flow_issues(q_word, ["2 - 5 = -3"], "-3"))
+    assert sources.signed(q_alg) and not sources.signed("A 5-year-old has COVID-19.")
+
+
+def test_sources_read_domain_words():
+    assert {"0.8", "0.2", "8"} <= sources.licensed("商店打八折")
+    assert {"0.75", "0.25"} <= sources.licensed("七五折")
+    assert "0.85" in sources.licensed("8.5折")
+    assert {"0.5", "2"} <= sources.licensed("打对折") and "0.5" in sources.licensed("一半")
+    assert "12" in sources.licensed("a dozen eggs") and "12" in sources.licensed("一打")
+    assert "2" in sources.licensed("a pair of shoes") and "2" in sources.licensed("翻倍")
+    assert "2" in sources.licensed("一双鞋")
+    assert {"60", "3600"} <= sources.licensed("for 2 hours")
+    assert "0.25" in sources.licensed("a quarter of it")
+    # words that only look like a discount or a half
+    assert sources.licensed("三折叠伞") == set() and sources.licensed("一折") == set()
+    assert sources.precision("打八折") == 1 and sources.precision("七五折") == 2
+    assert sources.precision("3 元 5 角") == 2 and sources.precision("百分之二十，共 30 元") == 0
+    assert sources.precision("How many apples?") == 0
+
+
+def test_superseded_steps_are_neither_dead_ends_nor_unsourced():
+    q = "A crate holds 23 rows of 18 bottles. How many bottles?"
+    steps = ["23 × 18 = 424 bottles, using 7 extra.", "No: 23 × 18 = 414.", "So 414 bottles."]
+    got = kinds(find_flow_issues(q, steps, "414"))
+    assert ("dead_end", "424") in got
+    assert kinds(find_flow_issues(q, steps, "414", superseded={0})) == []
+
+
+# -- is_arithmetic: dataflow abstains on reasoning that does not compute ---------------
+
+
+@pytest.mark.parametrize(
+    ("question", "steps"),
+    [
+        (Q, ["3 * 4 = 12 apples.", "12 - 5 = 7."]),
+        ("小明有3盒苹果，每盒4个，送出5个，还剩几个？", ["3×4=12个。", "12-5=7个。"]),
+        ("((-1 + 2) * 3) =", ["(-1 + 2) = 1.", "(1 * 3) = 3.", "So the answer is 3."]),
+        ("Tom has 5 apples and buys 3 more.", ["He has 5 and 3, so 8.", "Then 8 + 2 is 10."]),
+    ],
+)
+def test_reasoning_that_computes_is_arithmetic(question, steps):
+    assert is_arithmetic(question, steps)
+
+
+@pytest.mark.parametrize(
+    ("question", "steps"),
+    [
+        (  # BIG-Bench word sorting: letters numbered, nothing computed
+            "Sort: norwegian coset tribal",
+            [
+                'The first letter: "norwegian": "n" (14). "coset": "c" (3). "tribal": "t" (20).',
+                'We now have: (3) "coset" < (14) "norwegian" < (20) "tribal".',
+            ],
+        ),
+        (  # bracket matching
+            "Complete the sequence: [ { ( ) }",
+            [
+                "We should process each input one by one and keep track of the stack.",
+                "Thought 1: [ ; stack: [",
+                "Thought 2: { ; stack: [ {",
+                "So the answer is ].",
+            ],
+        ),
+        (  # a logic puzzle
+            "Three books on a shelf: the red one is left of the blue one ...",
+            [
+                "The red book is left of the blue book.",
+                "The green book is the rightmost.",
+                "So the order is red, blue, green.",
+            ],
+        ),
+        (  # a proof without numbers
+            "Prove that the square root of two is irrational.",
+            [
+                "Suppose sqrt(2) = p/q in lowest terms.",
+                "Then p^2 = 2q^2, so p is even.",
+                "Write p = 2k; then q is even too, a contradiction.",
+            ],
+        ),
+        (  # chemistry explained in words, with a few numbers
+            "为什么钠和水反应会产生氢气？",
+            [
+                "钠是活泼金属，最外层有 1 个电子，容易失去电子。"
+                "水分子中的氢元素被还原，生成氢气，同时生成氢氧化钠。"
+                "反应放出大量的热，钠会熔成小球，在水面上游动，并发出嘶嘶的响声。"
+                "这个反应说明钠的金属性很强，因此实验室里钠要保存在煤油中，避免与空气和水接触。"
+                "反应的化学方程式是 2Na + 2H2O = 2NaOH + H2↑。"
+            ],
+        ),
+    ],
+)
+def test_reasoning_that_does_not_compute_is_not(question, steps):
+    assert not is_arithmetic(question, steps)
+
+
+def test_arithmetic_decides_on_the_longcot_dev_sources():
+    # Decided from the data: BIG-Bench-Mistake's word sorting, bracket, logic and
+    # object-tracking tasks never compute; its arithmetic task always does.
+    path = ROOT.parent / "shared/data/longcot/bbmistake.dev.jsonl"
+    if not path.exists():
+        pytest.skip("the longcot dev data is not here")
+    seen: dict[str, list[bool]] = {}
+    for line in path.open():
+        r = json.loads(line)
+        task = r["meta"]["task"]
+        if len(seen.setdefault(task, [])) < 40 and r["steps"]:
+            seen[task].append(is_arithmetic(r["question"], r["steps"]))
+    assert all(seen.pop("multistep_arithmetic"))
+    assert seen and not any(any(v) for v in seen.values())
+
+
+_LONG = [
+    "八" * 30000 + "折",
+    "七五" * 15000 + "折",
+    "8." * 15000 + "折",
+    "9" * 30000 + "折",
+    "打对" * 15000,
+    "half dozen " * 3000,
+    "hours" * 6000,
+    "小时分钟" * 7500,
+    "g/mo" * 7500,
+    "12.01 g/" * 4000,
+    "3 元 5 角 " * 3000,
+    "保留两位" * 7500,
+    "nearest " * 4000,
+    "1 + 1 = 2, " * 3000,
+]
+
+
+@pytest.mark.parametrize("text", _LONG, ids=range(len(_LONG)))
+def test_sourcing_and_abstaining_read_long_text_in_linear_time(text):
+    # A hang guard: a quadratic scan of 30,000 characters takes tens of seconds here.
+    import time
+
+    start = time.perf_counter()
+    sources.licensed(text), sources.precision(text), sources.fact_at(text, 0)
+    is_arithmetic(text, [text, text[: len(text) // 2]])
+    find_flow_issues(text[:2000], [text], None)
+    assert time.perf_counter() - start < 10.0

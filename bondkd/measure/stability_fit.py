@@ -29,18 +29,20 @@ def bounded_logistic(
     labels: np.ndarray,  # (N,) bool
     bounds: Sequence[tuple[float | None, float | None]],  # per feature (low, high)
     l2: float = 1.0,
+    weights: np.ndarray | None = None,  # (N,) per-row weight; None: all 1
 ) -> tuple[float, np.ndarray]:
     """(bias, (F,) weights) of an L2 logistic regression whose weights stay in `bounds`
     (the bias is free); l2 = 1/C of scikit-learn's LogisticRegression."""
     from scipy.optimize import minimize  # only when fitting: keeps `filter` start-up light
 
     y = np.asarray(labels, dtype=np.float64)
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=np.float64)
 
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
         z = theta[0] + x @ theta[1:]
         p = 1.0 / (1.0 + np.exp(-z))
-        nll = float(np.sum(np.logaddexp(0.0, z) - y * z))
-        grad = np.concatenate([[np.sum(p - y)], x.T @ (p - y)])
+        nll = float(np.sum(w * (np.logaddexp(0.0, z) - y * z)))
+        grad = np.concatenate([[np.sum(w * (p - y))], x.T @ (w * (p - y))])
         grad[1:] += l2 * theta[1:]
         return nll + 0.5 * l2 * float(theta[1:] @ theta[1:]), grad
 
@@ -50,9 +52,12 @@ def bounded_logistic(
     return float(res.x[0]), res.x[1:]
 
 
-def prior_shift(bias: float, labels: np.ndarray, prior: float | None) -> float:
-    """A logistic model's bias moved from the labels' base rate to `prior` (None: kept)."""
-    rate = float(np.mean(labels))
+def prior_shift(
+    bias: float, labels: np.ndarray, prior: float | None, weights: np.ndarray | None = None
+) -> float:
+    """A logistic model's bias moved from the labels' (weighted) base rate to `prior`
+    (None: kept)."""
+    rate = float(np.average(labels, weights=weights))
     if prior is None or not 0 < rate < 1:
         return bias
     return bias + math.log(prior / (1 - prior)) - math.log(rate / (1 - rate))
@@ -72,6 +77,7 @@ def fit(
     base: StabilityConfig,
     l2: float = 1.0,
     prior: float | None = 0.5,
+    weights: np.ndarray | None = None,
 ) -> StabilityConfig:
     """Sign-constrained L2 logistic regression; returns `base` with the fitted weights.
 
@@ -79,8 +85,8 @@ def fit(
     prior correction of a logistic model), so stability does not inherit how often the
     calibration file's traces happened to be right; None keeps the base rate."""
     signs = [(0.0, None) if n in GAINS else (None, 0.0) for n in names]
-    bias, coef = bounded_logistic(x, labels, signs, l2)
-    bias = prior_shift(bias, labels, prior)
+    bias, coef = bounded_logistic(x, labels, signs, l2, weights)
+    bias = prior_shift(bias, labels, prior, weights)
     w = dict(zip(names, coef, strict=True))
 
     def cost(name: str) -> float:

@@ -10,6 +10,10 @@ a probability that the reasoning holds together:
             - Σ_kind cost_kind * (dataflow breaks of that kind)
     stability = sigmoid(logit)
 
+On a long trace (reasoning of `long_chars` characters or more: R1/QwQ style) the step,
+givens and dataflow terms are 0: their weights were fitted on GSM8K solutions of 1-8 steps,
+and refitted on long dev traces they come out 0 (benchmarks/fit_stability.py).
+
     bond_term = (1 / (S - 1)) * sum_{j >= 1} max_i E(j -> i)     (0 if S < 2)
 
 `bond_term` is the mean, over the S - 1 steps that could bond, of each step's strongest
@@ -68,10 +72,12 @@ def stability_features(
     givens: int,
     config: StabilityConfig,
     superseded: Sequence[bool] = (),
+    chars: int = 0,
 ) -> dict[str, float]:
     """The counts the stability logit is linear in, by name (`signed_weights` pairs each
     with its weight). `roles`: one per step; `superseded`: whether a later correction
-    replaced the step (its redo is counted instead)."""
+    replaced the step (its redo is counted instead); `chars`: the reasoning's length (a
+    long trace counts conflicts and bonds only, `StabilityConfig.long_chars`)."""
     gone = list(superseded) or [False] * len(roles)
     working = sum(r not in UNCOUNTED_ROLES and not g for r, g in zip(roles, gone, strict=True))
     out = {
@@ -86,7 +92,13 @@ def stability_features(
         )
     for kind in FLOW_KINDS:
         out[f"flow.{kind}"] = float(sum(f.kind == kind for f in flow))
+    if is_long(chars, config):
+        out |= {k: 0.0 for k in out if k in ("steps", "givens_reached") or k.startswith("flow.")}
     return out
+
+
+def is_long(chars: int, config: StabilityConfig) -> bool:
+    return 0 < config.long_chars <= chars
 
 
 def doc_features(doc: MoleculeDoc, config: StabilityConfig) -> dict[str, float]:
@@ -98,6 +110,7 @@ def doc_features(doc: MoleculeDoc, config: StabilityConfig) -> dict[str, float]:
         doc.givens,
         config,
         [s.superseded_by is not None for s in doc.steps],
+        len(doc.reasoning),
     )
 
 
@@ -131,7 +144,9 @@ def flow_soundness(
     no segmentation or energies, so the gate's first pass can afford it for every
     record (it weights each answer's vote in the consensus check)."""
     flow = dataflow.find_flow_issues(question, [reasoning], answer, config.flow)
-    feats = stability_features([], [], [], flow, dataflow.givens(question), config)
+    feats = stability_features(
+        [], [], [], flow, dataflow.givens(question), config, chars=len(reasoning)
+    )
     return stability(feats, config)
 
 
@@ -177,6 +192,8 @@ def verdict(
     if fixed:
         reasons.append(f"{fixed} conflict(s) corrected by a later reflection step")
     reasons += [f"dataflow ({f.kind}): {f.description}" for f in flow if f.value > 0]
+    if flow and all(f.value == 0 for f in flow):
+        reasons.append(f"{len(flow)} dataflow break(s) recorded at no cost (long trace)")
     return accepted, reasons
 
 

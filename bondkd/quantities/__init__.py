@@ -1,8 +1,10 @@
 """Quantities in reasoning text: numbers, calculator annotations, claims and final answers.
 
 `numbers` reads numbers with their spans (the reading rules are in its docstring),
-`arithmetic` checks GSM8K `<<expr=value>>` annotations, `claims` finds computed results
-and named assignments, `answers` finds a trace's final answer and content terms.
+`arithmetic` checks GSM8K `<<expr=value>>` annotations and (through `plain`) arithmetic
+claims written in plain text, `claims` finds computed results and named assignments,
+`answers` finds a trace's final answer and content terms, `sources` the numbers that
+words and units give (a dozen, 八折, hours), `dataflow` where the flow of quantities breaks.
 
 May import: base.
 """

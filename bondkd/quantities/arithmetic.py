@@ -6,7 +6,15 @@ import math
 import re
 from collections.abc import Callable
 
-from bondkd.quantities.numbers import _CUR, _DIGITS, _TRANS, Annotation, _finite, parse_number
+from bondkd.quantities.numbers import (
+    _CUR,
+    _DIGITS,
+    _TRANS,
+    Annotation,
+    TextCache,
+    _finite,
+    parse_number,
+)
 
 _ANN_RE = re.compile(r"<<([^<>]*)>>")
 _STATED = re.compile(rf"[ \t]?(?:[{_CUR}][ \t]?)?(-?(?<![0-9A-Za-z_])(?:{_DIGITS}))")
@@ -45,9 +53,24 @@ def annotations(text: str) -> list[Annotation]:
 
 
 def calculations(text: str) -> list[Annotation]:
-    """Every calculation `text` writes down with its result: GSM8K annotations, and (to
-    come) plain-text claims such as `23 × 18 = 424`."""
-    return annotations(text)
+    """Every calculation `text` writes down with its result, in order: GSM8K annotations,
+    and each checkable link of a claim written in plain text (`23 × 18 = 424`, `15% of
+    240 is 36`, `\\frac{3}{4} \\times 20 = 15`, `12 乘以 3 等于 36`: bondkd.quantities.plain).
+    An annotation is blanked with a non-number before the plain text is read, so
+    "48/2 = <<48/2=24>>24" is checked once, as the annotation."""
+    return list(_calculations(text))
+
+
+def _calculations_of(text: str) -> tuple[Annotation, ...]:
+    from bondkd.quantities.plain import plain_claims
+
+    found = annotations(text)
+    mask = _ANN_RE.sub(lambda m: "#" * len(m.group()), text) if found else text
+    return tuple(sorted([*found, *plain_claims(text, mask)], key=lambda a: a.start))
+
+
+# Cached: conflicts and the arithmetic test of dataflow read the same step texts.
+_calculations = TextCache(_calculations_of)
 
 
 def _normalise_expr(expr: str) -> str:

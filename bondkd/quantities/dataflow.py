@@ -13,10 +13,15 @@ the answer rests on. Four kinds of break are recorded on the molecule:
   solutions with AUROC 0.65 (docs/benchmarks.md);
 - dead_end: a computed value that feeds no later result and is not the answer;
 - unsourced: a number used as an operand that comes from neither the question, the
-  constants (`DataflowConfig.constants`), nor anything written before it (a term right
-  of an "=" in the same clause counts as computed);
+  constants (`DataflowConfig.constants`), the words of the question or of the steps so
+  far (a dozen, 八折 = × 0.8, hours -> 60: bondkd.quantities.sources), a stated domain
+  fact ("12.01 g/mol"), nor anything written before it (a term right of an "=" in the
+  same clause counts as computed);
 - implausible_answer: a final answer more precise than every quantity the question
-  gives (3.33 from whole numbers), or negative when none of them is. Word problems
+  gives (3.33 from whole numbers) and than its words license (八折 of a whole price
+  has one decimal; an average, 元 with 角 / 分, "to two decimal places" two; a root or
+  a logarithm any; an answer written as a fraction is exact), or negative when none of
+  them is and the question is no algebra, function or temperature problem. Word problems
   come out clean; on the GSM8K dev file none of the 119 answers flagged is correct.
 
 Work after the step that first computes the answer is checking it: dead ends and
@@ -29,10 +34,11 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from bondkd import quantities
 from bondkd.config import DataflowConfig
+from bondkd.quantities import sources
 from bondkd.schema import FlowIssue, FlowKind
 
 
@@ -107,12 +113,14 @@ def chained(text: str, starts: Sequence[int]) -> list[bool]:
     return out
 
 
-# A number of a step: (quantity, canonical value, a result?, an operand?, right of an
-# "=" in its clause?, the values it licenses).
+# A number of a step: (quantity, canonical value, a result?, an operand?, sourced where
+# it stands (right of an "=" in its clause, or a domain fact: "12.01 g/mol")?, the values
+# it licenses).
 Reading = tuple[quantities.Quantity, str, bool, bool, bool, frozenset[str]]
 
 
-def _read(text: str) -> list[Reading]:
+def _read(text: str) -> tuple[list[Reading], set[str]]:
+    """The numbers of a step, and the values its words give (a dozen, 八折, hours)."""
     found = quantities.numbers(text, include_annotations=True)
     operand_at = {q.start for q in quantities.operands(text, found)}
     result_at = {q.start for q in quantities.results(text)}
@@ -120,21 +128,55 @@ def _read(text: str) -> list[Reading]:
     for q in found:
         if q.raw not in licensed:
             licensed[q.raw] = frozenset(forms(q))
-    return [
-        (q, quantities.canon(q.value), q.start in result_at, q.start in operand_at, after,
-         licensed[q.raw])
+    norm = text.translate(_NORM)
+    readings: list[Reading] = [
+        (q, quantities.canon(q.value), q.start in result_at, q.start in operand_at,
+         after or sources.fact_at(norm, q.end), licensed[q.raw])
         for q, after in zip(found, chained(text, [q.start for q in found]), strict=True)
     ]  # fmt: skip
+    return readings, sources.licensed(text)
+
+
+_NORM = str.maketrans("／", "/")  # same length: spans stay put
+
+
+# An answer written as a fraction (243/625, \frac{13}{18}, 三分之一) is exact, not precise.
+_FRACTION = re.compile(r"\d[ ]?/[ ]?\d|\\d?frac|分之")
 
 
 def _decimals(canon: str) -> int:
     return len(canon.partition(".")[2])
 
 
+# A reasoning computes with numbers when it writes a checkable calculation, or states
+# results from operands: at least this many of each. BIG-Bench-Mistake's word sorting
+# numbers its letters ("n" (14)) next to brackets but states no result.
+MIN_RESULTS = 2
+MIN_OPERANDS = 3
+# ... and when such numbers are not lost in prose: one at least per this many characters.
+# On the longcot dev files the arithmetic sources have a median of 9-67 characters per
+# operand or result (90th percentile 10-270), the non-arithmetic BBH tasks 359-1,603.
+MAX_CHARS_PER_NUMBER = 300
+
+
 def is_arithmetic(question: str, texts: Sequence[str]) -> bool:
-    """Whether the reasoning computes with numbers; when it does not, dataflow abstains
-    (the molecule records `arithmetic: false` and no dataflow issue)."""
-    return True
+    """Whether the reasoning computes with numbers; when it does not (a proof without
+    numbers, word sorting, a logic puzzle, bracket matching, a chemistry explanation with a
+    few numbers), dataflow abstains: the molecule records `arithmetic: false` and no
+    dataflow issue."""
+    chars = sum(len(t) for t in texts)
+    calcs = operands = results = 0
+    for text in texts:  # stops as soon as the answer is known: one step often suffices
+        if not text:
+            continue
+        operands += len(quantities.operands(text))
+        results += len(quantities.results(text))
+        counted = results >= MIN_RESULTS and operands >= MIN_OPERANDS
+        if not counted and not calcs:
+            calcs += len(quantities.calculations(text))
+        if (counted or calcs) and (operands + results) * MAX_CHARS_PER_NUMBER >= chars:
+            return True
+    return False
 
 
 def givens(question: str) -> int:
@@ -147,8 +189,13 @@ def find_flow_issues(
     texts: Sequence[str],
     answer: str | None,
     config: DataflowConfig | None = None,
+    superseded: Collection[int] = (),
 ) -> list[FlowIssue]:
+    """The breaks in the quantity dataflow (module docstring). `superseded`: steps a later
+    correction replaces; the results they compute first are no dead ends and their
+    operands are not unsourced (the correction redoes the work)."""
     config = config or DataflowConfig()
+    replaced = frozenset(superseded)
     consts = {quantities.canon(c) for c in config.constants}
     asked = quantities.numbers(question)
     issues: list[FlowIssue] = []
@@ -159,15 +206,17 @@ def find_flow_issues(
             FlowIssue(kind=kind, step=step, quantity=raw, description=description, value=cost)
         )
 
-    known = set(consts).union(*(forms(q) for q in asked))
+    known = set(consts).union(*(forms(q) for q in asked)) | sources.licensed(question)
     unsourced: list[tuple[int, str]] = []
     parents: dict[str, set[str]] = {}  # result value -> values it was computed from
     computed: dict[str, tuple[int, str]] = {}  # result value -> (first step, raw)
     last: str | None = None  # the latest result
-    digests: dict[str, list[Reading]] = {}  # a looping trace repeats its steps
+    digests: dict[str, tuple[list[Reading], set[str]]] = {}  # a looping trace repeats steps
     for k, text in enumerate(texts):
-        if (digest := digests.get(text)) is None:
-            digest = digests[text] = _read(text)
+        if (read := digests.get(text)) is None:
+            read = digests[text] = _read(text)
+        digest, words = read
+        known |= words
         # Values written since the previous result; the operands among them.
         segment: set[str] = set()
         ops: set[str] = set()
@@ -183,7 +232,7 @@ def find_flow_issues(
                 segment.add(c)
                 if is_operand:
                     ops.add(c)
-            if is_operand and c not in known and not after_equals:
+            if is_operand and c not in known and not after_equals and k not in replaced:
                 unsourced.append((k, q.raw))
             known |= licensed
     stated = _finals(texts, answer)
@@ -203,11 +252,13 @@ def find_flow_issues(
             reached.add(v)
             stack.extend(parents.get(v, ()))
     places = max((_decimals(quantities.canon(q.value)) for q in asked), default=0)
+    places = max(places, sources.precision(question))
+    signed = sources.signed(question)
     for final, raw, at in stated:
-        if _decimals(final) > places:
+        if _decimals(final) > places and not _FRACTION.search(raw):
             issue("implausible_answer", at, raw, f"the answer {raw} is more precise "
                   "than anything the question gives")  # fmt: skip
-        elif final.startswith("-") and not any(q.value < 0 for q in asked):
+        elif final.startswith("-") and not signed and not any(q.value < 0 for q in asked):
             issue("implausible_answer", at, raw, f"the answer {raw} is negative "
                   "though nothing in the question is")  # fmt: skip
     seen: set[str] = set()
@@ -224,7 +275,7 @@ def find_flow_issues(
         return issues
     feeding = set().union(*parents.values()) if parents else set()
     for c, (k, raw) in computed.items():
-        if c not in finals and c not in feeding and k < done:
+        if c not in finals and c not in feeding and k < done and k not in replaced:
             issue("dead_end", k, raw, f"step {k} computes {raw}, which no later result "
                   "or the answer uses")  # fmt: skip
     return issues
