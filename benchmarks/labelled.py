@@ -11,8 +11,8 @@ and all, and the same three restricted to long traces (≥ 3,000 characters and 
 - reflection steps: predicted role == reflection vs labelled reflection steps (P/R);
 - reflection links: predicted reflection bonds from a reflection step (j -> i) vs labelled
   (step -> the step it checks) (P/R);
-- corrections: predicted pairs (j, i) where step i is `superseded_by` j vs labelled
-  correction pairs (P/R); correction steps: predicted `kind == "correction"` vs labelled
+- corrections: predicted pairs (j, i), a reflection bond from a step of kind "correction",
+  vs labelled correction pairs (P/R); correction steps: predicted `kind == "correction"` vs labelled
   correction steps (P/R). Only records whose labels carry a "correction" key are judged:
   the early records were never labelled for corrections, so a correction found there
   could be neither confirmed nor refuted (`unjudged_predicted` counts them);
@@ -134,8 +134,13 @@ def predicted(mol: Molecule) -> Predicted:
                 for b in mol.bonds
                 if b.type == "reflection" and steps[b.source].role == "reflection"
             },
+            # A step can be corrected more than once ("20 bits" in R1 traces), while
+            # `superseded_by` names only the first correction: read the correction steps'
+            # reflection bonds instead.
             "corrections": {
-                (s.superseded_by, s.index) for s in steps if s.superseded_by is not None
+                (b.source, b.target)
+                for b in mol.bonds
+                if b.type == "reflection" and steps[b.source].kind == "correction"
             },
             "correction_steps": {s.index for s in steps if s.kind == "correction"},
             "exploration_steps": {s.index for s in steps if s.role == "exploration"},

@@ -14,9 +14,13 @@ def test_detection_beats_floor_on_labelled_set():
     m = evaluate("lexical")
     # Floors well below the measured values (docs/benchmarks.md) but far above chance:
     # most steps are neither reflection nor exploration.
-    assert m["reflection_steps"]["precision"] >= 0.6 and m["reflection_steps"]["recall"] >= 0.5
-    assert m["exploration_steps"]["precision"] >= 0.5 and m["exploration_steps"]["recall"] >= 0.4
-    assert m["reflection_links"]["recall"] >= 0.3
+    # The long public traces label every verdict and re-run inside a check as a reflection
+    # (datasets/README.md), which the cue-based detector mostly misses: recall is lower
+    # there than on the short written traces.
+    assert m["reflection_steps"]["precision"] >= 0.65 and m["reflection_steps"]["recall"] >= 0.4
+    assert m["exploration_steps"]["precision"] >= 0.5 and m["exploration_steps"]["recall"] >= 0.45
+    assert m["reflection_links"]["precision"] >= 0.22 and m["reflection_links"]["recall"] >= 0.15
+    assert m["deduction_links"]["agreement"] >= 0.5
 
 
 # -- the issue-16 label types (correction, deduction), splits and long traces -----------------

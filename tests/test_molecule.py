@@ -39,7 +39,7 @@ def _logit(p):
 
 
 def test_each_cost_lowers_the_logit_by_its_value_and_bonds_can_raise_it():
-    cfg = StabilityConfig(bond_weight=2.0)
+    cfg = StabilityConfig(bond_weight=2.0, resolved_cost=0.04)
     bonds = [_bond(k, k - 1) for k in range(1, 5)]
     standing = Conflict(kind="value_clash", steps=[1, 3], description="x", value=0.73)
     fixed = Conflict(kind="value_clash", steps=[1, 3], description="x", value=0.04, resolved_by=4)
@@ -55,6 +55,8 @@ def test_each_cost_lowers_the_logit_by_its_value_and_bonds_can_raise_it():
     assert stab([standing]) < stab([fixed]) < base
     assert _logit(stab([standing])) == pytest.approx(_logit(base) - cfg.conflicts.value_clash)
     assert _logit(stab([fixed])) == pytest.approx(_logit(base) - cfg.resolved_cost)
+    # By default a corrected conflict costs nothing: a corrected trace scores as its clean twin.
+    assert StabilityConfig().resolved_cost == 0.0
     # an unused given costs its kind's cost and no longer earns given_gain
     want = _logit(base) - cfg.flow.unused_quantity - cfg.given_gain
     assert _logit(stab(flow=[unused])) == pytest.approx(want)

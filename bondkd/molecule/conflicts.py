@@ -76,9 +76,10 @@ def _calc_mismatches(text: str) -> list[tuple[str, float]]:
     for a in quantities.calculations(text):
         truth = quantities.evaluate(a.expr)
         if a.value is not None and truth is not None and not quantities.same_value(a.value, truth):
-            desc = (
-                f"calculator annotation <<{a.expr}={a.value:g}>> but the expression gives {truth:g}"
-            )
+            if text.startswith("<<", a.start):
+                desc = f"calculator annotation <<{a.expr}={a.value:g}>> but the expression gives {truth:g}"
+            else:
+                desc = f"the step writes {a.expr} = {a.value:g} but {a.expr} is {truth:g}"
             out.append((desc, truth))
         elif (
             a.value is not None

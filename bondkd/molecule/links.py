@@ -45,7 +45,7 @@ STRENGTH = {
     "term": 0.3,
     "terms_max": 0.9,
     "small": 0.3,  # factor for single-digit values
-    "lookahead": 0.8,  # factor for evidence taken from the steps that carry out a check
+    "lookahead": 1.0,  # factor for evidence taken from the steps that carry out a check
     "reflection_target": 0.5,  # factor for a check of a check
     "recent": 0.9,  # the claim just made
     "restated": 0.8,  # a value taken from the step that last wrote it

@@ -1,4 +1,5 @@
-"""Final answers (`#### N`, `\\boxed{}`, "答案是 N") and content terms for lexical overlap."""
+"""Final answers (`#### N`, `\\boxed{}`, "答案是 N", a "# Answer" heading) and content terms
+for lexical overlap."""
 
 from __future__ import annotations
 
@@ -25,7 +26,9 @@ _ANSWER_LINES = re.compile(
     r"|should\s+be|will\s+be)\b\s*[:：]?)(?:\*\*)?[ \t]*(?P<c>[^\n]+)"
     r"|(?:【\s*最终答案\s*】|(?:最终)?答案\s*(?:\*\*\s*)?(?:[:：]|是(?!否)|为|应为))(?:\*\*)?[\s:：]*"
     r"(?P<d>[^\n]+)"
-    r"|(?<![回解作])答[ \t]*[:：][ \t]*(?P<e>[^\n]+)",
+    r"|(?<![回解作])答[ \t]*[:：][ \t]*(?P<e>[^\n]+)"
+    # A markdown heading and the answer on the next line (PRM800K / QwQ: "# Answer\n\n7").
+    r"|(?m:^)[ \t]*#{1,3}[ \t]*(?:final[ \t]+)?answer[ \t]*:?[ \t]*\n[ \t\n]*(?P<f>[^ \t\n][^\n]*)",
     re.I,
 )
 _SENTENCE_END = re.compile(r"\.(?=\s|$)|。|！|!|；|;")
