@@ -206,6 +206,12 @@ class StabilityConfig(_Config):
         "and bond energy count; the dataflow is still recorded, at no cost. Refitted on the "
         "long dev traces those weights come out 0 (benchmarks/fit_stability.py). 0: never.",
     )
+    long_steps: int = Field(
+        default=9,
+        ge=0,
+        description="Likewise for a trace with at least this many working steps (the weights "
+        "were fitted on solutions of 1-8 steps). 0: never.",
+    )
     conflicts: ConflictCosts = Field(default_factory=ConflictCosts)
     resolved_cost: float = Field(
         default=0.0,

@@ -243,7 +243,9 @@ class Analyzer:
             or (f.step not in replaced and (f.kind != "dead_end" or roles[f.step] != "reflection"))
         ]
         givens = dataflow.givens(trace.question)
-        if molecule.is_long(len(text), cfg.stability):  # recorded, not costed
+        sup = [k in lk.superseded for k in range(len(texts))]
+        if molecule.past_fit(molecule.working_steps(roles, sup), len(text), cfg.stability):
+            # recorded, not costed
             flow = [f.model_copy(update={"value": 0.0}) for f in flow]
         features = molecule.stability_features(
             roles,
@@ -252,7 +254,7 @@ class Analyzer:
             flow,
             givens,
             cfg.stability,
-            [k in lk.superseded for k in range(len(texts))],
+            sup,
             len(text),
         )
         value = round(molecule.stability(features, cfg.stability), 6)

@@ -48,7 +48,9 @@ def behaviours(texts: list[str]) -> list[Behaviour]:
     for k, text in enumerate(texts):
         if (cue := cues.get(text)) is None:
             kind = lexicon.cue_kind(text)
-            reflects = (
+            if kind != "exploration" and lexicon.opens_alternative(text):
+                kind = "exploration"  # "Wait, perhaps using the gap method."
+            reflects = kind != "exploration" and (
                 kind == "reflection"
                 or lexicon.has_cue(text, "reflection")
                 or lexicon.says_wrong(text)

@@ -10,9 +10,10 @@ a probability that the reasoning holds together:
             - Σ_kind cost_kind * (dataflow breaks of that kind)
     stability = sigmoid(logit)
 
-On a long trace (reasoning of `long_chars` characters or more: R1/QwQ style) the step,
-givens and dataflow terms are 0: their weights were fitted on GSM8K solutions of 1-8 steps,
-and refitted on long dev traces they come out 0 (benchmarks/fit_stability.py).
+Past the fitted range (`long_steps` working steps or `long_chars` characters: R1/QwQ
+traces, BIG-Bench CoT) the step, givens and dataflow terms are 0: their weights were fitted
+on GSM8K solutions of 1-8 steps, and refitted on long dev traces they come out 0
+(benchmarks/fit_stability.py). The dataflow is still recorded there, at no cost.
 
     bond_term = (1 / (S - 1)) * sum_{j >= 1} max_i E(j -> i)     (0 if S < 2)
 
@@ -78,8 +79,7 @@ def stability_features(
     with its weight). `roles`: one per step; `superseded`: whether a later correction
     replaced the step (its redo is counted instead); `chars`: the reasoning's length (a
     long trace counts conflicts and bonds only, `StabilityConfig.long_chars`)."""
-    gone = list(superseded) or [False] * len(roles)
-    working = sum(r not in UNCOUNTED_ROLES and not g for r, g in zip(roles, gone, strict=True))
+    working = working_steps(roles, superseded)
     out = {
         "bond_term": bond_term(len(roles), bonds),
         "steps": float(min(config.step_cap, max(0, working - 1))),
@@ -92,13 +92,20 @@ def stability_features(
         )
     for kind in FLOW_KINDS:
         out[f"flow.{kind}"] = float(sum(f.kind == kind for f in flow))
-    if is_long(chars, config):
+    if past_fit(working, chars, config):
         out |= {k: 0.0 for k in out if k in ("steps", "givens_reached") or k.startswith("flow.")}
     return out
 
 
-def is_long(chars: int, config: StabilityConfig) -> bool:
-    return 0 < config.long_chars <= chars
+def working_steps(roles: Sequence[str], superseded: Sequence[bool] = ()) -> int:
+    gone = list(superseded) or [False] * len(roles)
+    return sum(r not in UNCOUNTED_ROLES and not g for r, g in zip(roles, gone, strict=True))
+
+
+def past_fit(working: int, chars: int, config: StabilityConfig) -> bool:
+    """Whether a trace is longer than the solutions the step, givens and dataflow weights
+    were fitted on (`long_steps` working steps or `long_chars` characters)."""
+    return 0 < config.long_chars <= chars or 0 < config.long_steps <= working
 
 
 def doc_features(doc: MoleculeDoc, config: StabilityConfig) -> dict[str, float]:

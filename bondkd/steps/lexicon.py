@@ -90,6 +90,12 @@ _REFLECTION_ZH = [
     r"(?:这|这个|此)?(?:是)?(?:对的|正确的|没错|正确|合理)(?=[，,。！!]|$)",
 ]
 
+# "Let me try to figure this out", "let me try that", "let me try converting it": the work
+# at hand, not a branch.
+_NOT_THE_WORK = (
+    r"(?! (?:to|that|this|it|converting|computing|calculating|writing|listing|visuali[sz]ing)"
+    r"(?![\w'’]))"
+)
 _EXPLORATION_EN = [
     r"alternatively|alternative(?:ly)?:?",
     r"another (?:approach|way|method|option|idea|possibility|strategy|angle|case)",
@@ -97,13 +103,16 @@ _EXPLORATION_EN = [
     r"or,? (?:maybe|perhaps|alternatively|instead|(?:we|i) (?:could|can|might))",
     r"(?:or |maybe |perhaps )?(?:i|we) (?:could|might)(?: also| instead)?"
     r" (?:try|use|instead|approach|consider|guess|assume)",
-    r"maybe|perhaps|possibly",
+    # "Maybe I messed up ..." doubts what was done (a check), it opens no branch.
+    r"(?:maybe|perhaps|possibly)(?! (?:i|we) (?:messed|made|miscalculated|was|were|got)\b)",
     r"suppos(?:e|ing)|assum(?:e|ing)",
     r"what (?:if|about)|how about",
+    # "Let me consider f(x)" and "let me try to figure this out" set up the work at hand.
     r"let(?:'s|’s| me| us)(?: now| instead| also| first)?"
-    r" (?:try|assume|suppose|consider|guess|explore|approach|test (?:the )?case)",
-    r"try(?:ing)?|trial",
-    r"consider(?:ing)?",
+    r" (?:try|assume|suppose|guess|explore|approach|test (?:the )?case)" + _NOT_THE_WORK,
+    r"try(?:ing)?" + _NOT_THE_WORK + "|trial",
+    r"consider(?:ing)? (?:the |a |another )?(?:case|cases|possibility|scenario|option)"
+    r"|consider (?:what|whether|if)",
     r"instead|on the other hand",
     r"if (?:instead|we instead|i instead)",
     r"case (?:\d+|[ivx]+|[a-d])\b",
@@ -114,7 +123,7 @@ _EXPLORATION_ZH = [
     r"换(?:一种|一个|个)(?:思路|方法|角度|算法|办法|做法|方式)",
     r"另(?:外)?一种(?:方法|思路|解法|做法|算法|办法|方式)?|另一个(?:思路|角度|办法)",
     r"不妨|试试|试一下|试着|尝试",
-    r"也可以|还可以",
+    r"也可以|还可以|可以尝试|可以试着",
     r"考虑",
 ]
 
@@ -240,7 +249,7 @@ _PREFIX = (
     rf"(?:{_OPEN_FIRST}\s*(?:{_OPEN_PUNCT}\s*)*)?"
 )
 _LEAD_EN = r"(?:so|but|and|now|then|ok(?:ay)?|well|oh|ah|alright|all right|no|yes)"
-_LEAD_ZH = r"(?:那么|但是|不过|可是|但|好的|好|嗯|哦|那|现在|接下来|然后|所以|因此|如果|我们|我|来|先|再次|再|也)"
+_LEAD_ZH = r"(?:那么|但是|不过|可是|然而|但|好的|好|嗯|哦|那|现在|接下来|然后|所以|因此|如果|我们|我|来|先|再次|再|也)"
 _LEAD = rf"(?:{_LEAD_EN}\b[\s,，.!]+|{_LEAD_ZH}[\s,，]*)"
 
 
@@ -268,6 +277,28 @@ REFLECTION_ANYWHERE_RE = re.compile(
     rf"|{_alternation(_REFLECTION_ANYWHERE_ZH)}|{_CHECKMARK}",
     re.IGNORECASE,
 )
+
+
+# A new method named anywhere in a step ("Wait, another method: fix one plate",
+# "我们可以尝试一种更简单的方法") opens a branch, unless the step says it is there to check.
+_ALTERNATIVE_EN = [
+    r"another (?:method|approach|way|strategy|idea)",
+    r"a (?:different|simpler|better|new|more direct) (?:method|approach|way|strategy)",
+    r"think (?:about it |of it )?(?:differently|in terms of)",
+    r"(?:maybe|perhaps) (?:using|by using|i (?:should|could|can) (?:use|convert|try|think))",
+]
+_ALTERNATIVE_ZH = [r"换(?:一种|一个|个)(?:思路|方法|角度|办法)|另一种(?:方法|思路|解法)|更简单的方法"]
+_CHECK_PURPOSE = r"verify|check|make sure|confirm|be sure|double-check|验证|检验|核对|检查|验算"
+ALTERNATIVE_RE = re.compile(
+    rf"(?<![\w'’])(?:{_alternation(_ALTERNATIVE_EN)})(?![\w'’])|{_alternation(_ALTERNATIVE_ZH)}",
+    re.IGNORECASE,
+)
+CHECK_PURPOSE_RE = re.compile(rf"(?<![\w'’])(?:{_CHECK_PURPOSE})", re.IGNORECASE)
+
+
+def opens_alternative(text: str) -> bool:
+    """Whether `text` turns to another method, not to check the one it has."""
+    return ALTERNATIVE_RE.search(text) is not None and not CHECK_PURPOSE_RE.search(text)
 
 
 CORRECTION_RE = re.compile(
