@@ -146,17 +146,23 @@ class Evidence:
         out: set[tuple[int, int]] = set()
         n = len(self.scores)
         is_refl = self.reflecting(behaviour)
-        anchor = None
-        for j in range(1, n):
-            if not is_refl[j - 1]:
-                anchor = self.origins[j - 1]
+        for j, anchor in enumerate(self.anchors(is_refl)):
             out.update((j, i) for i in self.scores[j])
             if is_refl[j]:
                 for k in range(j - 1, min(n, j + 1 + LOOKAHEAD)):
                     out.update((j, i) for i in self.scores[k] if i < j)
                 if anchor is not None:
-                    out.add((j, anchor))
+                    out.update({(j, anchor), (j, self.origins[anchor])})
         return sorted(out)
+
+    def anchors(self, is_refl: Sequence[bool]) -> list[int | None]:
+        """For each step, the latest earlier step that states something (`_claims`) and is
+        not itself part of a check: the claim a check is about when nothing else says."""
+        out: list[int | None] = [None]
+        for j in range(1, len(self.contents)):
+            last = j - 1 if not is_refl[j - 1] and _claims(self.contents[j - 1]) else out[-1]
+            out.append(last)
+        return out
 
     def reflecting(self, behaviour: Sequence[str | None]) -> list[bool]:
         """A step checks when its cues say so or it rejects a value stated earlier."""
@@ -270,9 +276,10 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
     n = len(ev.scores)
     out = Links()
     is_refl = ev.reflecting(behaviour)
+    anchors = ev.anchors(is_refl)
     for j in range(1, n):
         if is_refl[j]:
-            target = _reflection_target(ev, j, is_refl, energy, out.targets.get(j - 1))
+            target = _reflection_target(ev, j, is_refl, energy, out.targets.get(j - 1), anchors[j])
             if target is None:
                 continue
             out.targets[j] = target
@@ -311,13 +318,16 @@ def _continues(
 
 
 def _reflection_target(
-    ev: Evidence, j: int, is_refl: Sequence[bool], energy: Energy, previous: int | None
+    ev: Evidence,
+    j: int,
+    is_refl: Sequence[bool],
+    energy: Energy,
+    previous: int | None,
+    anchor: int | None,
 ) -> int | None:
+    """`previous`: the target of step j - 1 if it checks; `anchor`: `Evidence.anchors`."""
     if ev.rejects[j]:  # a rejected value names the corrected step outright
         return max(ev.rejects[j], key=lambda i: (ev.rejects[j][i], i))
-    anchor = next(
-        (i for i in range(j - 1, -1, -1) if not is_refl[i] and _claims(ev.contents[i])), None
-    )
     if anchor is not None and lexicon.says_wrong(ev.texts[j]):
         # A correction redoes an earlier expression or result ("算错了，144 ÷ 8 应该是 18"),
         # else "Wait, no, that's not right" rejects the claim just made.
