@@ -228,20 +228,14 @@ class Analyzer:
         )
         found = conflicts.resolve_replaced(found, replaced, cfg.stability)
         arithmetic = dataflow.is_arithmetic(trace.question, texts)
+        checks = {k for k, r in enumerate(roles) if r == "reflection"}
         flow = (
-            dataflow.find_flow_issues(trace.question, texts, trace.answer, cfg.stability.flow)
+            dataflow.find_flow_issues(
+                trace.question, texts, trace.answer, cfg.stability.flow, replaced.keys() | checks
+            )
             if arithmetic
             else []
         )
-        # A superseded step's results are what its correction replaced: not dead ends, and
-        # what it computed with is not a break in the flow either.
-        # Results computed inside a check verify, they are not meant to be used later.
-        flow = [
-            f
-            for f in flow
-            if f.step is None
-            or (f.step not in replaced and (f.kind != "dead_end" or roles[f.step] != "reflection"))
-        ]
         givens = dataflow.givens(trace.question)
         sup = [k in lk.superseded for k in range(len(texts))]
         if molecule.past_fit(molecule.working_steps(roles, sup), len(text), cfg.stability):
@@ -285,7 +279,7 @@ class Analyzer:
             dataflow=flow,
             givens=givens,
             arithmetic=arithmetic,
-            first_error=first_error.locate(found, flow),
+            first_error=first_error.locate(found),
             weak_points=molecule.weak_points(len(texts), bond_list, cfg.stability),
             provenance=Provenance(
                 bondkd_version=__version__,

@@ -114,7 +114,11 @@ def test_steps_that_check_or_explore_do_not_count_and_the_count_is_capped():
 
     assert steps(["normal"] * 3) == 2
     assert steps(["normal", "reflection", "exploration", "deep_reasoning"]) == 1
-    assert steps(["normal"] * 40) == 3
+    assert steps(["normal"] * 8) == 3
+    # Past the fitted range (long_steps working steps) the step term is not counted at all.
+    assert cfg.long_steps == 9 and steps(["normal"] * 40) == 0
+    assert stability_features(["normal"] * 40, [], [], [], 0, cfg.model_copy(
+        update={"long_steps": 0}))["steps"] == 3  # fmt: skip
 
 
 def test_fit_keeps_signs_and_recovers_a_planted_model():
@@ -263,7 +267,7 @@ def test_superseded_steps_are_neither_dead_ends_nor_unsourced():
     steps = ["23 × 18 = 424 bottles, using 7 extra.", "No: 23 × 18 = 414.", "So 414 bottles."]
     got = kinds(find_flow_issues(q, steps, "414"))
     assert ("dead_end", "424") in got
-    assert kinds(find_flow_issues(q, steps, "414", superseded={0})) == []
+    assert kinds(find_flow_issues(q, steps, "414", exempt={0})) == []
 
 
 # -- is_arithmetic: dataflow abstains on reasoning that does not compute ---------------

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from bondkd import analyze
 from bondkd.config import AnalyzeConfig
 from bondkd.molecule import first_error
-from bondkd.schema import Conflict, ConflictKind, FlowIssue
+from bondkd.schema import Conflict, ConflictKind
 
 LEXICAL = AnalyzeConfig(backend="lexical")
 CONFLICT_KINDS = get_args(ConflictKind)
@@ -27,12 +27,8 @@ def conflict(kind: str, steps: list[int], fixed_by: int | None = None) -> Confli
     )
 
 
-def flow(kind: str, step: int) -> FlowIssue:
-    return FlowIssue(kind=kind, step=step, quantity="3", description=f"{kind} at {step}", value=1.0)  # type: ignore[arg-type]
-
-
 def test_none_on_a_clean_trace():
-    assert first_error.locate([], []) is None
+    assert first_error.locate([]) is None
 
 
 def test_earliest_wins():
@@ -41,35 +37,33 @@ def test_earliest_wins():
             conflict("calc_mismatch", [5]),
             conflict("check_failed", [2]),
             conflict("value_clash", [1, 4]),
-        ],
-        [],
+        ]
     )
     assert fe is not None and fe.step == 2 and fe.kind == "check_failed"
 
 
 def test_a_value_clash_marks_the_step_that_changed_the_value():
-    fe = first_error.locate([conflict("value_clash", [1, 4])], [])
+    fe = first_error.locate([conflict("value_clash", [1, 4])])
     assert fe is not None and fe.step == 4
 
 
 def test_resolved_conflicts_never_count():
-    assert first_error.locate([conflict("calc_mismatch", [1], fixed_by=2)], []) is None
+    assert first_error.locate([conflict("calc_mismatch", [1], fixed_by=2)]) is None
     fe = first_error.locate(
-        [conflict("calc_mismatch", [1], fixed_by=2), conflict("check_failed", [3])], []
+        [conflict("calc_mismatch", [1], fixed_by=2), conflict("check_failed", [3])]
     )
     assert fe is not None and fe.step == 3
 
 
 def test_untrusted_evidence_names_no_error():
-    """Dataflow breaks, negations and answer mismatches point after the first error or
-    at none (measured: benchmarks/first_error.py --evidence)."""
+    """Negations and answer mismatches point after the first error or at none (measured:
+    benchmarks/first_error.py --evidence); dataflow breaks are not even read."""
     found = [conflict("negation", [0, 1]), conflict("answer_mismatch", [2])]
-    flows = [flow("unsourced", 0), flow("dead_end", 1), flow("unused_quantity", 2)]
-    assert first_error.locate(found, flows) is None
+    assert first_error.locate(found) is None
 
 
 def test_on_one_step_the_more_specific_kind_is_described():
-    fe = first_error.locate([conflict("value_clash", [0, 3]), conflict("check_failed", [3])], [])
+    fe = first_error.locate([conflict("value_clash", [0, 3]), conflict("check_failed", [3])])
     assert fe is not None and fe.kind == "check_failed"
 
 
@@ -87,7 +81,7 @@ def test_laws_on_random_conflicts(items):
     """Never a resolved conflict, never an untrusted kind, and no trusted unresolved
     conflict earlier than the one named."""
     cs = [conflict(kind, [step], fix) for kind, step, fix in items]
-    fe = first_error.locate(cs, [])
+    fe = first_error.locate(cs)
     live = [c for c in cs if c.resolved_by is None and c.kind in first_error.ERROR_KINDS]
     if not live:
         assert fe is None

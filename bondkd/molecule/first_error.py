@@ -8,18 +8,18 @@ in a trace falls against the label.
 
 | evidence | at the labelled step | before it, or on a clean trace | after it |
 |---|---|---|---|
-| `check_failed` (quantities.verifiers) | 421 | 5 | 117 |
-| `calc_mismatch` | 89 | 5 | 8 |
+| `check_failed` (quantities.verifiers) | 485 | 7 | 72 |
+| `calc_mismatch` | 88 | 3 | 6 |
 | `value_clash` | 73 | 2 | 3 |
-| dataflow `unsourced` | 8 | 2 | 5 |
-| dataflow `dead_end` | 12 | 15 | 13 |
+| dataflow `unsourced` | 5 | 0 | 2 |
+| dataflow `dead_end` | 8 | 14 | 6 |
 | `answer_mismatch` | 0 | 0 | 16 |
 | `negation` | 0 | 0 | 2 |
 
 A failed check, a wrong calculation and a value that changes with no correction are
 errors of the step that states them. Dataflow breaks are not: a "dead end" is a result the
 trace did not need (as often before the labelled error as at it), and an "unsourced"
-number is mostly domain knowledge; its 8 hits are ProcessBench items whose first
+number is mostly domain knowledge; its few hits are ProcessBench items whose first
 paragraph both brings in a known constant and holds the labelled error. An answer mismatch
 or a negation points at a step after the first error, never at it. They still lower
 stability; they never name the first error.
@@ -27,18 +27,17 @@ stability; they never name the first error.
 
 from __future__ import annotations
 
-from bondkd.schema import Conflict, FirstError, FlowIssue
+from bondkd.schema import Conflict, FirstError
 
 # Conflict kinds that mark the step stating them as wrong, most specific first: where two
 # fall on one step, the description of the first kind here is given.
 ERROR_KINDS: tuple[str, ...] = ("check_failed", "calc_mismatch", "value_clash")
 
 
-def locate(conflicts: list[Conflict], flow: list[FlowIssue]) -> FirstError | None:
+def locate(conflicts: list[Conflict]) -> FirstError | None:
     """The earliest step with an unresolved conflict of an `ERROR_KINDS` kind; None when
-    there is none. A conflict a later correction resolved never counts. `flow` is taken
-    for the signature's sake: dataflow breaks are no evidence of an error (module doc)."""
-    del flow
+    there is none. A conflict a later correction resolved never counts; dataflow breaks
+    are no evidence of an error (module doc)."""
     found = [
         (max(c.steps), ERROR_KINDS.index(c.kind), c)
         for c in conflicts

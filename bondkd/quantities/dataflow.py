@@ -189,13 +189,14 @@ def find_flow_issues(
     texts: Sequence[str],
     answer: str | None,
     config: DataflowConfig | None = None,
-    superseded: Collection[int] = (),
+    exempt: Collection[int] = (),
 ) -> list[FlowIssue]:
-    """The breaks in the quantity dataflow (module docstring). `superseded`: steps a later
-    correction replaces; the results they compute first are no dead ends and their
-    operands are not unsourced (the correction redoes the work)."""
+    """The breaks in the quantity dataflow (module docstring). `exempt`: steps whose
+    results need no later use and whose operands need no source: steps a later correction
+    replaces (the correction redoes the work) and checks (they verify, nothing builds on
+    them)."""
     config = config or DataflowConfig()
-    replaced = frozenset(superseded)
+    replaced = frozenset(exempt)
     consts = {quantities.canon(c) for c in config.constants}
     asked = quantities.numbers(question)
     issues: list[FlowIssue] = []

@@ -287,7 +287,9 @@ _ALTERNATIVE_EN = [
     r"think (?:about it |of it )?(?:differently|in terms of)",
     r"(?:maybe|perhaps) (?:using|by using|i (?:should|could|can) (?:use|convert|try|think))",
 ]
-_ALTERNATIVE_ZH = [r"换(?:一种|一个|个)(?:思路|方法|角度|办法)|另一种(?:方法|思路|解法)|更简单的方法"]
+_ALTERNATIVE_ZH = [
+    r"换(?:一种|一个|个)(?:思路|方法|角度|办法)|另一种(?:方法|思路|解法)|更简单的方法"
+]
 _CHECK_PURPOSE = r"verify|check|make sure|confirm|be sure|double-check|验证|检验|核对|检查|验算"
 ALTERNATIVE_RE = re.compile(
     rf"(?<![\w'’])(?:{_alternation(_ALTERNATIVE_EN)})(?![\w'’])|{_alternation(_ALTERNATIVE_ZH)}",
