@@ -313,7 +313,7 @@ CORRECTION_RE = re.compile(
 # step that opens with one carries on from its predecessor.
 REFERS_BACK_RE = re.compile(
     r"(?<![\w'’])(?:these|those|such|each of (?:these|them|those)|them|they"
-    r"|(?:this|that|the|our) (?:number|value|result|total|sum|product|amount|equation"
+    r"|(?:this|that) (?:number|value|result|total|sum|product|amount|equation"
     r"|expression|count|difference|quotient|ratio|gives|means|leaves|makes|shows))(?![\w'’])"
     r"|这些|那些|上述|上面|此时|由此|该|这个(?:数|值|结果|方程|式子|等式)",
     re.IGNORECASE,

@@ -116,7 +116,7 @@ class Output:
         if not self.quiet and self._rows:
             t = Table(title="molecules", show_lines=False)
             for col in ("id", "steps", "bonds S/R/E", "stability", "verdict", "conflicts",
-                        "first error"):  # fmt: skip
+                        "1st error"):  # fmt: skip
                 t.add_column(col)
             for row in self._rows:
                 t.add_row(*row)
