@@ -78,7 +78,7 @@ class LlamaCppTeacher:
 
 class TransformersTeacher:
     def __init__(self, name: str) -> None:
-        from bondkd.models import load_causal_lm
+        from bondkd.energy.models import load_causal_lm
 
         self.lm = load_causal_lm(name)
         self.id = f"transformers:{self.lm.model_id}"
