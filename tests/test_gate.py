@@ -224,7 +224,16 @@ def test_verdict_is_score_over_threshold_and_no_veto():
 
 def test_chinese_trace_goes_through():
     [out] = _gate([_load("chinese_reflective.json")])
-    assert out["bondkd"]["molecule"]["roles"]["reflection"] >= 1
+    mol = out["bondkd"]["molecule"]
+    assert mol["roles"]["reflection"] >= 1
+    # 48 × 35 = 1580 (step 1) is corrected by step 4: superseded, and no error stands.
+    assert mol["superseded"] == {1: 4} and mol["first_error"] is None
+
+
+def test_the_gate_records_the_first_unresolved_error():
+    [out] = _gate([_load("contradiction.json")])
+    first = out["bondkd"]["molecule"]["first_error"]
+    assert first is not None and first["step"] == 3 and first["kind"] == "value_clash"
     assert _check(out, "refusal")["status"] == "pass"
 
 

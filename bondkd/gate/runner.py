@@ -184,6 +184,11 @@ class Gate:
                 "bonds": mol.bond_counts(),
                 "roles": mol.role_counts(),
                 "accepted": mol.accepted,
+                # The earliest error no later step corrects, and what corrections replaced.
+                "first_error": None if (e := mol.doc.first_error) is None else e.model_dump(),
+                "superseded": {
+                    s.index: s.superseded_by for s in mol.steps if s.superseded_by is not None
+                },
             },
             "checks": [r.model_dump() for r in results],
             **lineage,
