@@ -29,6 +29,23 @@ def check_reflective(mol):
     assert back and back[0].target < checker.index - 1  # long-range, not just the predecessor
     checked = mol.steps[back[0].target].text
     assert any(tok in checked for tok in ("17", "24", "418")), checked
+    # Issue 16's showcase: the corrected trace is accepted; 17 × 24 = 418 (step 4) and the
+    # $549 it led to (step 11) are superseded by the steps that correct them, not dead ends;
+    # "I slipped in the first step" (15) goes on with the correction of step 4.
+    assert mol.accepted, mol.doc.reasons
+    assert {s.index: s.superseded_by for s in mol.steps if s.superseded_by is not None} == {
+        4: 14,
+        11: 16,
+    }
+    assert not [f for f in mol.doc.dataflow if f.kind == "dead_end" and f.step in (4, 11)]
+    assert mol.doc.first_error is None
+    reflection = {(b.source, b.target) for b in mol.bonds if b.type == "reflection"}
+    assert {(14, 4), (15, 4), (16, 11)} <= reflection
+    # Every link a reader draws from a step to the results it uses is strong_logic.
+    strong = {(b.source, b.target) for b in mol.bonds if b.type == "strong_logic"}
+    used = {(6, 4), (6, 5), (8, 6), (8, 7), (9, 8), (10, 9), (11, 10), (17, 13), (18, 17),
+            (19, 18), (20, 19), (21, 20), (23, 20), (23, 18), (25, 21), (27, 21)}  # fmt: skip
+    assert used <= strong, sorted(used - strong)
 
 
 def check_exploratory(mol):

@@ -279,7 +279,13 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
     anchors = ev.anchors(is_refl)
     for j in range(1, n):
         if is_refl[j]:
-            target = _reflection_target(ev, j, is_refl, energy, out.targets.get(j - 1), anchors[j])
+            before = out.targets.get(j - 1)
+            owned = out.kinds.get(j - 1) == "correction" and lexicon.ADMISSION_RE.search(
+                ev.texts[j]
+            )
+            target = _reflection_target(
+                ev, j, is_refl, energy, before, anchors[j], before if owned else None
+            )
             if target is None:
                 continue
             out.targets[j] = target
@@ -324,15 +330,20 @@ def _reflection_target(
     energy: Energy,
     previous: int | None,
     anchor: int | None,
+    corrected: int | None = None,
 ) -> int | None:
-    """`previous`: the target of step j - 1 if it checks; `anchor`: `Evidence.anchors`."""
+    """`previous`: the target of step j - 1 if it checks, `corrected` if it corrects and
+    step j owns up to a slip; `anchor`: `Evidence.anchors`."""
     if ev.rejects[j]:  # a rejected value names the corrected step outright
         return max(ev.rejects[j], key=lambda i: (ev.rejects[j][i], i))
     if anchor is not None and lexicon.says_wrong(ev.texts[j]):
         # A correction redoes an earlier expression or result ("算错了，144 ÷ 8 应该是 18"),
         # else "Wait, no, that's not right" rejects the claim just made.
+        # Owning up right after a correction ("I slipped in the first step") goes on with it.
         redone = {i: x for i, x in ev.producers[j].items() if x >= STRENGTH["result"]}
-        return max(redone, key=lambda i: (redone[i], i)) if redone else anchor
+        if redone:
+            return max(redone, key=lambda i: (redone[i], i))
+        return anchor if corrected is None else corrected
     cand = _weighed(ev.scores[j], is_refl)
     own = max(cand.values(), default=0.0)
     if own < MIN_EVIDENCE and previous is not None:

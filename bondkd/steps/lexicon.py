@@ -370,6 +370,16 @@ _HEDGE_BEFORE = re.compile(
 )
 
 
+# Owning up to a slip ("I slipped when multiplying", 我算错了) points back at a correction
+# just made, where "Wait, no" rejects the claim just made.
+ADMISSION_RE = re.compile(
+    r"(?<![\w'’])(?:(?:i|we) (?:made|make|have made) (?:a |an )?(?:mistake|error|slip|typo)"
+    r"|(?:i|we) (?:slipped|messed up)|(?:my|the) (?:mistake|error|slip) (?:was|is))(?![\w'’])"
+    r"|我们?(?:算错|搞错|弄错|写错|看错)",
+    re.IGNORECASE,
+)
+
+
 def says_wrong(text: str) -> bool:
     """Whether `text` says that something earlier was wrong ("I made an error", 算错了),
     not merely that it might be."""
