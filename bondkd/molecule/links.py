@@ -18,12 +18,23 @@ Evidence that step j points at an earlier step i (`evidence`), summed:
 | a rare term first written in i                     | 0.3, ≤ 0.9    |
 
 Values and terms of the question have no origin step; single digits are weak (they are
-indices and counts everywhere). A reflection step without content evidence of its own
-("Wait, let me check the number of students again") takes it from the steps that carry
-out the check (the next two). Corrections: a reflection step that says something was
-wrong (lexicon.says_wrong) or rejects a value stated earlier is of kind "correction"; the
-step it points at is superseded by it, and so are, for the dataflow, the steps between
-them that computed with the superseded values (`tainted`).
+indices and counts everywhere); a value blamed ("I wrote 86, but that's wrong") counts as
+rejected. Choosing (`choose`):
+
+- a check: its own evidence, plus 0.9 for the claim just made (`Evidence.anchors`, mapped
+  to where that claim was first stated: `origins`), plus the evidence of the next two
+  steps, which carry the check out ("let me check the students again" is followed by the
+  multiplication it redoes); a check of a check counts half; energy breaks ties;
+- a correction (lexicon.says_wrong, or a rejected value): the step that wrote the rejected
+  value, else the step whose expression or result it redoes, else, owning up right after
+  a correction ("I slipped"), that correction's target, else the claim just made. That
+  step is superseded by it, and so are, for the dataflow and conflicts, the steps between
+  them that computed with the superseded values (`tainted`);
+- a plain step: deduction links to the steps that computed or last wrote the values it
+  uses, and to its predecessor when it carries on from it (`_continues`).
+
+The strengths were chosen on the `tune` part of datasets/labelled.jsonl, never on its
+`holdout` part (docs/benchmarks.md).
 """
 
 from __future__ import annotations
