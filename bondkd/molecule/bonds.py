@@ -33,7 +33,6 @@ from typing import Literal
 from bondkd.config import Bands
 from bondkd.energy.combine import COMPONENTS, PairEnergies
 from bondkd.molecule import links
-from bondkd.molecule.links import Links
 from bondkd.schema import Bond, BondType, Components, Role
 from bondkd.steps import lexicon
 
@@ -84,7 +83,7 @@ def build_bonds(
     behaviour: list[Behaviour],
     config: Bands,
     max_per_step: int = 3,
-    found: Links | None = None,
+    found: links.Links | None = None,
 ) -> list[Bond]:
     # Plain lists: indexing numpy arrays one element at a time was most of the cost here
     # on long traces (a 1 MB trace has ~140,000 candidate pairs).
@@ -93,7 +92,7 @@ def build_bonds(
     coh = pe.components.get("coherence")
     coherence = None if coh is None else coh.tolist()
     comps = {name: x.tolist() for name in COMPONENTS if (x := pe.components.get(name)) is not None}
-    found = found or Links()
+    found = found or links.Links()
     by_source: dict[int, list[int]] = {}
     for p, j in enumerate(sources):
         by_source.setdefault(j, []).append(p)
