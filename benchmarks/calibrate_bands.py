@@ -4,6 +4,8 @@ Pairs of three kinds:
 - deductive: step j reuses a quantity first stated or computed in step i, j neither reflects
   nor explores (GSM8K train human solutions: each line computes from earlier results);
 - reflection: a labelled reflection step and the step it checks (datasets/labelled.jsonl);
+- labelled deduction: a step and a step whose results it uses (datasets/labelled.jsonl, the
+  long public traces; reported, not used for a band: docs/benchmarks.md);
 - unrelated: candidate pairs, not adjacent, sharing no number and no content term (GSM8K).
 
 Suggested bands: strong = 25th percentile of deductive pairs (three quarters of clear
@@ -50,16 +52,20 @@ def gsm8k_pairs(analyzer: Analyzer, limit: int) -> tuple[list[float], list[float
     return deductive, unrelated
 
 
-def reflection_links(analyzer: Analyzer) -> list[float]:
-    out = []
+def labelled_links(analyzer: Analyzer) -> tuple[list[float], list[float]]:
+    """Energies of the labelled reflection links and of the labelled deduction links."""
+    refl, deduced = [], []
     for (_line, trace), line in zip(iter_traces(str(LABELLED)), LABELLED.open(), strict=True):
         te = analyzer.energies(trace)  # type: ignore[arg-type]
         index = {tuple(p): k for k, p in enumerate(te.energy.pairs.tolist())}
-        for src, tgt in json.loads(line)["labels"]["reflection"].items():
-            k = index.get((int(src), int(tgt)))
+        labels = json.loads(line)["labels"]
+        links = [(int(j), i, refl) for j, i in labels["reflection"].items()]
+        links += [(int(j), i, deduced) for j, v in labels.get("deduction", {}).items() for i in v]
+        for j, i, out in links:
+            k = index.get((j, i))
             if k is not None:  # a link outside the candidate pairs cannot bond at all
                 out.append(float(te.energy.energy[k]))
-    return out
+    return refl, deduced
 
 
 def main() -> None:
@@ -72,7 +78,7 @@ def main() -> None:
     for backend in args.backends.split(","):
         analyzer = Analyzer(AnalyzeConfig(backend=backend))
         deductive, unrelated = gsm8k_pairs(analyzer, args.limit)
-        refl = reflection_links(analyzer)
+        refl, deduced = labelled_links(analyzer)
         q = lambda xs, p: round(float(np.percentile(xs, p)), 3)  # noqa: E731
         row = {
             "pairs": {
@@ -83,6 +89,9 @@ def main() -> None:
             "deductive_p25_p50_p75": [q(deductive, p) for p in (25, 50, 75)],
             "reflection_p25_p50_p75": [q(refl, p) for p in (25, 50, 75)],
             "unrelated_p50_p90": [q(unrelated, p) for p in (50, 90)],
+            # Long public traces (issue 16): where their labelled deduction links fall.
+            "labelled_deduction_p10_p25_p50": [q(deduced, p) for p in (10, 25, 50)],
+            "labelled_deduction_n": len(deduced),
             "suggested": {
                 "strong": q(deductive, 25),
                 "reflection": q(refl, 25),
