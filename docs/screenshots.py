@@ -26,7 +26,7 @@ def main(molecule: str, report: str) -> None:
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(Path(molecule).resolve().as_uri())
         page.wait_for_selector("body[data-settled=true]", state="attached")
-        page.evaluate("window.bondkdView.showStep(12)")  # the step that checks step 6
+        page.evaluate("window.bondkdView.showStep(12)")  # the step that checks step 4
         page.screenshot(path=str(IMG / "molecule.png"))
         page = browser.new_page(viewport={"width": 1400, "height": 1300})
         page.goto(Path(report).resolve().as_uri())
