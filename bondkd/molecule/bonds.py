@@ -97,6 +97,7 @@ def build_bonds(
     for p, j in enumerate(sources):
         by_source.setdefault(j, []).append(p)
     bonds: list[Bond] = []
+    seen: dict[tuple, Components] = {}  # a looping trace repeats its pairs' components
     for j in sorted(by_source):
         at = {targets[p]: p for p in by_source[j]}
         # Content evidence first: it names the step checked or used, whatever the energy.
@@ -117,7 +118,7 @@ def build_bonds(
                 kind = band(energy[p], config)
                 btype = "exploratory" if kind == "reflection" else kind  # type: ignore[assignment]
             bonds.append(
-                _bond(j, targets[p], energy[p], {k: v[p] for k, v in comps.items()}, btype)
+                _bond(j, targets[p], energy[p], {k: v[p] for k, v in comps.items()}, btype, seen)
             )
     return bonds
 
@@ -153,14 +154,21 @@ def _behaviour_partner(
     return max(ps, key=score)
 
 
-def _bond(j: int, i: int, energy: float, values: dict[str, float], btype: BondType) -> Bond:
-    comps = {
-        name: None if (v := values.get(name)) is None or math.isnan(v) else round(v, 6)
+def _bond(
+    j: int,
+    i: int,
+    energy: float,
+    values: dict[str, float],
+    btype: BondType,
+    seen: dict[tuple, Components],
+) -> Bond:
+    key = tuple(
+        None if (v := values.get(name)) is None or math.isnan(v) else round(v, 6)
         for name in COMPONENTS
-    }
-    return Bond(
-        source=j, target=i, type=btype, energy=round(energy, 6), components=Components(**comps)
     )
+    if (comps := seen.get(key)) is None:  # shared, never mutated: read-only documents
+        comps = seen[key] = Components(**dict(zip(COMPONENTS, key, strict=True)))
+    return Bond(source=j, target=i, type=btype, energy=round(energy, 6), components=comps)
 
 
 def roles(n: int, behaviour: list[Behaviour], bonds: list[Bond]) -> list[Role]:

@@ -120,11 +120,8 @@ class Fixers:
 def _value_clashes(texts, behaviour, fixer):
     first: dict[str, tuple[float, int]] = {}
     out = []
-    said: dict[str, list[tuple[str, float]]] = {}  # a looping trace repeats its steps
     for k, text in enumerate(texts):
-        if (pairs := said.get(text)) is None:
-            pairs = said[text] = quantities.assignments(text)
-        for key, value in pairs:
+        for key, value in quantities.assignments(text):  # cached per distinct step text
             prev = first.get(key)
             if prev is None:
                 first[key] = (value, k)

@@ -151,19 +151,22 @@ class Evidence:
     origins: list[int]  # j -> the step that first stated what j states (j if it is new)
 
     def pairs(self, behaviour: Sequence[str | None]) -> list[tuple[int, int]]:
-        """Every pair `choose` may link: a step's own candidates, those of the steps that
-        may carry out its check, those of the step before (a check goes on), and the
-        origin of the claim a check follows."""
+        """Every pair `choose` may link: for a check, its own candidates, those of the
+        steps that may carry out the check and of the step before (a check goes on), and
+        the claim it follows and where that was first made; for a plain step, the steps
+        whose values it uses most (its predecessor is a candidate pair already)."""
         out: set[tuple[int, int]] = set()
         n = len(self.scores)
         is_refl = self.reflecting(behaviour)
         for j, anchor in enumerate(self.anchors(is_refl)):
-            out.update((j, i) for i in self.scores[j])
             if is_refl[j]:
                 for k in range(j - 1, min(n, j + 1 + LOOKAHEAD)):
                     out.update((j, i) for i in self.scores[k] if i < j)
                 if anchor is not None:
                     out.update({(j, anchor), (j, self.origins[anchor])})
+            elif behaviour[j] is None:  # the steps a deduction may use
+                used = sorted(self.uses[j], key=lambda i: (-self.uses[j][i], -i))
+                out.update((j, i) for i in used[:MAX_DEDUCTIONS])
         return sorted(out)
 
     def anchors(self, is_refl: Sequence[bool]) -> list[int | None]:

@@ -149,8 +149,13 @@ def flow_soundness(
 ) -> float:
     """Stability's dataflow terms alone, read on the whole reasoning as one step. Needs
     no segmentation or energies, so the gate's first pass can afford it for every
-    record (it weights each answer's vote in the consensus check)."""
-    flow = dataflow.find_flow_issues(question, [reasoning], answer, config.flow)
+    record (it weights each answer's vote in the consensus check). Past the fitted range,
+    or on reasoning that does not compute, the dataflow counts for nothing: not read."""
+    flow = (
+        []
+        if past_fit(0, len(reasoning), config) or not dataflow.is_arithmetic(question, [reasoning])
+        else dataflow.find_flow_issues(question, [reasoning], answer, config.flow)
+    )
     feats = stability_features(
         [], [], [], flow, dataflow.givens(question), config, chars=len(reasoning)
     )

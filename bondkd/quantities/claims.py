@@ -13,6 +13,7 @@ from bondkd.quantities.numbers import (
     _STOP,
     _TRANS,
     Quantity,
+    TextCache,
     _scan,
     _words,
     canon,
@@ -232,7 +233,7 @@ def _chains(masked: str) -> Iterator[re.Match[str]]:
             yield from _CHAIN.finditer(masked, run.start(), run.end())
 
 
-def assignments(text: str) -> list[tuple[str, float]]:
+def _assignments(text: str) -> list[tuple[str, float]]:
     """Named quantity assertions, in order: arithmetic ("17 * 24 = 418" -> ("17*24", 418)),
     variables ("x = 5", case kept: P and p differ), and named quantities ("the total is 36
     apples" -> ("total (apple)", 36), "total cost was $694" -> ("total cost (dollar)", 694),
@@ -282,3 +283,8 @@ def assignments(text: str) -> list[tuple[str, float]]:
             found.append((m.start(), key, rhs[0]))
     found.sort(key=lambda f: f[0])
     return [(k, v) for _, k, v in found]
+
+
+# Read by conflicts (value clashes) and the substitution verifier, once per distinct step:
+# a looping trace repeats its steps. Callers must not mutate the list.
+assignments = TextCache(_assignments)

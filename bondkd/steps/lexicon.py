@@ -27,6 +27,7 @@ marker characters, and checks that the cue rules still match exactly what the ol
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 CUE_KINDS = ("reflection", "exploration", "conclusion", "sequence")
 
@@ -380,6 +381,7 @@ ADMISSION_RE = re.compile(
 )
 
 
+@lru_cache(maxsize=1 << 16)  # asked of every step by several stages; long traces repeat
 def says_wrong(text: str) -> bool:
     """Whether `text` says that something earlier was wrong ("I made an error", 算错了),
     not merely that it might be."""
