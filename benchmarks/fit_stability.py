@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -34,36 +35,26 @@ from bondkd.measure import stability_fit
 from bondkd.measure.metrics import auroc
 from bondkd.pipeline import Analyzer
 from bondkd.read.files import iter_traces
-from bondkd.read.formats import parse_record
 from bondkd.schema import MoleculeDoc, Trace
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-GSM8K = SHARED / "gsm8k" / "model_solutions.dev.jsonl"
-LONGCOT = ("thought_anchors", "prmbench_qwq", "processbench_subset", "bbmistake")
-GENERATORS = ("6b_finetuning", "6b_verification", "175b_finetuning", "175b_verification")
-LONG_CHARS, LONG_STEPS = 3000, 30
+sys.path.insert(0, str(Path(__file__).parent))
+from gsm8k_auroc import DEV, load
+from longcot_gate import LONG_CHARS, LONG_STEPS, LONGCOT, SOURCES, labels
 
 
 def gsm8k() -> list[tuple[Trace, bool, str]]:
-    out = []
-    for q, line in enumerate(GSM8K.open(encoding="utf-8")):
-        row = json.loads(line)
-        for g in GENERATORS:
-            rec = {"id": f"q{q}-{g}", "question": row["question"], "solution": row[g]["solution"]}
-            trace = parse_record(rec, source=f"{GSM8K.name}:{q + 1}")
-            out.append((trace, bool(row[g]["is_correct"]), row["question"]))
-    return out
+    traces, correct, _ = load(DEV, None)
+    return [(t, ok, t.question) for t, ok in zip(traces, correct, strict=True)]
 
 
 def longcot(name: str) -> list[tuple[Trace, bool, str]]:
-    path = SHARED / "longcot" / f"{name}.dev.jsonl"
-    raw = [json.loads(line) for line in path.open(encoding="utf-8")]
-    out = []
-    for line, item in iter_traces(str(path)):
-        rec = raw[line - 1]
-        if isinstance(item, Trace) and rec["is_correct"] is not None:
-            out.append((item, bool(rec["is_correct"]), rec["question"]))
-    return out
+    path = LONGCOT / f"{name}.dev.jsonl"
+    raw = labels(path)
+    return [
+        (item, bool(raw[line]["is_correct"]), raw[line]["question"])
+        for line, item in iter_traces(str(path))
+        if isinstance(item, Trace) and raw[line]["is_correct"] is not None
+    ]
 
 
 def is_long(doc: MoleculeDoc) -> bool:
@@ -87,7 +78,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--backend", default="lexical")
     ap.add_argument("--cap", type=float, default=200.0, help="Most traces a source counts as.")
-    ap.add_argument("--sources", default="gsm8k," + ",".join(LONGCOT))
+    ap.add_argument("--sources", default="gsm8k," + ",".join(SOURCES))
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     analyzer = Analyzer(AnalyzeConfig(backend=args.backend))
