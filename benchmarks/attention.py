@@ -9,8 +9,10 @@ into steps by `bondkd.steps.segment.segment`, tokens mapped to steps as the read
 - engine_s: the same forward inside `bondkd.energy.engine.capture`, called exactly as
   `StepAttentionReader._forward` calls it (stop_early=True, per_head=False, the reader's
   layers/heads/chunk), plus `summed()`. Same token ids, tokenisation not timed. Configs:
-  "default" = AttentionConfig() (layers at depth 0.4-0.8, all heads; the forward stops
+  "default" = AttentionConfig() (one layer, depth 0.55-0.58, all heads; the forward stops
   after the last one) and "all" = AttentionConfig(depth=(0, 1));
+- depth_s: the bare forward cut at the same depth as the engine's (a forward hook stops it
+  after the last layer read), so that stopping early does not hide the engine's own cost;
 - naive_s: eager attention with output_attentions=True (all L layers' (H, T, T) maps held
   at once), then the tests' reference reduction (tests/test_attention.py `eager_raw`:
   segment-sum over keys then queries, float64) for the config's layers/heads, with the
@@ -25,10 +27,14 @@ forward worker's peak after loading and a 64-token warm-up.
 forward is config-independent and measured once per length. Times are the minimum over
 --repeats runs after a 64-token warm-up. Rows are rewritten to --json after each one.
 On a shared machine pass --threads below the free cores: oversubscribed OpenMP threads
-made a 256-token forward 12x slower (8.5 s vs 0.7 s with 2 threads vs 1 on 2 busy cores).
+made a 256-token forward 12x slower (8.5 s vs 0.7 s with 2 threads vs 1 on 2 busy cores),
+and --interleave: the three timed arms (forward, depth, engine) then take turns in one
+worker process, so load from other processes hits them alike (no naive arm, and one peak
+RSS for the worker).
 
     python benchmarks/attention.py --lengths 512,2048,8192,16384,32768 --json OUT.json
     python benchmarks/attention.py --lengths 256,512 --repeats 1 --threads 1
+    python benchmarks/attention.py --interleave --configs default --threads 1 --json OUT.json
 """
 
 from __future__ import annotations
@@ -112,6 +118,24 @@ def run_forward(model, ids, steps, n, layers, heads, chunk):
         model.model(input_ids=ids, use_cache=False)
 
 
+class _Cut(Exception):
+    pass
+
+
+def run_depth(model, ids, steps, n, layers, heads, chunk):
+    def stop(*_):
+        raise _Cut
+
+    hook = model.model.layers[max(layers)].register_forward_hook(stop)
+    try:
+        with torch.inference_mode():
+            model.model(input_ids=ids, use_cache=False)
+    except _Cut:
+        pass
+    finally:
+        hook.remove()
+
+
 def run_engine(model, ids, steps, n, layers, heads, chunk) -> np.ndarray:
     from bondkd.energy.engine import capture
 
@@ -120,7 +144,7 @@ def run_engine(model, ids, steps, n, layers, heads, chunk) -> np.ndarray:
         capture(model, steps, n, layers, heads, chunk, stop_early=True, per_head=False) as cap,
     ):
         model.model(input_ids=ids, use_cache=False)
-    return cap.summed()[0].numpy()  # (S, S) summed over selected layers and heads
+    return cap.summed()[0].cpu().numpy()  # (S, S) summed over selected layers and heads
 
 
 def run_naive(model, ids, steps, n, layers, heads, chunk) -> np.ndarray:
@@ -134,14 +158,15 @@ def run_naive(model, ids, steps, n, layers, heads, chunk) -> np.ndarray:
     total = torch.zeros((n + 1, n + 1), dtype=torch.float64)
     for layer in layers:
         a = att[layer][0] if heads is None else att[layer][0, heads]
-        a = a.double()  # (H, T, T)
+        a = a.double().cpu()  # (H, T, T)
         by_key = a.new_zeros((a.shape[0], a.shape[1], n + 1)).index_add_(2, seg, a)
         both = by_key.new_zeros((a.shape[0], n + 1, n + 1)).index_add_(1, seg, by_key)
         total += both.sum(dim=0)  # [j, i]: queries of step j onto keys of step i
-    return total[:n, :n].numpy()
+    return total[:n, :n].cpu().numpy()
 
 
-RUNS = {"forward": run_forward, "engine": run_engine, "naive": run_naive}
+RUNS = {"forward": run_forward, "depth": run_depth, "engine": run_engine, "naive": run_naive}
+ARMS = ("forward", "depth", "engine")
 
 
 def peak_mib() -> float:
@@ -155,22 +180,37 @@ def worker(a: argparse.Namespace) -> None:
 
     if a.threads:
         torch.set_num_threads(a.threads)
-    lm = load_causal_lm("smollm2", dtype=a.dtype)
+    lm = load_causal_lm("smollm2", device=a.device, dtype=a.dtype)
     model = lm.model
     model.set_attn_implementation("sdpa")
     ids, steps, n = build_inputs(lm, a.tokens)
+    ids = ids.to(a.device)
+
+    def sync() -> None:  # CUDA runs asynchronously: time whole kernels
+        if a.device.startswith("cuda"):
+            torch.cuda.synchronize()
+
     cfg = AttentionConfig(dtype=a.dtype, max_tokens=max(64, a.tokens), **CONFIGS[a.config])
     reader = StepAttentionReader(lm, cfg)  # only for its layer / head selection
     layers, heads = reader.layers, reader.heads
-    run = RUNS[a.worker]
+    # "interleaved": forward, depth and engine take turns in one process, so a load
+    # spike on a shared machine hits all three arms alike.
+    arms = ARMS if a.worker == "interleaved" else (a.worker,)
     w_n = max(1, int(steps[:, :64].max()) + 1)
-    run(model, ids[:, :64], steps[:, :64], w_n, layers, heads, cfg.chunk)  # warm-up
+    for arm in arms:  # warm-up
+        RUNS[arm](model, ids[:, :64], steps[:, :64], w_n, layers, heads, cfg.chunk)
     baseline = peak_mib()  # load, inputs, warm-up: safetensors pages are touched lazily
-    times = []
+    by_arm: dict[str, list[float]] = {arm: [] for arm in arms}
+    mass = None
     for _ in range(a.repeats):
-        t0 = time.perf_counter()
-        mass = run(model, ids, steps, n, layers, heads, cfg.chunk)
-        times.append(time.perf_counter() - t0)
+        for arm in arms:
+            sync()
+            t0 = time.perf_counter()
+            got = RUNS[arm](model, ids, steps, n, layers, heads, cfg.chunk)
+            sync()
+            by_arm[arm].append(time.perf_counter() - t0)
+            mass = got if arm == arms[-1] else mass
+    times = by_arm[arms[-1]]
     n_heads = reader.n_heads if heads is None else len(heads)
     if a.raw_out and mass is not None:
         count = np.bincount(steps[0][steps[0] >= 0].numpy(), minlength=n).astype(np.float64)
@@ -178,11 +218,13 @@ def worker(a: argparse.Namespace) -> None:
     res = {
         "s": min(times),
         "times": times,
+        "by_arm": {arm: min(t) for arm, t in by_arm.items()},
         "peak_rss_mib": round(peak_mib(), 1),
         "baseline_rss_mib": round(baseline, 1),
         "threads": torch.get_num_threads(),
         "steps": n,
         "layers": len(layers),
+        "layer_ids": list(layers),
         "heads": n_heads,
         "chunk": cfg.chunk,
         "n_layers_model": reader.n_layers,
@@ -196,7 +238,8 @@ def measure(kind: str, tokens: int, config: str, a, repeats: int, raw_out: str |
     """Worker result dict, or a string saying why there is none."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", kind]
     cmd += ["--tokens", str(tokens), "--config", config, "--repeats", str(repeats)]
-    cmd += ["--dtype", a.dtype] + (["--threads", str(a.threads)] if a.threads else [])
+    cmd += ["--dtype", a.dtype, "--device", a.device]
+    cmd += ["--threads", str(a.threads)] if a.threads else []
     cmd += ["--raw-out", raw_out] if raw_out else []
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=a.timeout)
@@ -227,7 +270,8 @@ def bench(tokens: int, config: str, a, repeats: int, fwd, tmp: str) -> dict:
     """One row: the engine and naive runs for (tokens, config); `fwd` is shared per length."""
     eng_raw, nai_raw = f"{tmp}/engine-{tokens}-{config}.npy", f"{tmp}/naive-{tokens}-{config}.npy"
     eng = measure("engine", tokens, config, a, repeats, eng_raw)
-    f, e = (r if isinstance(r, dict) else {} for r in (fwd, eng))
+    dep = measure("depth", tokens, config, a, repeats, None)
+    f, e, d_ = (r if isinstance(r, dict) else {} for r in (fwd, eng, dep))
     base = e or f
     n_layers = base.get("n_layers_model", 30)
     need_gib = n_layers * base.get("heads", 9) * tokens**2 * 4 / 2**30
@@ -243,7 +287,8 @@ def bench(tokens: int, config: str, a, repeats: int, fwd, tmp: str) -> dict:
     if nai and e:
         d = np.abs(np.load(eng_raw) - np.load(nai_raw))
         diff = float(np.nanmax(d)) if np.isfinite(d).any() else None
-    notes = [f"{k} {r}" for k, r in (("forward", fwd), ("engine", eng)) if isinstance(r, str)]
+    runs = (("forward", fwd), ("engine", eng), ("depth", dep))
+    notes = [f"{k} {r}" for k, r in runs if isinstance(r, str)]
     n_ctx = base.get("n_ctx")
     if n_ctx and tokens > n_ctx:
         notes.append(
@@ -252,14 +297,42 @@ def bench(tokens: int, config: str, a, repeats: int, fwd, tmp: str) -> dict:
         )
     return dict(
         tokens=tokens, config=config, forward_s=f.get("s"), engine_s=e.get("s"),
+        depth_s=d_.get("s"), last_layer=max(e.get("layer_ids") or [-1]),
         naive_s=nai.get("s"), forward_peak_rss_mib=f.get("peak_rss_mib"),
         engine_peak_rss_mib=e.get("peak_rss_mib"), naive_peak_rss_mib=nai.get("peak_rss_mib"),
         max_abs_diff=diff, threads=base.get("threads"), dtype=a.dtype, steps=base.get("steps"),
         layers=e.get("layers"), heads=e.get("heads"), chunk=e.get("chunk"), repeats=repeats,
         naive_note=naive_note, baseline_rss_mib=f.get("baseline_rss_mib"), n_ctx=n_ctx,
-        times=dict(forward=f.get("times"), engine=e.get("times"), naive=nai.get("times")),
+        times=dict(forward=f.get("times"), engine=e.get("times"), depth=d_.get("times"),
+                   naive=nai.get("times")),
         note="; ".join(notes) or None,
     )  # fmt: skip
+
+
+def interleaved(a, configs: list[str]) -> None:
+    """--interleave: per length and config one worker times the three arms in turns;
+    its peak RSS covers all three (the engine's own is at most that)."""
+    rows = []
+    print("tokens  config     S    fwd_s  depth_s  engine_s  eng/fwd  eng/depth  peak_MiB  note")
+    for tokens in [int(x) for x in a.lengths.split(",") if x.strip()]:
+        repeats = a.repeats or (3 if tokens <= 4096 else 1)
+        for config in configs:
+            r = measure("interleaved", tokens, config, a, repeats, None)
+            if isinstance(r, str):
+                print(f"{tokens:>6} {config:>7}  {r}", flush=True)
+                continue
+            t = r["by_arm"]
+            row = dict(tokens=tokens, config=config, forward_s=t["forward"], depth_s=t["depth"],
+                       engine_s=t["engine"], engine_over_forward=t["engine"] / t["forward"],
+                       engine_over_depth=t["engine"] / t["depth"], peak_rss_mib=r["peak_rss_mib"],
+                       steps=r["steps"], layers=r["layer_ids"], repeats=repeats,
+                       threads=r["threads"], dtype=a.dtype)  # fmt: skip
+            rows.append(row)
+            save(rows, a.json)
+            print(f"{tokens:>6} {config:>7} {r['steps']:>5} {t['forward']:8.3f} {t['depth']:8.3f} "
+                  f"{t['engine']:9.3f} {row['engine_over_forward']:8.2f} "
+                  f"{row['engine_over_depth']:10.2f} {r['peak_rss_mib']:9.0f}  "
+                  f"layers {r['layer_ids']}", flush=True)  # fmt: skip
 
 
 def main() -> None:
@@ -269,10 +342,18 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, help="default: 3 up to 4096 tokens, else 1")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
+    ap.add_argument(
+        "--device", default="cpu", help="torch device, e.g. cuda (not run on a GPU yet)"
+    )
     ap.add_argument("--configs", default="default,all")
     ap.add_argument("--naive-max-gib", type=float, default=12.0)
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per measurement")
-    ap.add_argument("--worker", choices=list(RUNS), help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--interleave",
+        action="store_true",
+        help="time forward, depth and engine in one process, taking turns (a shared machine)",
+    )
+    ap.add_argument("--worker", choices=[*RUNS, "interleaved"], help=argparse.SUPPRESS)
     ap.add_argument("--tokens", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--config", default="default", help=argparse.SUPPRESS)
     ap.add_argument("--raw-out", default=None, help=argparse.SUPPRESS)
@@ -283,10 +364,13 @@ def main() -> None:
     configs = [c.strip() for c in a.configs.split(",") if c.strip()]
     if any(c not in CONFIGS for c in configs):
         ap.error(f"unknown config in {configs}; choose from {list(CONFIGS)}")
+    if a.interleave:
+        return interleaved(a, configs)
     rows: list[dict] = []
     tmp = tempfile.mkdtemp(prefix="bondkd-attn-bench-")
     print(
-        "tokens  config     S    fwd_s  engine_s  naive_s  fwd_MiB  eng_MiB  nai_MiB  max_diff  note"
+        "tokens  config     S    fwd_s  depth_s  engine_s  naive_s  fwd_MiB  eng_MiB  nai_MiB"
+        "  max_diff  note"
     )
     for tokens in [int(x) for x in a.lengths.split(",") if x.strip()]:
         repeats = a.repeats or (3 if tokens <= 4096 else 1)
@@ -295,17 +379,20 @@ def main() -> None:
             r = bench(tokens, config, a, repeats, fwd, tmp)
             rows.append(r)
             save(rows, a.json)
-            keys = ["steps", "forward_s", "engine_s", "naive_s", "forward_peak_rss_mib"]
-            keys += ["engine_peak_rss_mib", "naive_peak_rss_mib", "max_abs_diff"]
-            specs = [">5", "8.3f", "9.3f", "8.3f", "8.0f", "8.0f", "8.0f", "9.2e"]
+            keys = ["steps", "forward_s", "depth_s", "engine_s", "naive_s"]
+            keys += ["forward_peak_rss_mib", "engine_peak_rss_mib", "naive_peak_rss_mib"]
+            keys += ["max_abs_diff"]
+            specs = [">5", "8.3f", "8.3f", "9.3f", "8.3f", "8.0f", "8.0f", "8.0f", "9.2e"]
             vals = " ".join(fmt(r[k], s) for k, s in zip(keys, specs, strict=True))
             note = "; ".join(x for x in (r["naive_note"], r["note"]) if x)
             print(f"{tokens:>6} {config:>7} {vals}  {note}", flush=True)
-    print("\nengine_s / forward_s:")
+    print("\nengine_s / forward_s, engine_s / depth_s (the bare forward cut at the same depth):")
     for r in rows:
         ratio = r["engine_s"] / r["forward_s"] if r["engine_s"] and r["forward_s"] else None
-        what = f"{r['tokens']:>6} {r['config']:>7} ({r['layers']} layers x {r['heads']} heads)"
-        print(f"  {what}: {fmt(ratio, '.2f')}")
+        same = r["engine_s"] / r["depth_s"] if r["engine_s"] and r["depth_s"] else None
+        what = f"{r['tokens']:>6} {r['config']:>7} ({r['layers']} layers x {r['heads']} heads"
+        what += f", last {r['last_layer']})"
+        print(f"  {what}: {fmt(ratio, '.2f')}  {fmt(same, '.2f')}")
 
 
 if __name__ == "__main__":

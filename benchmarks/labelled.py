@@ -23,9 +23,9 @@ and all, and the same three restricted to long traces (≥ 3,000 characters and 
 
 Also, for the attention component alone, the AUROC of ranking each labelled checked step
 above the other earlier steps of its reflection step, per layer-depth range of SmolLM2
-(this is what chose the default `attention.depth`):
+(`benchmarks/layers.py` ranks single layers the same way and chose the default):
 
-    python benchmarks/labelled.py [--backends lexical,model] [--depths 0-1,0.4-0.8]
+    python benchmarks/labelled.py [--backends lexical,model] [--depths 0-1,0.4-0.8,0.55-0.58]
         [--labelled FILE ...] [--json OUT]
 """
 
@@ -269,7 +269,9 @@ def table(backend: str, groups: dict[str, dict]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--backends", default="lexical,model")
-    ap.add_argument("--depths", default="0-1,0.4-0.8", help="layer-depth ranges lo-hi; '' skips")
+    ap.add_argument(
+        "--depths", default="0-1,0.4-0.8,0.55-0.58", help="layer-depth ranges lo-hi; '' skips"
+    )
     ap.add_argument("--labelled", type=Path, nargs="+", default=[LABELLED])
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()

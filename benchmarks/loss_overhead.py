@@ -7,7 +7,7 @@ random token ids split into 16 steps runs a full training step (forward, backwar
 optimizer) twice per repeat, alternating the arms:
 - ce_step_s: CE loss only;
 - bond_step_s: CE + 0.1·bond_attention_loss, the step attention collected by
-  `StepAttentionCollector` on the default layers (relative depth 0.4-0.8), all heads.
+  `StepAttentionCollector` on the default layers (relative depth 0.55-0.58: layer 17), all heads.
 Times are the median over --repeats after one warm-up of each arm.
 
     python benchmarks/loss_overhead.py --json out/loss_overhead.json [--threads 1]

@@ -99,7 +99,7 @@ def make_student(layers: int, init: str = "pretrained"):
 
 def reader(model, args) -> StepAttentionCollector:
     """The student's step attention that L_bond trains and the evaluation reads:
-    --reader-layers / --reader-heads, or the collector's default (depth 0.4–0.8, all heads)."""
+    --reader-layers / --reader-heads, or the collector's default (depth 0.55-0.58: one layer, all heads)."""
 
     def ints(text: str | None) -> list[int] | None:
         return [int(x) for x in text.split(",")] if text else None
@@ -288,7 +288,7 @@ def main() -> None:
     ap.add_argument("--alpha", type=float, default=100.0)
     ap.add_argument(
         "--reader-layers",
-        help="Student layers L_bond trains and evaluation reads, e.g. 3 (default: depth 0.4–0.8).",
+        help="Student layers L_bond trains and evaluation reads, e.g. 3 (default: depth 0.55-0.58).",
     )
     ap.add_argument("--reader-heads", help="Their heads, e.g. 0,1,2 (default: all).")
     ap.add_argument("--loss", choices=["kl", "mse", "corr"], default="kl", help="L_bond kind.")

@@ -286,3 +286,55 @@ def test_packaged_embedder() -> None:
     np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
     assert v[0] @ v[1] > v[0] @ v[2]
     assert emb.encode([]).shape == (0, 384)
+
+
+def _outputs_match(model, ids, mask, steps, n, **kw) -> None:
+    """Each read layer's attention output (the engine's own softmax times the values)
+    equals transformers' SDPA output on the same inputs within 1e-5; the next layer is fed
+    SDPA's, so every layer is compared on identical inputs. The final hidden states of a
+    plain engine run match SDPA's too (looser: 2 layers amplify float32 rounding)."""
+    from transformers import AttentionInterface
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    from bondkd.energy import engine
+
+    diffs: list[float] = []
+
+    def spy(module, q, k, v, m, **kwargs):
+        ours = engine.bondkd_attention_forward(module, q, k, v, m, **kwargs)[0]
+        ref = sdpa_attention_forward(module, q, k, v, m, **kwargs)[0]
+        diffs.append(float((ours - ref).abs().max()))
+        return ref, None
+
+    model.set_attn_implementation("sdpa")
+    with torch.no_grad():
+        want = model(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
+        AttentionInterface.register(engine.ENGINE, spy)
+        try:
+            with capture(model, steps, n, **kw) as cap:
+                model(input_ids=ids, attention_mask=mask)
+        finally:
+            AttentionInterface.register(engine.ENGINE, engine.bondkd_attention_forward)
+        with capture(model, steps, n, **kw):
+            got = model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
+    assert len(diffs) == len(cap.layers) > 0
+    assert max(diffs) <= 1e-5, diffs
+    assert len(got.hidden_states) == len(want)
+    for g, w in zip(got.hidden_states, want, strict=True):
+        torch.testing.assert_close(g, w, rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize("which", ["tiny_llama", "tiny_gpt2"])
+@pytest.mark.parametrize("pad", ["none", "left", "right", "mixed"])
+def test_layer_outputs_equal_sdpa(request, which: str, pad: str) -> None:
+    lm = request.getfixturevalue(which)
+    ids, mask, steps = random_batch(len(lm.tokenizer), 3, 41, 6, seed=11, pad=pad)
+    _outputs_match(lm.model, ids, mask, steps, 6, chunk=16)
+
+
+@pytest.mark.parametrize("arch", ["qwen2", "qwen3", "mistral", "gemma3"])
+@pytest.mark.parametrize("pad", ["none", "mixed"])
+def test_other_architectures_outputs_equal_sdpa(arch: str, pad: str) -> None:
+    model = _tiny(arch)
+    ids, mask, steps = random_batch(120, 2, 41, 5, seed=4, pad=pad)
+    _outputs_match(model, ids, mask, steps, 5, chunk=9)

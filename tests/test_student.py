@@ -93,13 +93,15 @@ def test_matches_eager_reference(request, fixture, kw):
     assert (attn.triu() == 0).all()  # diagonal and upper triangle zeroed
 
 
-def test_default_layers_and_sdpa_output_untouched(tiny_llama):
+def test_default_layers_and_output_equal_sdpa(tiny_llama):
     model = trainable(tiny_llama)
     ids, mask, steps = batch(len(tiny_llama.tokenizer))
     plain = model(input_ids=ids, attention_mask=mask).logits
     _, _, logits, col = collect(model, ids, mask, steps)
-    assert col.layers == [1]  # relative depth 0.5 of 2 layers: within 0.4–0.8
-    assert torch.equal(logits, plain)  # the layer output is SDPA's own, bit for bit
+    assert col.layers == [1]  # depth 0.55-0.58 of 2 layers: none inside, the nearest is 1
+    # The read layer's output comes from the collector's own probabilities (one QKᵀ):
+    # SDPA's within float32 rounding, padding rows included.
+    torch.testing.assert_close(logits, plain, rtol=0, atol=1e-5)
     assert model.config._attn_implementation == "sdpa"  # restored
 
 
@@ -140,8 +142,8 @@ def test_chunking_does_not_change_value(tiny_llama):
 
 
 def test_saved_memory_does_not_grow_with_t_squared(tiny_llama):
-    """Extra bytes saved for backward, over a plain SDPA forward: the collector's grow
-    ~linearly (T 64 -> 256: about 4x), eager attention maps' ~16x."""
+    """Bytes saved for backward: with the collector they grow with T as a plain SDPA
+    forward's do; the extra of eager attention maps grows ~16x from T 64 to 256."""
     model = trainable(tiny_llama)
 
     def inputs(t):
@@ -173,12 +175,14 @@ def test_saved_memory_does_not_grow_with_t_squared(tiny_llama):
         finally:
             model.set_attn_implementation("sdpa")
 
-    extra = {t: with_collector(t) - plain(t) for t in (64, 256)}
-    extra_eager = {t: eager(t) - plain(t) for t in (64, 256)}
-    assert extra[64] > 0
-    assert extra[256] / extra[64] < 6, extra  # linear, not quadratic
+    col = {t: with_collector(t) for t in (64, 256)}
+    base = {t: plain(t) for t in (64, 256)}
+    extra_eager = {t: eager(t) - base[t] for t in (64, 256)}
+    # The collector's checkpointed chunks save their inputs, not SDPA's saved output and
+    # log-sum-exp: its saved bytes grow from T=64 to 256 as a plain forward's do (linear).
+    assert col[256] - col[64] < 1.5 * (base[256] - base[64]), (col, base)
     assert extra_eager[256] / extra_eager[64] > 10, extra_eager  # the measurement sees T²
-    assert extra[256] < extra_eager[256] / 4
+    assert col[256] < base[256] + extra_eager[256] / 4
 
 
 def test_errors(tiny_llama):
@@ -263,7 +267,7 @@ def test_teacher_spans_to_student_collector(tiny_llama):
 
 
 def test_eager_model_keeps_eager_output(tiny_llama):
-    """A model running eager attention: the output stays eager's, the value the same."""
+    """A model running eager attention: the output equals eager's, the value the same."""
     model = trainable(tiny_llama)
     ids, mask, steps = batch(len(tiny_llama.tokenizer), seed=4)
     via_sdpa = collect(model, ids, mask, steps)[0]
@@ -271,7 +275,10 @@ def test_eager_model_keeps_eager_output(tiny_llama):
     plain = model(input_ids=ids, attention_mask=mask).logits
     attn, _, logits, _ = collect(model, ids, mask, steps)
     assert model.config._attn_implementation == "eager"
-    assert torch.equal(logits, plain)
+    # Real tokens only: a padding row sees no key, where eager spreads it evenly over the
+    # masked keys and the collector gives 0 as SDPA does; no real token attends to it.
+    real = mask.bool()
+    torch.testing.assert_close(logits[real], plain[real], rtol=0, atol=1e-5)
     assert torch.allclose(attn, via_sdpa, atol=1e-6)
 
 
@@ -288,14 +295,24 @@ def test_chunk_masks_agree():
     causal = torch.ones(t, t, dtype=torch.bool).tril()
     keep = (causal[None] & pad[:, None, :])[:, None]  # (B, 1, T, T)
     additive = torch.where(keep, 0.0, torch.finfo(torch.float32).min)
-    onehot = torch.nn.functional.one_hot(torch.arange(t) % s, s).float().expand(b, t, s)
-    kw = {"c0": 4, "c1": 9, "kv_end": t, "scale": d**-0.5, "causal": True}
+    index = (torch.arange(t) % s).expand(b, t)
+    kw = {"c0": 4, "c1": 9, "kv_end": t, "scale": d**-0.5, "causal": True, "n_steps": s}
     heads = torch.tensor([0, 3])
-    out = [_chunk_mass(q, k, onehot, m, heads, **kw) for m in (keep, additive, pad)]
+    out = [_chunk_mass(q, k, None, index, m, heads, **kw)[1] for m in (keep, additive, pad)]
     assert torch.allclose(out[0], out[1], atol=1e-6) and torch.allclose(out[0], out[2])
     # no mask = causal only: differs from the padded row 1, equals it in row 0
-    free = _chunk_mass(q, k, onehot, None, heads, **kw)
+    free = _chunk_mass(q, k, None, index, None, heads, **kw)[1]
     assert torch.allclose(free[0], out[0][0]) and not torch.allclose(free[1], out[0][1])
+    # With the values, the chunk's output is the same under every mask form, and SDPA's
+    v = torch.randn(b, 2, t, d, generator=g)
+    both = [_chunk_mass(q, k, v, index, m, heads, **kw) for m in (keep, additive, pad)]
+    for o, mass in both:
+        assert o is not None and torch.allclose(o, both[0][0], atol=1e-6)
+        assert torch.allclose(mass, out[0], atol=1e-6)
+    want = torch.nn.functional.scaled_dot_product_attention(
+        q, k.repeat_interleave(2, 1), v.repeat_interleave(2, 1), attn_mask=keep
+    )[:, :, 4:9]
+    torch.testing.assert_close(both[0][0], want, rtol=0, atol=1e-5)
 
 
 def test_energy_is_the_teacher_readers_normalisation(tiny_llama):

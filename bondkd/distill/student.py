@@ -1,4 +1,4 @@
-"""Student step attention for training: differentiable, memory-bounded, SDPA kept.
+"""Student step attention for training: differentiable, memory-bounded, one QKᵀ per layer.
 
 `StepAttentionCollector(model).capture(token_steps)` wraps one training forward pass of
 a HF causal LM whose attention modules call transformers' `AttentionInterface` and carry
@@ -12,18 +12,23 @@ upper triangle are zero): `bond_attention_loss` reads nothing else. `spans_to_to
 maps the teacher's character spans onto the student's tokens, so tokenizers and head
 counts may differ.
 
-SDPA preserved: inside `capture` the attention implementation is ``bondkd_student_<base>``,
-registered with <base>'s mask function (same masks). It computes the layer output by
-calling <base> (sdpa, or the model file's `eager_attention_forward`) with the untouched
-arguments — logits are bit-identical — and on the side recomputes softmax(QK^T) from the
-post-RoPE query/key states it receives.
+One QKᵀ per read layer: inside `capture` the attention implementation is
+``bondkd_student_<base>``, registered with <base>'s mask function (same masks). For the
+selected layers it computes softmax(QKᵀ) from the post-RoPE query/key states it receives,
+chunk by chunk, and takes from the same probabilities both the step attention and the
+layer output (their product with the values; SDPA's within 1e-5 in float32, padding rows
+0 as SDPA gives them). Recomputing the probabilities beside <base> cost a second QKᵀ and
+softmax per layer, forward and backward. With attention dropout on, <base> gives the
+output (with its dropout) and the chunks give only the step attention. Layers not read
+run <base> untouched.
 
-Memory O(B·T·S + chunk·T) per layer, not O(T²): queries go `chunk` at a time; a chunk's
-(B, H, C, T) probabilities are at once reduced to (B, S, S) by one-hot matmuls (keys per
-step, then queries per step), under `torch.utils.checkpoint`, so autograd keeps only the
-chunk's inputs (q/k the layer holds anyway, one (B, T, S) one-hot shared by all chunks and
-layers, the model's own mask) and backward recomputes the chunk. `saved_tensor_bytes`
-measures it. Not applied/supported: attention dropout, KV caches, flex BlockMasks, logit
+Memory O(B·S² + chunk·T) per layer, not O(T²): queries go `chunk` at a time; a chunk's
+(B, H, C, T) probabilities are at once summed over heads and reduced to (B, S, S) by
+segment sums (`scatter_add` by step index: keys per step, then queries per step; O(C·T)
+work, where a one-hot matmul would cost O(C·T·S)), under `torch.utils.checkpoint`, so
+autograd keeps only the chunk's inputs (q/k/v the layer holds anyway, the (B, T) step
+index, the model's own mask) and backward recomputes the chunk. `saved_tensor_bytes`
+measures it. Not supported: KV caches, flex BlockMasks, logit
 soft-capping or sinks, gradient checkpointing of the model itself (its recomputation would
 run outside the capture).
 """
@@ -48,7 +53,7 @@ from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 
 from bondkd.config import AttentionConfig
 from bondkd.energy.attention import token_steps
-from bondkd.energy.engine import resolve_indices
+from bondkd.energy.engine import depth_layers, resolve_indices
 from bondkd.errors import BondkdError
 
 PREFIX = "bondkd_student_"
@@ -102,7 +107,8 @@ class StepCapture:
         self.steps = steps  # (B, T) int64 on the CPU, -1: token in no step
         self.n_steps = n_steps
         self._acc: Tensor | None = None  # (B, S, S) float32: Σ over layers, heads, queries
-        self._onehot: Tensor | None = None  # (B, T, S) float32, built once per capture
+        # (B, T) int64: each token's step, S for tokens in no step (a bucket sliced off)
+        self._index = torch.where(steps < 0, n_steps, steps)
         self._seen: set[int] = set()
 
     @property
@@ -120,8 +126,10 @@ class StepCapture:
                 "ran inside capture(), or the architecture bypasses transformers' "
                 "AttentionInterface (tested: llama, gpt2)"
             )
-        assert self._acc is not None and self._onehot is not None
-        count = self._onehot.sum(1) * (len(self.layers) * self.n_sel_heads)  # (B, S)
+        assert self._acc is not None
+        count = self._per_step(torch.ones(self.steps.shape)) * (
+            len(self.layers) * self.n_sel_heads
+        )  # (B, S)
         lower = torch.ones_like(self._acc[0], dtype=torch.bool).tril(-1)  # (S, S)
         return torch.where(lower, self._acc / count.clamp_min(1)[:, :, None], 0.0)
 
@@ -135,11 +143,11 @@ class StepCapture:
         step i's length; this does not, so it is the student quantity to compare with (or
         train towards) the teacher's attention component. Zero where i >= j."""
         attn = self.attention  # (B, S, S)
-        hot = self._onehot  # (B, T, S)
-        assert hot is not None
-        inv = 1.0 / torch.arange(1, hot.shape[1] + 1, device=hot.device, dtype=hot.dtype)  # (T,)
-        count = hot.sum(1)  # (B, S)
-        mean_inv = (hot * inv[None, :, None]).sum(1) / count.clamp_min(1)  # (B, S)
+        t = self.steps.shape[1]
+        inv = 1.0 / torch.arange(1, t + 1, dtype=torch.float32)  # (T,)
+        count = self._per_step(torch.ones(self.steps.shape)).to(attn.device)  # (B, S)
+        mean_inv = self._per_step(inv.expand(self.steps.shape)).to(attn.device)
+        mean_inv = mean_inv / count.clamp_min(1)  # (B, S)
         uniform = mean_inv[:, :, None] * count[:, None, :]  # (B, S, S)
         ok = (attn > 0) & (uniform > 0)
         return torch.where(ok, attn / torch.where(ok, attn + uniform, 1.0), 0.0)
@@ -150,10 +158,22 @@ class StepCapture:
         attn = self.energy if normalised else self.attention
         return attn, self.step_mask.to(attn.device)
 
+    def _per_step(self, x: Tensor) -> Tensor:  # (B, T) -> (B, S): sums per step
+        out = x.new_zeros((x.shape[0], self.n_steps + 1)).scatter_add_(1, self._index, x)
+        return out[:, : self.n_steps]
+
     def _add(
-        self, layer: int, query: Tensor, key: Tensor, mask: Any, scale: float | None, causal: bool
-    ) -> None:
-        """Accumulate one layer: query (B, H, T, D), key (B, Hkv, T, D), post-RoPE."""
+        self,
+        layer: int,
+        query: Tensor,  # (B, H, T, D), post-RoPE
+        key: Tensor,  # (B, Hkv, T, D)
+        value: Tensor | None,  # (B, Hkv, T, Dv); None: the base implementation gives the output
+        mask: Any,
+        scale: float | None,
+        causal: bool,
+    ) -> Tensor | None:  # (B, H, T, Dv) layer output when `value` is given
+        """Accumulate one layer's step attention; with `value`, also return the layer output
+        computed from the same scores."""
         if layer in self._seen:
             raise BondkdError(f"layer {layer} ran twice: one forward pass per capture()")
         if mask is not None and not isinstance(mask, Tensor):
@@ -166,32 +186,38 @@ class StepCapture:
             )
         self._seen.add(layer)
         s = self.n_steps
-        if self._onehot is None:
-            idx = torch.where(self.steps < 0, s, self.steps).to(query.device)
-            hot = torch.zeros(b, t, s + 1, device=query.device).scatter_(2, idx[..., None], 1.0)
-            self._onehot = hot[:, :, :s]
+        index = self._index.to(query.device)
         scale = dim**-0.5 if scale is None else scale
         heads = None if self.heads is None else torch.tensor(self.heads, device=query.device)
         acc = query.new_zeros((b, s, s), dtype=torch.float32)
         counted = (self.steps >= 0).any(0).nonzero()
-        # Queries in no step add nothing: only the span holding step tokens is computed.
-        q_lo, q_hi = (int(counted[0]), int(counted[-1]) + 1) if len(counted) else (0, 0)
-        chunk = max(1, min(self.chunk, SCORE_BUDGET // (b * self.n_sel_heads * t)))
+        if value is not None:  # every query needs its output
+            q_lo, q_hi = 0, t
+        else:  # queries in no step add nothing: only the span holding step tokens is computed
+            q_lo, q_hi = (int(counted[0]), int(counted[-1]) + 1) if len(counted) else (0, 0)
+        n_scored = query.shape[1] if value is not None else self.n_sel_heads
+        chunk = max(1, min(self.chunk, SCORE_BUDGET // (b * n_scored * t)))
         track = torch.is_grad_enabled() and (query.requires_grad or key.requires_grad)
+        outs: list[Tensor] = []
         for c0 in range(q_lo, q_hi, chunk):
             c1 = min(c0 + chunk, q_hi)
             # Pure causal: keys after the chunk's last query are invisible.
             kv_end = c1 if mask is None and causal else t
-            fn = partial(_chunk_mass, c0=c0, c1=c1, kv_end=kv_end, scale=scale, causal=causal)
-            args = (query, key, self._onehot, mask, heads)
+            fn = partial(
+                _chunk_mass, c0=c0, c1=c1, kv_end=kv_end, scale=scale, causal=causal, n_steps=s
+            )
+            args = (query, key, value, index, mask, heads)
             if track:
                 # Backward recomputes the chunk's (B, H, C, T) probabilities instead of
                 # autograd storing them: this keeps saved memory free of T².
-                part = checkpoint(fn, *args, use_reentrant=False, preserve_rng_state=False)
+                out, part = checkpoint(fn, *args, use_reentrant=False, preserve_rng_state=False)
             else:
-                part = fn(*args)
+                out, part = fn(*args)
             acc = acc + part  # an add saves nothing for backward
+            if out is not None:
+                outs.append(out)
         self._acc = acc if self._acc is None else self._acc + acc
+        return torch.cat(outs, dim=2).to(query.dtype) if value is not None else None
 
 
 _ACTIVE: ContextVar[StepCapture | None] = ContextVar("bondkd_student", default=None)
@@ -200,7 +226,8 @@ _ACTIVE: ContextVar[StepCapture | None] = ContextVar("bondkd_student", default=N
 def _chunk_mass(
     query: Tensor,  # (B, H, T, D)
     key: Tensor,  # (B, Hkv, T, D)
-    onehot: Tensor,  # (B, T, S)
+    value: Tensor | None,  # (B, Hkv, T, Dv) or None: step mass only
+    index: Tensor,  # (B, T) int64: step of each token, S for none
     mask: Tensor | None,  # None, (B|1, 1|H, T, T) bool/additive, or (B, T) key padding
     heads: Tensor | None,  # (H_sel,) or None: all
     *,
@@ -209,21 +236,27 @@ def _chunk_mass(
     kv_end: int,
     scale: float,
     causal: bool,
-) -> Tensor:  # (B, S, S)
-    """Mass of query tokens c0..c1 of each step j onto each step i, summed over heads.
+    n_steps: int,
+) -> tuple[Tensor | None, Tensor]:  # (B, H, C, Dv) float32 or None, (B, S, S)
+    """Mass of query tokens c0..c1 of each step j onto each step i, summed over heads,
+    and with `value` the attention output of those queries from the same probabilities.
 
     Always float32, autocast off: under bf16/fp16 autocast the matmuls would drop back to
     half precision and the float32 mask fill value would overflow it."""
     with torch.autocast(query.device.type, enabled=False):
-        return _chunk_mass_f32(query, key, onehot, mask, heads, c0, c1, kv_end, scale, causal)
+        return _chunk_mass_f32(
+            query, key, value, index, mask, heads, c0, c1, kv_end, scale, causal, n_steps
+        )
 
 
-def _chunk_mass_f32(query, key, onehot, mask, heads, c0, c1, kv_end, scale, causal) -> Tensor:
+def _chunk_mass_f32(
+    query, key, value, index, mask, heads, c0, c1, kv_end, scale, causal, n_steps
+) -> tuple[Tensor | None, Tensor]:
     b, n_heads, _, dim = query.shape
     n_kv, c = key.shape[1], c1 - c0
     group = n_heads // n_kv
     q, k = query[:, :, c0:c1].float(), key[:, :, :kv_end].float()
-    if heads is not None:
+    if heads is not None and value is None:
         q = q.index_select(1, heads)
         k = k.index_select(1, torch.div(heads, group, rounding_mode="floor"))  # GQA
         scores = (q @ k.transpose(-1, -2)) * scale  # (B, H_sel, C, K)
@@ -232,13 +265,14 @@ def _chunk_mass_f32(query, key, onehot, mask, heads, c0, c1, kv_end, scale, caus
         q = q.reshape(b, n_kv, group * c, dim)
         scores = (q @ k.transpose(-1, -2)).view(b, n_heads, c, kv_end) * scale
     if mask is not None and mask.ndim == 4:
-        m = mask[:, :, c0:c1, :kv_end]
-        if m.shape[1] > 1 and heads is not None:
-            m = m.index_select(1, heads)
-        if m.dtype == torch.bool:
-            scores = scores.masked_fill(~m, _NEG)
+        keep = mask[:, :, c0:c1, :kv_end]
+        if keep.shape[1] > 1 and heads is not None and value is None:
+            keep = keep.index_select(1, heads)
+        if keep.dtype == torch.bool:
+            scores = scores.masked_fill(~keep, _NEG)
         else:  # additive (eager masks); the clamp keeps min + min from becoming -inf
-            scores = (scores + m.float()).clamp_min(_NEG)
+            scores = (scores + keep.float()).clamp_min(_NEG)
+            keep = keep > _NEG
     else:
         keep = torch.ones(c, kv_end, dtype=torch.bool, device=scores.device)
         if causal:
@@ -247,9 +281,22 @@ def _chunk_mass_f32(query, key, onehot, mask, heads, c0, c1, kv_end, scale, caus
         if mask is not None:  # (B, T) key padding, as flash implementations get it
             keep = (keep[None] & mask[:, None, :kv_end].bool())[:, None]
         scores = scores.masked_fill(~keep, _NEG)
-    probs = scores.softmax(-1)  # (B, H_sel, C, K)
-    per_query = (probs @ onehot[:, None, :kv_end]).sum(1)  # keys summed per step: (B, C, S)
-    return onehot[:, c0:c1].transpose(1, 2) @ per_query  # queries summed per step
+    probs = scores.softmax(-1)  # (B, H | H_sel, C, K)
+    out = None
+    if value is not None:
+        v = value[:, :, :kv_end].float()  # (B, Hkv, K, Dv)
+        out = (probs.reshape(b, n_kv, group * c, kv_end) @ v).view(b, n_heads, c, -1)
+        # A query that sees no key (a padding row) gets output 0, as SDPA gives.
+        out = out.masked_fill(~keep.any(-1, keepdim=True), 0.0)
+        if heads is not None:
+            probs = probs.index_select(1, heads)
+    per_key = probs.sum(1)  # (B, C, K), summed over heads
+    s1 = n_steps + 1  # the last bucket: tokens in no step
+    keys = index[:, None, :kv_end].expand(b, c, kv_end)
+    per_query = per_key.new_zeros((b, c, s1)).scatter_add(2, keys, per_key)  # keys per step
+    rows = index[:, c0:c1, None].expand(b, c, s1)
+    both = per_query.new_zeros((b, s1, s1)).scatter_add(1, rows, per_query)  # queries per step
+    return out, both[:, : s1 - 1, : s1 - 1]
 
 
 def _make_forward(base: str) -> Callable[..., Any]:
@@ -264,7 +311,14 @@ def _make_forward(base: str) -> Callable[..., Any]:
                     raise BondkdError(f"student step attention: '{bad}' is not supported")
             causal = kw.get("is_causal")
             causal = getattr(module, "is_causal", True) if causal is None else causal
-            cap._add(layer, query, key, mask, kw.get("scaling"), bool(causal))
+            # The output comes from the same probabilities as the step attention (one QKᵀ),
+            # unless attention dropout is on: then <base> applies it.
+            mine = not kw.get("dropout", 0.0)
+            out = cap._add(
+                layer, query, key, value if mine else None, mask, kw.get("scaling"), bool(causal)
+            )
+            if out is not None:
+                return out.transpose(1, 2).contiguous(), None
         if base != "eager":
             fn = ALL_ATTENTION_FUNCTIONS[base]
         else:  # "eager" is not in the interface: each model file has its own function
@@ -290,7 +344,7 @@ class StepAttentionCollector:
     """Differentiable step attention of selected layers/heads of a causal LM.
 
     layers / heads: indices (negative from the end); layers=None takes those at relative
-    depth `AttentionConfig.depth` (0.4–0.8), heads=None all heads. chunk: query tokens
+    depth `AttentionConfig.depth` (0.55-0.58: one layer), heads=None all heads. chunk: query tokens
     per recomputed block. Once per training step::
 
         collector = StepAttentionCollector(model)
@@ -313,9 +367,7 @@ class StepAttentionCollector:
         self.n_heads = int(getattr(cfg, "num_attention_heads", 0) or getattr(cfg, "n_head", 0))
         sel = resolve_indices(layers, n_layers, "layer")
         if sel is None:
-            lo, hi = AttentionConfig().depth
-            sel = [k for k in range(n_layers) if lo <= k / n_layers <= hi]
-            sel = sel or [min(n_layers - 1, int(lo * n_layers))]  # very shallow models
+            sel = depth_layers(AttentionConfig().depth, n_layers)
         self.layers: list[int] = sel
         self.heads = resolve_indices(heads, self.n_heads, "head")
         self.chunk = max(1, int(chunk))

@@ -34,23 +34,26 @@ later rows j > i of each column i of the head's ratio matrix) have the highest
 kurtosis: heads that single out a few earlier steps (Thought Anchors' "receiver
 heads"), then averages those.
 
-Which layers: by default those at relative depth 0.4–0.8 (`AttentionConfig.depth`;
-layers 12–24 of SmolLM2's 30). Ranking each labelled checked step above the other
-earlier steps of its reflection step (datasets/labelled.jsonl, 40 links) by the
-attention energy gave AUROC 0.60 over all layers and 0.73 over this range
-(`python benchmarks/labelled.py`, docs/benchmarks.md); it also lets the forward pass
-stop after the last layer read.
+Which layers: by default one, at relative depth 0.55-0.58 (`AttentionConfig.depth`; layer
+17 of SmolLM2's 30). Read alone, each layer's attention energy was scored on how well it
+ranks labelled earlier steps (the step a reflection checks, the steps a deduction uses,
+thought-anchors dependencies) above the other earlier steps; layers 17 and 18 each beat
+the 13 layers 12-24 together, and with layer 17 the pipeline types the most labelled
+deductions strong_logic, on the tuning part and on the held-out part
+(`python benchmarks/layers.py`, tables in docs/benchmarks.md). The forward pass stops
+after it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 
 from bondkd.config import AttentionConfig
-from bondkd.energy.engine import capture, resolve_indices
+from bondkd.energy.engine import capture, depth_layers, resolve_indices
 from bondkd.energy.models import LoadedLM
 from bondkd.errors import BondkdError
 
@@ -67,6 +70,7 @@ class StepAttention:
     tokens: int
     heads_used: list[tuple[int, int]] = field(default_factory=list)  # (layer, head)
     layers_used: list[int] = field(default_factory=list)
+    uniform: np.ndarray | None = None  # (S, S) the mass an even spread would give (`normalise`)
 
 
 @dataclass
@@ -149,12 +153,9 @@ class StepAttentionReader:
         cfg = lm.model.config
         self.n_layers = int(getattr(cfg, "num_hidden_layers", 0) or getattr(cfg, "n_layer", 0))
         self.n_heads = int(getattr(cfg, "num_attention_heads", 0) or getattr(cfg, "n_head", 0))
-        lo, hi = self.config.depth
         layers = resolve_indices(self.config.layers, self.n_layers, "layer")
         self.layers: list[int] = (
-            layers
-            if layers is not None
-            else [k for k in range(self.n_layers) if lo <= k / self.n_layers <= hi]
+            layers if layers is not None else depth_layers(self.config.depth, self.n_layers)
         )
         if not self.layers:
             raise BondkdError(f"attention depth {self.config.depth} selects no layer")
@@ -168,6 +169,20 @@ class StepAttentionReader:
     # -- public -----------------------------------------------------------------------
     def read(self, question: str, reasoning: str, spans: list[tuple[int, int]]) -> StepAttention:
         return self.read_batch([(question, reasoning, spans)])[0]
+
+    def read_layers(
+        self, question: str, reasoning: str, spans: list[tuple[int, int]]
+    ) -> dict[int, StepAttention]:
+        """One forward, each selected layer read on its own (mean over the selected heads):
+        what `benchmarks/layers.py` ranks layers by."""
+        units, tokens = self._units(0, question, reasoning, list(spans))
+        per_unit = self._run(units, by_layer=True)
+        return {
+            layer: self._stitch(
+                len(spans), [(u, r[layer]) for u, r in zip(units, per_unit, strict=True)], tokens
+            )
+            for layer in self.layers
+        }
 
     def read_batch(
         self, items: list[tuple[str, str, list[tuple[int, int]]]]
@@ -242,24 +257,26 @@ class StepAttentionReader:
         return _Unit(item, ids, out, global_steps)
 
     # -- model ------------------------------------------------------------------------
-    def _run(self, units: list[_Unit]) -> list[_Result]:
-        """Per unit: raw mean mass, uniform spread (both (S_local, S_local)), heads averaged."""
+    def _run(self, units: list[_Unit], by_layer: bool = False) -> list[Any]:
+        """Per unit: raw mean mass, uniform spread (both (S_local, S_local)), heads
+        averaged; with `by_layer`, one such result per selected layer."""
         order = sorted(range(len(units)), key=lambda k: len(units[k].ids))
-        results: dict[int, _Result] = {}
+        results: dict[int, Any] = {}
         batch: list[int] = []
         for k in [*order, None]:
             longest = max(
                 [len(units[x].ids) for x in batch] + [0 if k is None else len(units[k].ids)]
             )
             if batch and (k is None or longest * (len(batch) + 1) > BATCH_TOKENS):
-                for x, res in zip(batch, self._forward([units[x] for x in batch]), strict=True):
+                done = self._forward([units[x] for x in batch], by_layer)
+                for x, res in zip(batch, done, strict=True):
                     results[x] = res
                 batch = []
             if k is not None:
                 batch.append(k)
         return [results[k] for k in range(len(units))]
 
-    def _forward(self, units: list[_Unit]) -> list[_Result]:
+    def _forward(self, units: list[_Unit], by_layer: bool = False) -> list[Any]:
         model = self.lm.model
         device = next(model.parameters()).device
         t_max = max(len(u.ids) for u in units)
@@ -273,7 +290,7 @@ class StepAttentionReader:
         layers = self.layers
         heads = self.heads if self.heads is not None else list(range(self.n_heads))
         labels = [(layer, h) for layer in layers for h in heads]
-        per_head = c.receiver_heads is not None and c.receiver_heads < len(labels)
+        per_head = by_layer or (c.receiver_heads is not None and c.receiver_heads < len(labels))
         # Right padding with no attention mask is exact: causal attention never lets a
         # real token see the pads after it, and SDPA keeps its fast is_causal path.
         with (
@@ -288,7 +305,7 @@ class StepAttentionReader:
             mass = cap.stacked().cpu().numpy()  # (L, B, H, S, S)
         else:
             mass = (cap.summed() / len(labels)).cpu().numpy()[None, :, None]  # (1, B, 1, S, S)
-        out = []
+        out: list[Any] = []
         for b, u in enumerate(units):
             n = len(u.global_steps)
             # Explicit leading size: with n == 0 (a window holding no whole step) -1 is
@@ -297,7 +314,15 @@ class StepAttentionReader:
             count = np.bincount(u.steps[u.steps >= 0], minlength=n).astype(np.float64)
             maps = maps / np.maximum(count, 1.0)[None, :, None]
             uniform = uniform_mass(u.steps, n)
-            if per_head:
+            if by_layer:
+                by = maps.reshape(len(layers), len(heads), n, n).mean(axis=1)
+                out.append(
+                    {
+                        layer: (by[k], uniform, [(layer, h) for h in heads])
+                        for k, layer in enumerate(layers)
+                    }
+                )
+            elif per_head:
                 chosen = self._receivers(maps, uniform)
                 out.append((maps[chosen].mean(axis=0), uniform, [labels[h] for h in chosen]))
             else:
@@ -336,4 +361,5 @@ class StepAttentionReader:
             tokens=tokens,
             heads_used=sorted(used),
             layers_used=sorted({layer for layer, _ in used}),
+            uniform=uniform,
         )

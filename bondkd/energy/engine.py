@@ -5,14 +5,20 @@ of step i. `output_attentions=True` would hold every layer's (B, H, T, T) map �
 gigabytes at 8k tokens — so instead the model runs with a custom attention
 function registered as ``"bondkd"`` in transformers' `AttentionInterface`:
 
-* the layer output itself is computed by transformers' own `sdpa_attention_forward`
-  (so logits are exactly those of the "sdpa" implementation);
-* on the side, under `torch.no_grad()`, for the selected layers only, the softmax
-  attention is recomputed from the post-RoPE query/key states the function
-  receives, C query tokens at a time, and immediately reduced: key tokens are
-  segment-summed per step -> (H, C, S), then query tokens are summed per step into
-  a kept (H, S, S) accumulator. Transient memory is O(H·C·T) per layer, kept
-  memory O(L_sel·H·S²).
+* for the layers not read, the layer output is computed by transformers' own
+  `sdpa_attention_forward` (so those layers are exactly the "sdpa" implementation);
+* for the selected layers, one pass (`_attend`), under `torch.no_grad()`, C query tokens
+  at a time: the chunk's scores QKᵀ are computed once, softmaxed, and give both the
+  layer output (their product with the values; equal to SDPA's within 1e-5 in float32,
+  tests/test_engine.py) and the step mass (key tokens segment-summed per step ->
+  (H, C, S), then query tokens summed per step into a kept (H, S, S) accumulator).
+  Transient memory is O(H·C·T) per layer, kept memory O(L_sel·H·S²). Recomputing the
+  softmax beside SDPA instead cost a second QKᵀ and a second, slower softmax per layer
+  read (1.17-1.74x a bare forward, docs/benchmarks.md); with the output taken from the
+  same scores a layer read costs about what SDPA costs, plus the memory-bound passes
+  over the chunk's scores, which small chunks (`chunk`, default 64) keep near the cache.
+  When the output must carry gradients (training) SDPA gives it and the pass reads only
+  the mass; after the last layer read no output is needed at all.
 
 GQA: keys are never repeated per head; the queries of the G heads sharing a KV
 head are stacked, (Hkv, T, D) @ (Hkv, D, G·C). Masks: `attention_mask=None` means
@@ -128,6 +134,16 @@ def resolve_indices(idx: Sequence[int] | None, n: int, what: str) -> list[int] |
     return sorted(set(out))
 
 
+def depth_layers(depth: tuple[float, float], n_layers: int) -> list[int]:
+    """Layers l with lo <= l / n_layers <= hi; when the range holds none (a point or a
+    narrow range on a shallow model), the layer nearest its middle."""
+    lo, hi = depth
+    inside = [k for k in range(n_layers) if lo <= k / n_layers <= hi]
+    if inside or n_layers <= 0:
+        return inside
+    return [min(n_layers - 1, max(0, round((lo + hi) / 2 * n_layers)))]
+
+
 def _check_model(model: Any) -> str:
     cfg = model.config
     kind = getattr(cfg, "model_type", type(model).__name__)
@@ -151,7 +167,7 @@ def capture(
     n_steps: int,
     layers: Sequence[int] | None = None,
     heads: Sequence[int] | None = None,
-    chunk: int = 512,
+    chunk: int = 64,
     stop_early: bool = False,
     per_head: bool = True,
 ) -> Iterator[StepMass]:
@@ -213,49 +229,62 @@ def bondkd_attention_forward(
     scaling: float | None = None,
     is_causal: bool | None = None,
     **kwargs: Any,
-) -> tuple[Tensor, None]:
+) -> tuple[Tensor, None]:  # (B, Tq, H, Dv), as sdpa_attention_forward returns
+    def sdpa() -> tuple[Tensor, None]:
+        return sdpa_attention_forward(
+            module, query, key, value, attention_mask, dropout=dropout, scaling=scaling,
+            is_causal=is_causal, **kwargs,
+        )  # fmt: skip
+
     state = _ACTIVE.get()
-    if state is not None:
-        layer = getattr(module, "layer_idx", None)
-        if layer is None:
+    if state is None:
+        return sdpa()
+    layer = getattr(module, "layer_idx", None)
+    if layer is None:
+        raise BondkdError(
+            f"architecture '{state.model_type}' not supported by the attention engine: its "
+            f"attention module has no layer_idx; supported: {TESTED}"
+        )
+    for bad in ("softcap", "s_aux", "sinks", "position_bias"):
+        if kwargs.get(bad) is not None:
             raise BondkdError(
-                f"architecture '{state.model_type}' not supported by the attention engine: its "
-                f"attention module has no layer_idx; supported: {TESTED}"
+                f"architecture '{state.model_type}' not supported by the attention engine: "
+                f"'{bad}' in attention; supported: {TESTED}"
             )
-        for bad in ("softcap", "s_aux", "sinks", "position_bias"):
-            if kwargs.get(bad) is not None:
-                raise BondkdError(
-                    f"architecture '{state.model_type}' not supported by the attention engine: "
-                    f"'{bad}' in attention; supported: {TESTED}"
-                )
-        if layer in state.layers:
-            causal = is_causal if is_causal is not None else getattr(module, "is_causal", True)
-            with torch.no_grad():
-                step_mass = _reduce_layer(state, query, key, attention_mask, scaling, causal)
-            state.add(layer, step_mass)
-            if state.stop_early and layer == state.layers[-1]:
-                raise _StopForward
-    return sdpa_attention_forward(
-        module,
-        query,
-        key,
-        value,
-        attention_mask,
-        dropout=dropout,
-        scaling=scaling,
-        is_causal=is_causal,
-        **kwargs,
-    )
+    if layer not in state.layers:
+        return sdpa()
+    causal = is_causal if is_causal is not None else getattr(module, "is_causal", True)
+    last = state.stop_early and layer == state.layers[-1]
+    # One pass gives the layer output and the step mass from the same scores, unless the
+    # output must carry gradients or dropout (training): then SDPA gives it and the pass
+    # only reads the mass. After the last layer read the output is never used.
+    own_output = not last and not (torch.is_grad_enabled() and query.requires_grad)
+    own_output = own_output and not (dropout > 0 and module.training)
+    with torch.no_grad():
+        out, step_mass = _attend(
+            state, query, key, value if own_output else None, attention_mask, scaling, causal
+        )
+    state.add(layer, step_mass)
+    if last:
+        raise _StopForward
+    if out is not None:
+        return out.transpose(1, 2).contiguous(), None
+    return sdpa()
 
 
-def _reduce_layer(
+def _attend(
     state: StepMass,
     query: Tensor,  # (B, H, Tq, D)
     key: Tensor,  # (B, Hkv, Tk, D)
+    value: Tensor | None,  # (B, Hkv, Tk, Dv); None: step mass only
     mask: Tensor | None,
     scaling: float | None,
     causal: bool,
-) -> Tensor:  # (B, H_sel, S, S) float64
+) -> tuple[Tensor | None, Tensor]:  # (B, H, Tq, Dv) in query.dtype, (B, H_sel, S, S) float64
+    """Softmax attention C queries at a time: each chunk's scores give both the layer
+    output (their product with the values) and the step mass (their per-step sums), so
+    QKᵀ is computed once. Small chunks keep the (Hkv, K, G·C) scores near the cache:
+    the exp and the sums are memory-bound passes over them."""
     b_size, n_heads, t_q, dim = query.shape
     n_kv, t_k = key.shape[1], key.shape[2]
     steps = state.token_step.to(query.device)
@@ -269,28 +298,34 @@ def _reduce_layer(
     heads = None if state.heads is None else torch.tensor(state.heads, device=query.device)
     n_sel = n_heads if heads is None else len(heads)
     s = state.n_steps
+    out = None
+    if value is not None:
+        out = query.new_empty((b_size, n_heads, t_q, value.shape[-1]))
     # Row s collects queries in no step; sliced off at the end.
     acc = torch.zeros((b_size, n_sel, s + 1, s), dtype=torch.float64, device=query.device)
+    chunk = max(16, min(state.chunk, SCORE_BUDGET // (n_heads * t_k)))
     for b in range(b_size):
         counted = (steps[b] >= 0).nonzero()
-        if len(counted) == 0:
+        if out is not None:
+            q_lo, q_hi = 0, t_q
+        elif len(counted) == 0:
             continue
-        # Queries in no step (question, padding) add nothing: only their span is read.
-        q_lo, q_hi = int(counted[0]), int(counted[-1]) + 1
+        else:  # queries in no step (question, padding) add no mass: only their span is read
+            q_lo, q_hi = int(counted[0]), int(counted[-1]) + 1
         k_b = key[b].float().contiguous()  # (Hkv, Tk, D)
+        v_b = None if value is None else value[b].float().contiguous()  # (Hkv, Tk, Dv)
         q_rows = torch.where(steps[b] < 0, s, steps[b])  # (T,)
-        chunk = max(16, min(state.chunk, SCORE_BUDGET // (n_heads * t_k)))
         for c0 in range(q_lo, q_hi, chunk):
             c1 = min(c0 + chunk, q_hi)
             c = c1 - c0
             # Pure causal: keys after the chunk's last query are invisible.
             kv_end = c1 if mask is None and causal else t_k
             q = (query[b, :, c0:c1].float() * scale).contiguous()  # (H, C, D)
-            # Key-major scores (Hkv, K, G, C): the G heads sharing a KV head form one
+            # Key-major scores (Hkv, K, G·C): the G heads sharing a KV head form one
             # (K, D) @ (D, G·C) product, and the per-step sum over keys then adds
             # contiguous rows (3x faster than summing the innermost axis).
             scores = torch.bmm(k_b[:, :kv_end], q.view(n_kv, group * c, dim).transpose(1, 2))
-            scores = scores.view(n_kv, kv_end, group, c)
+            by_head = scores.view(n_kv, kv_end, group, c)
             if mask is not None:
                 m = mask[b if mask.shape[0] > 1 else 0, :, c0:c1, :kv_end]  # (1|H, C, K)
                 if m.shape[0] == 1:
@@ -298,25 +333,30 @@ def _reduce_layer(
                 else:
                     m = m.view(n_kv, group, c, kv_end).permute(0, 3, 1, 2)  # (Hkv, K, G, C)
                 if m.dtype == torch.bool:
-                    scores.masked_fill_(~m, torch.finfo(torch.float32).min)
+                    by_head.masked_fill_(~m, float("-inf"))
                 else:
-                    scores.add_(m.float())
+                    by_head.add_(m.float())
             elif causal:
                 # Keys before the chunk are visible to all its queries: mask the diagonal block.
                 qi = torch.arange(c0, c1, device=query.device)[None, :]
                 ki = torch.arange(c0, kv_end, device=query.device)[:, None]
-                scores[:, c0:].masked_fill_((ki > qi)[:, None, :], float("-inf"))
-            # Softmax with the normalisation deferred to the per-step sums: exp in place,
-            # and the row total is the sum of all buckets (keys in no step included).
-            scores.sub_(scores.amax(dim=1, keepdim=True)).exp_()
+                by_head[:, c0:].masked_fill_((ki > qi)[:, None, :], float("-inf"))
+            # A query that sees no key at all (a padding row) gets output 0, as SDPA gives.
+            top = scores.amax(dim=1, keepdim=True)  # (Hkv, 1, G·C)
+            blind = torch.isneginf(top)
+            scores.sub_(top.masked_fill_(blind, 0.0)).exp_()
             buckets = segment_sum(scores, steps[b, :kv_end], s, dim=1, with_rest=True)
+            total = buckets.sum(dim=1, keepdim=True).clamp_min_(torch.finfo(torch.float32).tiny)
+            if out is not None and v_b is not None:
+                o = torch.bmm(scores.transpose(1, 2), v_b[:, :kv_end]) / total.transpose(1, 2)
+                out[b, :, c0:c1] = o.view(n_heads, c, -1).to(out.dtype)
             del scores
-            by_key = buckets[:, :s] / buckets.sum(dim=1, keepdim=True)  # (Hkv, S, G, C)
-            by_key = by_key.permute(0, 2, 3, 1).reshape(n_heads, c, s)  # (H, C, S)
+            by_key = buckets[:, :s] / total  # (Hkv, S, G·C)
+            by_key = by_key.view(n_kv, s, group, c).permute(0, 2, 3, 1).reshape(n_heads, c, s)
             if heads is not None:
                 by_key = by_key.index_select(0, heads)
             acc[b].index_add_(1, q_rows[c0:c1], by_key.double())
-    return acc[:, :, :s, :]
+    return out, acc[:, :, :s, :]
 
 
 AttentionInterface.register(ENGINE, bondkd_attention_forward)
