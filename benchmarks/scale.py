@@ -14,6 +14,18 @@ show the scaling, and once more with the defaults to show the bound's one-line a
     python benchmarks/scale.py --quick    # up to 1 MB, no 50 MB
     python benchmarks/scale.py --model    # also `analyze` on the model backend, 16 KB
                                           # (~50 s on a CPU)
+
+Scale-out (issue 17), each a separate mode:
+
+    python benchmarks/scale.py --engines     # filter records/s: local 1 process, local
+        # --workers 2, Ray 1 and 2 CPUs, lexical and model backends, on the same input,
+        # side by side; Ray start-up (ray.init and its first workers) timed apart; driver
+        # and worker peak RSS; whether each output equals the local 1-process one
+    python benchmarks/scale.py --driver-rss 10000,100000   # Ray driver peak RSS by size
+    python benchmarks/scale.py --identity    # local vs Ray for analyze, filter, targets,
+        # report on datasets/*.jsonl and 2,000 GSM8K dev solutions
+    python benchmarks/scale.py --dedup       # near-duplicate recall/precision on a planted
+        # set: the gate's MinHash (local and Ray) and datasketch's
 """
 
 from __future__ import annotations
@@ -152,4 +164,11 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if any(a.startswith(("--engines", "--driver-rss", "--identity", "--dedup", "--measure"))
+           for a in sys.argv[1:]):  # fmt: skip
+        sys.path.insert(0, str(Path(__file__).parent))
+        from scale_out import main as scale_out_main
+
+        scale_out_main()
+    else:
+        main()

@@ -13,24 +13,28 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from itertools import chain, islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bondkd import __version__
 from bondkd.config import AnalyzeConfig, ConfigError, load_config
 from bondkd.errors import BondkdError, InputError, output_path, write_error
 from bondkd.read.formats import FORMATS
+from bondkd.read.tables import LAYOUTS
 from bondkd.schema import Trace
-
-if TYPE_CHECKING:
-    from bondkd.molecule.molecule import Molecule
-    from bondkd.pipeline import Analyzer
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
 
 
 def _input_args(p: argparse.ArgumentParser) -> None:
     """Options of every subcommand that may analyse traces."""
-    p.add_argument("--format", choices=FORMATS, help="Force the input layout (default: detect).")
+    p.add_argument("--format", choices=FORMATS, help="Force the record layout (default: detect).")
+    p.add_argument(
+        "--input-format",
+        choices=LAYOUTS,
+        default="auto",
+        help="File layout: jsonl, json, parquet (file or folder of shards), arrow, hf "
+        "(a `datasets` save_to_disk folder). Default: detect.",
+    )
     p.add_argument(
         "--backend", choices=["model", "lexical"], help="Energy backend (default: model)."
     )
@@ -39,6 +43,34 @@ def _input_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--embedder", help="sentence-transformers model: HF id or local path.")
     p.add_argument("--device", help="torch device for both models (cpu, cuda, ...).")
     p.add_argument("-q", "--quiet", action="store_true", help="No terminal summary.")
+
+
+def _engine_args(p: argparse.ArgumentParser) -> None:
+    """`--engine ray` and its options (bondkd.scale.EngineConfig; docs/scale.md)."""
+    g = p.add_argument_group("engine")
+    g.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local (default), or ray: run on a Ray cluster (pip install 'bondkd[ray]').")  # fmt: skip
+    g.add_argument("--address", help="Ray cluster address ('auto' inside a cluster; default: "
+                   "start a local Ray instance for the run).")  # fmt: skip
+    g.add_argument("--num-cpus", type=int, help="CPUs of the local Ray instance (default: all).")
+    g.add_argument("--num-gpus-per-actor", type=float, default=0.0,
+                   help="GPUs per model actor (model backend).")  # fmt: skip
+    g.add_argument("--actors", type=int, help="Model actors (default: one per CPU or GPU).")
+    g.add_argument("--chunk-lines", type=int, default=1024, help="Input lines per Ray task.")
+
+
+def _engine(args: argparse.Namespace) -> Any:
+    from pydantic import ValidationError
+
+    from bondkd.scale.config import EngineConfig
+
+    try:
+        return EngineConfig(engine=args.engine, address=args.address, num_cpus=args.num_cpus,
+                            num_gpus_per_actor=args.num_gpus_per_actor, actors=args.actors,
+                            chunk_lines=args.chunk_lines)  # fmt: skip
+    except ValidationError as e:
+        err = e.errors()[0]
+        raise BondkdError(f"--{str(err['loc'][0]).replace('_', '-')}: {err['msg']}") from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     a = sub.add_parser("analyze", help="Analyse trace(s) into reasoning molecules.")
     a.add_argument("path", help="Trace file: .json, .jsonl, .jsonl.gz, or - for stdin.")
     _input_args(a)
+    _engine_args(a)
     a.add_argument(
         "--json", dest="json_out", help="Write molecule document(s) here (- for stdout)."
     )
@@ -72,14 +105,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     rep.add_argument("--json", dest="json_out", help="Write the dataset statistics as JSON.")
     _input_args(rep)
+    _engine_args(rep)
 
     from bondkd.gate.command import add_parser as add_filter
 
     add_filter(sub)
+    _engine_args(sub.choices["filter"])
 
     from bondkd.generate.command import add_parser as add_generate
+    from bondkd.synth.command import add_guide_args
 
-    add_generate(sub)
+    add_guide_args(add_generate(sub))
 
     from bondkd.evaluate.command import add_parser as add_eval
 
@@ -91,6 +127,23 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--shard-size", type=int, default=1024, help="Traces per .npz shard.")
     t.add_argument("--overwrite", action="store_true", help="Replace an earlier targets run.")
     _input_args(t)
+    _engine_args(t)
+
+    st = sub.add_parser(
+        "structure",
+        help="Target behaviour structure of a dataset (-o), or distances to one (--target).",
+        description="With -o: the role-transition matrix, bond-type mix per position, "
+        "step-count and reflection-distance distributions of the molecules of PATHS, as a "
+        "versioned JSON document for `bondkd generate --structure`. With --target: each "
+        "file's JS distances to that target, answer accuracy and plan following.",
+    )
+    st.add_argument("paths", nargs="+", help="Traces, molecule documents or generated JSONL.")
+    st.add_argument("-o", "--out", help="Write the target structure of all PATHS here.")
+    st.add_argument("--target", help="Measure each of PATHS against this structure document.")
+    st.add_argument("--json", dest="json_out", help="Write the measurement as JSON here.")
+    st.add_argument("--html", dest="html_out", help="Write a page with the transition plots.")
+    st.add_argument("--png", dest="png_dir", help="Also write the transition plot as PNG here.")
+    _input_args(st)
 
     c = sub.add_parser("compare", help="Compare the structure of molecules or datasets.")
     c.add_argument("a", help="Molecule document(s) (`analyze --json`): the reference.")
@@ -122,11 +175,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "filter":
             from bondkd.gate.command import run as run_filter
 
+            engine = _engine(args)
+            if engine.engine == "ray":
+                from functools import partial
+
+                from bondkd.scale.gate import filter_file
+
+                return run_filter(args, partial(filter_file, engine=engine))
             return run_filter(args)
         if args.command == "generate":
+            from bondkd.synth.command import refuse_without_structure, run_guided
+
+            if args.guide_structure is not None:
+                return run_guided(args)
+            refuse_without_structure(args)
             from bondkd.generate.command import run as run_generate
 
             return run_generate(args)
+        if args.command == "structure":
+            from bondkd.synth.command import run_structure
+
+            return run_structure(args, _config(args))
         if args.command == "eval":
             from bondkd.evaluate.command import run as run_eval
 
@@ -159,13 +228,16 @@ def _config(args: argparse.Namespace) -> AnalyzeConfig:
 def _analyze(args: argparse.Namespace) -> int:
     from bondkd.pipeline import Analyzer
     from bondkd.read.files import iter_traces
+    from bondkd.read.table_out import is_table_out, scratch_jsonl, write_table
     from bondkd.views import terminal
 
     config = _config(args)
     analyzer = Analyzer(config)
-    items = analyzer.screen(iter_traces(args.path, fmt=args.format))  # over max_chars: an error
+    items = analyzer.screen(
+        iter_traces(args.path, fmt=args.format, layout=args.input_format)
+    )  # over max_chars: an error
     first = list(islice(items, 2))
-    single = len(first) == 1 and not _is_jsonl(args.path)
+    single = len(first) == 1 and not _is_many(args.path, args.input_format)
     if single and isinstance(first[0][1], InputError):
         raise first[0][1]
     if (args.html_out or args.graphml_out) and not single:
@@ -182,8 +254,10 @@ def _analyze(args: argparse.Namespace) -> int:
                 ("html", args.html_out),
                 ("gml", args.graphml_out),
             )
-            if p and not (k == "json" and p == "-")
+            if p and not (k == "json" and (p == "-" or is_table_out(p)))
         }
+        if args.json_out and args.json_out != "-" and is_table_out(args.json_out):
+            tmp["json"] = str(files.enter_context(scratch_jsonl(args.json_out)))
         out = terminal.Output(args.json_out, quiet=args.quiet, path=tmp.get("json"))
         with out:
             if single:
@@ -196,9 +270,13 @@ def _analyze(args: argparse.Namespace) -> int:
                 if args.graphml_out:
                     mol.to_graphml(tmp["gml"])
             else:
-                for _line, item, got in _molecules(
-                    out.progress(chain(first, items)), analyzer, hashes
-                ):
+                engine = _engine(args)
+                stream = (
+                    _ray_stream(args, config, engine, "analyze", hashes)
+                    if engine.engine == "ray"
+                    else analyzer.molecules(chain(first, items), hashes)
+                )
+                for _line, item, got in out.progress(stream):
                     if got is None:
                         errors += 1
                         out.error(str(item))
@@ -207,34 +285,12 @@ def _analyze(args: argparse.Namespace) -> int:
                 out.finish(errors)
         if "json" in tmp and not out.count:  # not one molecule: no document to write
             Path(tmp["json"]).unlink()
+        elif "json" in tmp and is_table_out(args.json_out):
+            write_table(tmp["json"], args.json_out)
     for what, path in (("HTML", args.html_out), ("GraphML", args.graphml_out)):
         if path:
             out.note(f"{what} written to {path}")
     return EXIT_PARTIAL if errors else EXIT_OK
-
-
-def _molecules(
-    stream: Iterable[tuple[int, Any]], analyzer: Analyzer, hashes: dict[str, str]
-) -> Iterator[tuple[int, Any, Molecule | None]]:
-    """(line, item, molecule or None for an InputError) in input order. Items are Traces or
-    inputs.Records; traces go through the models one batch at a time, molecule documents
-    are taken as they are."""
-    from bondkd.molecule.molecule import Molecule
-
-    def trace(item: Any) -> Trace | None:
-        return item if isinstance(item, Trace) else getattr(item, "trace", None)
-
-    stream = iter(stream)
-    while chunk := list(islice(stream, analyzer.config.batch)):
-        traces = [t for _, item in chunk if (t := trace(item)) is not None]
-        mols = iter(analyzer.analyze_many(traces, hashes) if traces else ())
-        for line, item in chunk:
-            if isinstance(item, InputError):
-                yield line, item, None
-            elif trace(item) is not None:
-                yield line, item, next(mols)
-            else:
-                yield line, item, Molecule(item.molecule)
 
 
 def _render(args: argparse.Namespace) -> int:
@@ -243,7 +299,9 @@ def _render(args: argparse.Namespace) -> int:
     from bondkd.read.inputs import iter_inputs
     from bondkd.views.render import write_molecule_html
 
-    record = _pick(iter_inputs(args.path, fmt=args.format), args.path, args.record_id)
+    record = _pick(
+        iter_inputs(args.path, fmt=args.format, layout=args.input_format), args.path, args.record_id
+    )
     with output_path(args.out) as tmp:  # checked before the models load
         if record.molecule is not None:
             mol = Molecule(record.molecule)
@@ -294,8 +352,14 @@ def _report(args: argparse.Namespace) -> int:
         html = files.enter_context(output_path(args.out))
         stats = files.enter_context(output_path(args.json_out)) if args.json_out else None
         analyzer = Analyzer(_config(args))  # loads no model unless a record is a trace
-        items = iter_inputs(args.path, fmt=args.format)
-        for line, item, mol in _molecules(items, analyzer, hashes):
+        items = iter_inputs(args.path, fmt=args.format, layout=args.input_format)
+        engine = _engine(args)
+        stream = (
+            _ray_stream(args, analyzer.config, engine, "report", hashes)
+            if engine.engine == "ray"
+            else analyzer.molecules(items, hashes)
+        )
+        for line, item, mol in stream:
             if mol is None:
                 report.error(str(item))
                 print(f"bondkd: skipped: {item}", file=sys.stderr)
@@ -326,20 +390,38 @@ def _targets(args: argparse.Namespace) -> int:
 
     def traces() -> Iterator[Trace]:
         nonlocal errors
-        for _line, item in iter_traces(args.path, fmt=args.format):
+        for _line, item in iter_traces(args.path, fmt=args.format, layout=args.input_format):
             if isinstance(item, InputError):
                 errors += 1
                 print(f"bondkd: skipped: {item}", file=sys.stderr)
             else:
                 yield item
 
+    def ray_targets() -> Iterator[Any]:
+        nonlocal errors
+        for _line, item, target in _ray_stream(args, analyzer.config, engine, "targets", {}):
+            if target is None:
+                errors += 1
+                print(f"bondkd: skipped: {item}", file=sys.stderr)
+            else:
+                yield target
+
+    engine = _engine(args)
     with TargetWriter(
         args.out, analyzer, shard_size=args.shard_size, overwrite=args.overwrite
     ) as writer:
-        count = writer.write_all(build_targets(traces(), analyzer))
+        ray = engine.engine == "ray"
+        count = writer.write_all(ray_targets() if ray else build_targets(traces(), analyzer))
     if not args.quiet:
         print(f"{count} teacher targets -> {args.out} ({errors} records skipped)")
     return EXIT_PARTIAL if errors else EXIT_OK
+
+
+def _ray_stream(args: argparse.Namespace, config: AnalyzeConfig, engine: Any, what: str,
+                hashes: dict[str, str]) -> Iterator[tuple[int, Any, Any]]:  # fmt: skip
+    from bondkd.scale.molecules import stream
+
+    return stream(args.path, config, engine, what, args.format, args.input_format, hashes)
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -362,8 +444,15 @@ def _display_name(path: str) -> str:
     return "<stdin>" if path == "-" else Path(path).name
 
 
-def _is_jsonl(path: str) -> bool:
-    return ".jsonl" in Path(path).name
+def _is_many(path: str, layout: str = "auto") -> bool:
+    """A file of many records (JSONL or a table), even when it holds one."""
+    from bondkd.read.tables import TABLES
+    from bondkd.read.tables import layout as detect
+
+    try:
+        return ".jsonl" in Path(path).name or detect(path, layout) in (*TABLES, "jsonl")
+    except BondkdError:
+        return False
 
 
 def _file_hash(path: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -132,6 +133,28 @@ class Analyzer:
         for chunk in self._chunks(traces):
             for trace, te in zip(chunk, self.energies_many(chunk), strict=True):
                 yield self._assemble(trace, te, file_hashes or {})
+
+    def molecules(
+        self, stream: Iterable[tuple[int, Any]], file_hashes: dict[str, str] | None = None
+    ) -> Iterator[tuple[int, Any, Molecule | None]]:
+        """(line, item, molecule or None for an InputError) in input order, for a stream of
+        `iter_traces` / `iter_inputs` items: traces go through the models one batch at a
+        time, molecule documents (`inputs.Record.molecule`) are taken as they are."""
+
+        def trace(item: Any) -> Trace | None:
+            return item if isinstance(item, Trace) else getattr(item, "trace", None)
+
+        stream = iter(stream)
+        while chunk := list(islice(stream, self.config.batch)):
+            traces = [t for _, item in chunk if (t := trace(item)) is not None]
+            mols = iter(self.analyze_many(traces, file_hashes) if traces else ())
+            for line, item in chunk:
+                if isinstance(item, InputError):
+                    yield line, item, None
+                elif trace(item) is not None:
+                    yield line, item, next(mols)
+                else:
+                    yield line, item, Molecule(item.molecule)
 
     def _chunks(self, traces: Iterable[Trace]) -> Iterator[list[Trace]]:
         """`config.batch` traces at a time, fewer when they hold more than `max_chars`

@@ -16,13 +16,26 @@ from rich.table import Table
 from bondkd.errors import BondkdError
 from bondkd.gate.config import GateConfig, load_gate_config, to_toml
 from bondkd.gate.files import Summary, _Raw, filter_file, read_lines
+from bondkd.read.tables import LAYOUTS
 
 
 def add_parser(sub: Any) -> None:
     f = sub.add_parser("filter", help="Gate a JSONL dataset: accepted and rejected files.")
-    f.add_argument("path", nargs="?", help="Input JSONL (.jsonl or .jsonl.gz).")
-    f.add_argument("--accepted", help="Accepted records are appended here.")
-    f.add_argument("--rejected", help="Rejected (and unreadable) records are appended here.")
+    f.add_argument(
+        "path",
+        nargs="?",
+        help="Input: JSONL (.gz, .zst), Parquet (file or folder), `datasets` folder.",
+    )
+    f.add_argument(
+        "--accepted", help="Accepted records: JSONL, or Parquet (x.parquet, or DIR/ for shards)."
+    )
+    f.add_argument("--rejected", help="Rejected (and unreadable) records, as --accepted.")
+    f.add_argument(
+        "--input-format",
+        choices=LAYOUTS,
+        default="auto",
+        help="Input file layout (default: detect).",
+    )
     f.add_argument("--config", help="Gate config, TOML or JSON (GateConfig fields).")
     f.add_argument("--backend", choices=["model", "lexical"], help="Default: lexical.")
     f.add_argument("--threshold", type=float, help="Accept when score >= this.")
@@ -72,7 +85,9 @@ class _Bar:
             self.progress.stop()
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, runner: Any = None) -> int:
+    """`runner`: what gates the file (default `filter_file`; `bondkd.scale.gate.filter_file`
+    for --engine ray), called with filter_file's arguments."""
     if args.calibrate:
         return _calibrate(args)
     if not (args.path and args.accepted and args.rejected):
@@ -84,9 +99,8 @@ def run(args: argparse.Namespace) -> int:
     bar = _Bar(console, args.quiet)
     t0 = time.perf_counter()
     try:
-        s = filter_file(
-            args.path, args.accepted, args.rejected, config, args.resume, args.workers, bar
-        )
+        s = (runner or filter_file)(args.path, args.accepted, args.rejected, config, args.resume,
+                        args.workers, bar, layout=args.input_format)  # fmt: skip
     finally:
         bar.stop()
     if not args.quiet:

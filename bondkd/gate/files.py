@@ -7,70 +7,105 @@ line (`bondkd.line`), so `--resume` after a crash (even `kill -9`) reads the
 outputs back, drops a torn last line, and gates exactly the lines not yet written:
 no duplicates, no losses. With workers, both passes run batch by batch in parallel
 processes (parsing included); the parent builds the index from their entries and
-writes the gated records, both in input order.
+writes the gated records, both in input order. Table inputs (Parquet, Arrow, `datasets`)
+give one item per row; Parquet outputs are journalled and written at the end (`outputs`).
+`bondkd.scale.gate` runs the same passes on Ray.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
-import fcntl
 import gzip
 import json
-import math
 import os
 import zlib
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from pathlib import Path
 from typing import IO, Any
 
-from bondkd.errors import BondkdError, check_writable, write_error
+from bondkd.errors import BondkdError, InputError, write_error
+from bondkd.gate import outputs
 from bondkd.gate.config import GateConfig
 from bondkd.gate.index import DatasetIndex
+from bondkd.gate.outputs import done_lines, dump
 from bondkd.gate.runner import Gate, Parsed, build_index, index_entry, parse
-from bondkd.read.files import JSONTextError, loads
+from bondkd.read import tables
+from bondkd.read.compressed import ZstdCorrupt, corrupt, open_inflated
+from bondkd.read.files import JSONTextError, loads, value_problem
+from bondkd.read.table_out import TableOutConfig
 
 BLANK = "blank_line: no record on this line"
 
 
-def read_lines(path: str, blank: bool = False) -> Iterator[tuple[int, Any]]:
+def read_lines(
+    path: str, blank: bool = False, layout: str | None = None
+) -> Iterator[tuple[int, Any]]:
     """(line, JSON value, or a `_Raw` with the text and the reason for a line that is not
-    strict JSON). Blank lines are skipped, or given as `_Raw` with `blank`."""
+    strict JSON). Blank lines are skipped, or given as `_Raw` with `blank`. Parquet, Arrow
+    and `datasets` inputs give one item per row (`bondkd.read.tables`); gzip and zstd
+    are inflated."""
     try:
-        with open(path, "rb") as fh:
-            gz = fh.read(2) == b"\x1f\x8b"
-        opener: Any = gzip.open if gz else open
-        with opener(path, "rb") as fh:
+        kind = tables.layout(path, layout)
+    except InputError as e:
+        raise BondkdError(str(e)) from None
+    if kind in tables.TABLES:
+        yield from row_values(tables.iter_rows(path, kind))
+        return
+    try:
+        with open_inflated(path) as fh:
             for n, raw in enumerate(fh, start=1):
-                raw = raw.rstrip(b"\r\n")
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError as e:
-                    # Kept byte for byte: the readable text plus the exact bytes.
-                    bad = _Raw(raw.decode("utf-8", "replace"), f"parse_error: not valid UTF-8 "
-                               f"(byte {e.start})", base64.b64encode(raw).decode("ascii"))  # fmt: skip
-                    yield n, bad
-                    continue
-                if n == 1:
-                    text = text.removeprefix("\ufeff")
-                if not text.strip():
-                    if blank:
-                        yield n, _Raw(text, BLANK)
-                    continue
-                try:
-                    yield n, loads(text)
-                except JSONTextError as e:  # kept as its text: that is strict JSON
-                    yield n, _Raw(text, f"parse_error: {e.message}")
+                if (item := line_value(raw, n, blank)) is not SKIP:
+                    yield n, item
     except FileNotFoundError:
         raise BondkdError(f"{path}: no such file") from None
-    except (EOFError, zlib.error) as e:
-        raise BondkdError(f"{path}: corrupt or truncated gzip data: {e}") from None
+    except IsADirectoryError:
+        raise BondkdError(f"{path}: is a directory, not a file") from None
+    except (EOFError, zlib.error, gzip.BadGzipFile, ZstdCorrupt) as e:
+        raise BondkdError(f"{path}: {corrupt(e, 'corrupt or truncated')}") from None
     except OSError as e:
         raise BondkdError(f"{path}: cannot read: {e.strerror or e}") from None
+
+
+SKIP = object()  # a blank line `read_lines` skips (None is the JSON value null)
+
+
+def line_value(raw: bytes, n: int, blank: bool) -> Any:
+    """What `read_lines` gives for physical line `n` (`SKIP`: a blank line, skipped)."""
+    raw = raw.rstrip(b"\r\n")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        # Kept byte for byte: the readable text plus the exact bytes.
+        return _Raw(raw.decode("utf-8", "replace"), f"parse_error: not valid UTF-8 (byte "
+                    f"{e.start})", base64.b64encode(raw).decode("ascii"))  # fmt: skip
+    if n == 1:
+        text = text.removeprefix("\ufeff")
+    if not text.strip():
+        return _Raw(text, BLANK) if blank else SKIP
+    try:
+        return loads(text)
+    except JSONTextError as e:  # kept as its text: that is strict JSON
+        return _Raw(text, f"parse_error: {e.message}")
+
+
+def row_values(rows: Iterable[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:
+    """Table rows as `read_lines` items: a row JSON cannot hold keeps its values as text."""
+    for n, obj in rows:
+        if isinstance(obj, InputError):
+            if n == 0:
+                raise BondkdError(str(obj))
+            yield n, _Raw("", f"parse_error: {obj.message}")
+        elif (problem := value_problem(obj)) is not None:
+            text = json.dumps(obj, ensure_ascii=False, default=str)
+            where = f"field '{problem[0]}': " if problem[0] else ""
+            yield n, _Raw(text, f"parse_error: {where}{problem[1]}")
+        else:
+            yield n, obj
 
 
 @dataclass
@@ -86,26 +121,6 @@ def _parse(n: int, value: Any) -> Parsed:
     if value.bytes_b64:  # written as the record {"raw", "raw_base64"} plus its bondkd block
         return n, {"raw": value.text, "raw_base64": value.bytes_b64}, value.reason
     return n, value.text, value.reason
-
-
-def done_lines(path: Path) -> set[int]:
-    """Input lines already written to an output file; a torn last line is cut off."""
-    if not path.exists():
-        return set()
-    data = path.read_bytes()
-    keep = data[: data.rfind(b"\n") + 1]
-    if len(keep) != len(data):
-        with path.open("r+b") as fh:
-            fh.truncate(len(keep))
-    lines = set()
-    for n, raw in enumerate(keep.splitlines(), start=1):
-        try:
-            lines.add(int(loads(raw.decode("utf-8", "replace"))["bondkd"]["line"]))
-        except (ValueError, KeyError, TypeError):
-            raise BondkdError(
-                f"{path}:{n}: not a `bondkd filter` output line; cannot resume"
-            ) from None
-    return lines
 
 
 # -- passes, in-process or in workers --------------------------------------------------
@@ -217,18 +232,17 @@ def filter_file(
     resume: bool = False,
     workers: int = 1,
     progress: Any = None,
+    layout: str | None = None,
+    table: TableOutConfig | None = None,
 ) -> Summary:
-    """Gate every line of `path` into the two outputs; returns the counts."""
-    outs = [Path(accepted), Path(rejected)]
-    _check_paths(path, outs)
-    with open(path, "rb"):  # an unreadable input fails before any output is created
-        pass
-    if not resume:
-        _refuse_existing(outs)
-    with _locked(outs) as files:
-        if not resume:  # again under the lock: a run may have finished in between
-            _refuse_existing(outs)
-        return _filter(path, outs, files, config, resume, workers, progress)
+    """Gate every record of `path` into the two outputs (JSONL, or Parquet: see
+    `outputs`); returns the counts. `layout` forces the input layout (`tables.LAYOUTS`)."""
+    outs = outputs.sinks(accepted, rejected)
+    with outputs.opened(path, outs, resume) as files:
+        journals = [s.journal for s in outs]
+        summary = _filter(path, journals, files, config, resume, workers, progress, layout)
+        outputs.finish(outs, files, table)
+    return summary
 
 
 def _filter(
@@ -239,6 +253,7 @@ def _filter(
     resume: bool,
     workers: int,
     progress: Any,
+    layout: str | None = None,
 ) -> Summary:
     done = set().union(*(done_lines(p) for p in outs)) if resume else set()
     inherited = tuple(fh.fileno() for fh in files)
@@ -246,7 +261,7 @@ def _filter(
 
     def counted() -> Iterator[Item]:
         nonlocal lines
-        for item in read_lines(path, blank=True):
+        for item in read_lines(path, blank=True, layout=layout):
             lines += 1
             yield item
 
@@ -255,14 +270,14 @@ def _filter(
     if progress is not None:
         progress.start(lines - len(done))
     summary = Summary(resumed=len(done))
-    todo = ((n, v) for n, v in read_lines(path, blank=True) if n not in done)
+    todo = ((n, v) for n, v in read_lines(path, blank=True, layout=layout) if n not in done)
     acc, rej = files
     for records in _passes(_batched(todo, config.batch), config, index, workers, inherited):
         target = acc
         try:
             for rec in records:
                 target = acc if rec["bondkd"]["verdict"] == "accepted" else rej
-                target.write(_dump(rec))
+                target.write(dump(rec))
                 summary.total += 1
                 summary.add(rec)
             for target in (acc, rej):
@@ -272,89 +287,3 @@ def _filter(
         if progress is not None:
             progress.advance(len(records))
     return summary
-
-
-def _dump(rec: dict) -> str:
-    """One output line, strict JSON. The record was read strictly, so a non-finite number
-    can only come from the gate itself: it is written as null and the record rejected."""
-    try:
-        return json.dumps(rec, ensure_ascii=False, allow_nan=False) + "\n"
-    except ValueError:
-        block = _finite(rec["bondkd"])
-        block["verdict"] = "rejected"
-        block["reasons"] = [*block.get("reasons", []), NON_FINITE]
-        return json.dumps({**rec, "bondkd": block}, ensure_ascii=False, allow_nan=False) + "\n"
-
-
-NON_FINITE = "output_error: the gate computed a NaN or infinite number (written as null)"
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
-
-
-def _check_paths(path: str, outs: list[Path]) -> None:
-    if outs[0].absolute() == outs[1].absolute() or _same(outs[0], outs[1]):
-        raise BondkdError(f"{outs[0]}: --accepted and --rejected name the same file")
-    for p in outs:
-        if _same(Path(path), p):
-            raise BondkdError(f"{p}: this output is the input file; choose another name")
-        check_writable(p)
-
-
-def _same(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:  # either is missing: not the same file
-        return False
-
-
-def _refuse_existing(outs: list[Path]) -> None:
-    names = ", ".join(str(p) for p in outs if p.is_file() and p.stat().st_size)
-    if names:
-        raise BondkdError(f"{names}: output exists; pass --resume to continue, or remove it")
-
-
-@contextlib.contextmanager
-def _locked(outs: list[Path]) -> Iterator[list[IO[str]]]:
-    """Both outputs open for appending, each under an exclusive flock for the whole run,
-    so a second run on them is refused rather than writing every record twice. The OS
-    drops the lock of a killed run, so --resume still works. An output this run created
-    is removed if the run fails before writing to it."""
-    created = [not p.exists() for p in outs]
-    mine: list[Path] = []  # created here and locked: safe to remove while still empty
-    try:
-        with contextlib.ExitStack() as stack:
-            files: list[IO[str]] = []
-            for p, new in zip(outs, created, strict=True):
-                try:
-                    fh = stack.enter_context(p.open("a", encoding="utf-8"))
-                except OSError as e:
-                    raise write_error(p, e) from None
-                _lock(fh, p)
-                files.append(fh)
-                mine += [p] if new else []
-            yield files
-    except BaseException:
-        for p in mine:
-            if p.is_file() and p.stat().st_size == 0:
-                p.unlink()
-        raise
-
-
-def _lock(fh: IO[str], path: Path) -> None:
-    try:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        raise BondkdError(
-            f"{path}: another `bondkd filter` is writing this file; "
-            "wait for it to end (then --resume if it did not finish)"
-        ) from None
-    except OSError:  # a file system without locks: run unguarded rather than not at all
-        pass

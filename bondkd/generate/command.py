@@ -30,7 +30,7 @@ EXIT_OK, EXIT_FAILED = 0, 1
 STAGES = ("tags", "questions", "answers")
 
 
-def add_parser(sub: Any) -> None:
+def add_parser(sub: Any) -> argparse.ArgumentParser:
     fields = GenerateConfig.model_fields
 
     def opt(flag: str, name: str | None = None, **kw: Any) -> None:
@@ -71,6 +71,7 @@ def add_parser(sub: Any) -> None:
     opt("--rejected")
     opt("--cache")
     g.add_argument("-q", "--quiet", action="store_true", help="No progress bars or summary.")
+    return g
 
 
 def config_from_args(args: argparse.Namespace) -> GenerateConfig:

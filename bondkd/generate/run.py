@@ -4,6 +4,9 @@ Both files are rebuilt in full on every run, in a fixed order (tree order, then 
 index), into `<file>.partial` and renamed at the end: an interrupted run leaves the
 previous complete files in place. What makes a re-run cheap is the request cache: every
 reply already received is read back from it, so only missing requests reach the teacher.
+
+The answer stage is pluggable (`Answerer`): `bondkd generate --structure` (bondkd.synth)
+answers each question by a behaviour plan instead of one plain request.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from bondkd.errors import BondkdError
 from bondkd.generate.answers import answer_one, jobs, lineage, record_id
@@ -41,6 +44,34 @@ class GenerateSummary:
     def failed(self) -> int:
         """Requests left without a reply (teacher errors): a re-run retries them."""
         return sum(c.failed for c in self.counts.values())
+
+
+class Answerer(Protocol):
+    """How the answer stage answers: `prepare` sees every (question, sample) job first, in
+    output order; `answer` runs on the pool and returns a record or a rejection; `finish`
+    runs in order on the calling thread on each record before it is written."""
+
+    def prepare(self, todo: list[tuple[Question, int]]) -> None: ...
+
+    def answer(self, asker: Asker, job: tuple[Question, int]) -> dict[str, Any] | Rejected: ...
+
+    def finish(self, record: dict[str, Any]) -> dict[str, Any]: ...
+
+
+class PlainAnswers:
+    """One request per job (`answers.answer_one`)."""
+
+    def __init__(self, cfg: GenerateConfig) -> None:
+        self.cfg = cfg
+
+    def prepare(self, todo: list[tuple[Question, int]]) -> None:
+        pass
+
+    def answer(self, asker: Asker, job: tuple[Question, int]) -> dict[str, Any] | Rejected:
+        return answer_one(asker, self.cfg, job)
+
+    def finish(self, record: dict[str, Any]) -> dict[str, Any]:
+        return record
 
 
 class _Jsonl:
@@ -93,9 +124,12 @@ def generate(
     teacher: Teacher,
     progress: Progress | None = None,
     questions: list[Question] | None = None,
+    answerer: Answerer | None = None,
 ) -> GenerateSummary:
     """Run the stages with `teacher` (wrap it in the cache for resumability). `questions`
-    are the already loaded `--questions` file (loaded here when not given)."""
+    are the already loaded `--questions` file (loaded here when not given); `answerer`
+    answers them (default: `PlainAnswers`)."""
+    answerer = answerer or PlainAnswers(cfg)
     t0 = time.monotonic()
     s = GenerateSummary(cfg.out, cfg.rejected_path)
     rejected: list[Rejected] = []
@@ -113,15 +147,16 @@ def generate(
             questions = load_questions(cfg.questions)
         s.questions = len(questions)
         todo = jobs(questions, cfg)
+        answerer.prepare(todo)
         asker.progress.start("answers", len(todo))
         with _Jsonl(cfg.out) as out, _Jsonl(cfg.rejected_path) as rej:
             for r in rejected:
                 rej.write(rejected_line(cfg, r))
-            for result in asker.map(lambda job: answer_one(asker, cfg, job), todo):
+            for result in asker.map(lambda job: answerer.answer(asker, job), todo):
                 if isinstance(result, Rejected):
                     rej.write(rejected_line(cfg, result))
                 else:
-                    out.write(result)
+                    out.write(answerer.finish(result))
         asker.progress.finish("answers")
         s.traces, s.rejected = out.n, rej.n
     s.seconds = time.monotonic() - t0

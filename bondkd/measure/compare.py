@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
+from numpy.typing import ArrayLike
 from pydantic import BaseModel, ConfigDict, Field
 
 from bondkd.errors import InputError
@@ -259,33 +260,54 @@ def compare_molecules(a: MoleculeDoc, b: MoleculeDoc) -> MoleculeComparison:
     )
 
 
-def _side(docs: Iterable[MoleculeDoc]) -> DatasetSide:
+def dataset_side(docs: Iterable[MoleculeDoc]) -> DatasetSide:
     """Totals over one pass of `docs` (a generator is fine)."""
     st = DatasetStats()  # the accumulator `bondkd report` uses: same counts, one pass
     for doc in docs:
         st.add(doc, accepted=None)
-    bc: dict[str, int] = {t: st.bonds.get(t, 0) for t in BOND_TYPES}
-    rc: dict[str, int] = {r: st.roles.get(r, 0) for r in ROLES}
+    return side_of(st)
+
+
+def side_of(st: DatasetStats) -> DatasetSide:
+    return side_from_counts(
+        st.n,
+        {t: st.bonds.get(t, 0) for t in BOND_TYPES},
+        {r: st.roles.get(r, 0) for r in ROLES},
+        st.transitions,
+    )
+
+
+def side_from_counts(
+    n: int, bond_counts: dict[str, int], role_counts: dict[str, int], transitions: ArrayLike
+) -> DatasetSide:
+    """A side from its counts: what a set of molecules and a target structure share."""
+    bc: dict[str, int] = {t: int(bond_counts.get(t, 0)) for t in BOND_TYPES}
+    rc: dict[str, int] = {r: int(role_counts.get(r, 0)) for r in ROLES}
+    counts = np.asarray(transitions, dtype=np.int64)
     return DatasetSide(
-        molecules=st.n,
+        molecules=n,
         bond_counts=bc,
         bond_distribution={k: v / (sum(bc.values()) or 1) for k, v in bc.items()},
         role_counts=rc,
         role_distribution={k: v / (sum(rc.values()) or 1) for k, v in rc.items()},
-        transition_counts=st.transitions.tolist(),
-        transition_probabilities=row_normalise(st.transitions).tolist(),
+        transition_counts=counts.tolist(),
+        transition_probabilities=row_normalise(counts).tolist(),
     )
 
 
 def compare_datasets(a: Iterable[MoleculeDoc], b: Iterable[MoleculeDoc]) -> DatasetComparison:
-    """Distribution distances between two sets of molecules of any texts.
+    """Distribution distances between two sets of molecules of any texts (`compare_sides`)."""
+    return compare_sides(dataset_side(a), dataset_side(b))
+
+
+def compare_sides(sa: DatasetSide, sb: DatasetSide) -> DatasetComparison:
+    """Distribution distances between two sides (molecule sets, or a target structure).
 
     Row-wise transitions, with c_a(r), c_b(r) the transitions out of role r on each side:
         transition_js = sum_r w_r JS(T_a[r], T_b[r]) / sum_r w_r,   w_r = c_a(r) + c_b(r)
     so a role seldom left weighs little; rows with w_r = 0 are skipped (0 if all are).
     A row empty on one side only has distance 1 (see `js_distance`).
     """
-    sa, sb = _side(a), _side(b)
     ta, tb = np.array(sa.transition_counts), np.array(sb.transition_counts)
     rows: dict[str, float | None] = {}
     num = den = 0.0

@@ -1,5 +1,6 @@
 """Dataset-level structure statistics: pure functions on molecule documents plus a
-streaming accumulator, for `bondkd report` (and the dataset-level `compare`).
+streaming accumulator, for `bondkd report`, the dataset-level `compare` and the target
+structure of `bondkd structure` (one accumulator, so the three count the same things).
 
 The role transition matrix is the Markov "distribution-transfer graph" of
 reasoning behaviours: T[a, b] = P(step k+1 has role b | step k has role a),
@@ -35,6 +36,18 @@ def row_normalise(counts: np.ndarray) -> np.ndarray:
     return np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)
 
 
+def reach(doc: MoleculeDoc, bond_type: str, role: str) -> list[int]:
+    """How far back (source - target, in steps) each `bond_type` bond of a `role` step
+    reaches: how far a reflection looks back for the step it checks, or an exploration for
+    the step it branches from."""
+    roles = [s.role for s in doc.steps]
+    return [
+        b.source - b.target
+        for b in doc.bonds
+        if b.type == bond_type and b.source < len(roles) and roles[b.source] == role
+    ]
+
+
 def position_bin(source: int, n_steps: int, bins: int = POSITION_BINS) -> int:
     rel = source / (n_steps - 1) if n_steps > 1 else 0.0
     return min(int(rel * bins), bins - 1)
@@ -65,6 +78,10 @@ class DatasetStats:
         self.energy_sum = np.zeros((len(BOND_TYPES), POSITION_BINS))
         self.energy_n = np.zeros((len(BOND_TYPES), POSITION_BINS), dtype=np.int64)
         self.transitions = np.zeros((len(ROLES), len(ROLES)), dtype=np.int64)
+        self.starts = np.zeros(len(ROLES), dtype=np.int64)  # role of each trace's first step
+        self.step_counts: Counter[int] = Counter()
+        self.reflection_reach: Counter[int] = Counter()
+        self.exploration_reach: Counter[int] = Counter()
 
     def add(self, doc: MoleculeDoc, accepted: bool | None) -> None:
         self.n += 1
@@ -76,6 +93,11 @@ class DatasetStats:
         self.energy_sum += sums
         self.energy_n += counts
         self.transitions += role_transitions(doc)
+        if doc.steps:
+            self.starts[_ROLE[doc.steps[0].role]] += 1
+        self.step_counts[len(doc.steps)] += 1
+        self.reflection_reach.update(reach(doc, "reflection", "reflection"))
+        self.exploration_reach.update(reach(doc, "exploratory", "exploration"))
 
     def mean_energy(self) -> np.ndarray:
         """(3, POSITION_BINS) mean bond energy per type and position; NaN where no bond."""

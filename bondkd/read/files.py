@@ -3,14 +3,16 @@
 `iter_traces` yields ``(number, Trace | InputError)`` in input order, one item per record,
 so one bad line costs one error and the rest still arrive.
 
-- ``.jsonl`` / ``.ndjson`` (optionally ``.gz``) stream line by line with bounded memory;
+- ``.jsonl`` / ``.ndjson`` (optionally ``.gz`` / ``.zst``) stream line by line with bounded memory;
   the number is the 1-based physical line, blank lines are skipped.
 - Anything else (``.json``, ``-`` for stdin, other suffixes) is read whole and holds one
   object (number 1) or an array of objects (number = item index + 1, the item's real line
   goes into `Trace.source` and error messages as ``path:LINE: … (array item N)``). Text that
   is not one JSON document but whose first line is one is read as JSONL.
-- Gzip is recognised by its magic bytes, not the suffix. Binary input (NUL bytes or invalid
-  UTF-8 in the first 8 KB) gives one error. File-level errors carry the number 0.
+- Gzip and zstd (`compressed`) are recognised by their magic bytes, not the suffix.
+- Parquet, Arrow and `datasets` folders (`tables`) are read row by row, the row number
+  standing for the line; `layout` (``--input-format``) forces a layout instead of detecting.
+- Binary input (NUL bytes or invalid UTF-8 in the first 8 KB) gives one error. File-level errors carry the number 0.
 - A record without an id gets ``line-N`` (``item-N`` in an array); `Trace.source` is
   ``path:line`` (``<stdin>:line`` for stdin).
 
@@ -26,7 +28,6 @@ error with its field), never the run.
 from __future__ import annotations
 
 import codecs
-import gzip
 import hashlib
 import io
 import json
@@ -35,18 +36,21 @@ import re
 import sys
 import threading
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import IO, Any
 
 from bondkd.errors import InputError
+from bondkd.read import tables
+from bondkd.read.compressed import corrupt as _corrupt
+from bondkd.read.compressed import inflated as _inflated
 from bondkd.read.formats import RecordError, parse_record
 from bondkd.schema import Trace
 
 STDIN_NAME = "<stdin>"
 _SNIFF = 8192
-_JSONL_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
-_GZIP_ERRORS = (OSError, EOFError, zlib.error)  # gzip.BadGzipFile is an OSError
+_JSONL_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz", ".jsonl.zst", ".ndjson.zst")
+_GZIP_ERRORS = (OSError, EOFError, zlib.error)  # gzip.BadGzipFile (and ZstdCorrupt): OSError
 _stdin_cache: tuple[object, bytes] | None = None
 # Arrays and objects nested deeper than this are refused: traces need a handful of levels,
 # and Python's parser, validators and writers recurse, so depth is a crash waiting later.
@@ -181,6 +185,8 @@ def _stdin_bytes() -> bytes:
 def file_hash(path: str) -> str:
     """``sha256:<16 hex>`` of the file's bytes (as stored: compressed files are not inflated)."""
     h = hashlib.sha256()
+    if str(path) != "-" and (kind := tables.layout(str(path))) in tables.TABLES:
+        return tables.tree_hash(str(path), kind)
     if str(path) == "-":
         h.update(_stdin_bytes())
     else:
@@ -205,13 +211,6 @@ def _open(path: str) -> IO[bytes]:
     return io.BytesIO(_stdin_bytes()) if path == "-" else open(path, "rb")
 
 
-def _inflated(raw: IO[bytes]) -> IO[bytes] | gzip.GzipFile:
-    """A seekable byte stream over the content, gunzipped when the magic bytes say so."""
-    magic = raw.read(2)
-    raw.seek(0)
-    return gzip.GzipFile(fileobj=raw) if magic == b"\x1f\x8b" else raw
-
-
 def _json_line(head: bytes) -> bool:
     for line in head.split(b"\n")[:-1]:  # the last may be cut at the sniff boundary
         try:
@@ -232,24 +231,44 @@ def _binary(head: bytes, complete: bool) -> bool:
     return False
 
 
-def iter_traces(path: str, fmt: str | None = None) -> Iterator[Item]:
-    """Every record of `path` (``-``: stdin) as a Trace or an InputError, in input order."""
-    return iter_records(path, partial(parse_record, fmt=fmt))
+def iter_traces(path: str, fmt: str | None = None, layout: str | None = None) -> Iterator[Item]:
+    """Every record of `path` (``-``: stdin) as a Trace or an InputError, in input order.
+    `layout` forces the file layout (`tables.LAYOUTS`; default: detect)."""
+    return iter_records(path, partial(parse_record, fmt=fmt), layout)
 
 
-def iter_records(path: str, parse: Parse) -> Iterator[tuple[int, Any]]:
+def iter_records(path: str, parse: Parse, layout: str | None = None) -> Iterator[tuple[int, Any]]:
     """Every record of `path` as ``parse``'s result or an InputError, in input order."""
     path = str(path)
     name = STDIN_NAME if path == "-" else path
     count = 0
-    for item in _items(path, name, parse):
+    try:
+        kind = tables.layout(path, layout)
+    except InputError as e:
+        yield 0, e
+        return
+    items = _table(path, kind, parse) if kind in tables.TABLES else _items(path, name, parse, kind)
+    for item in items:
         count += 1
         yield item
     if count == 0:
         yield 0, InputError(name, None, None, "no records (empty input)")
 
 
-def _items(path: str, name: str, parse: Parse) -> Iterator[Item]:
+def _table(path: str, kind: str, parse: Parse) -> Iterator[Item]:
+    return table_items(tables.iter_rows(path, kind), path, parse)
+
+
+def table_items(rows: Iterable[tuple[int, Any]], path: str, parse: Parse) -> Iterator[Item]:
+    """Table rows (`tables.iter_rows` / `read_piece`) as `iter_records` gives them."""
+    for row, obj in rows:
+        yield (
+            row,
+            obj if isinstance(obj, InputError) else _record(obj, path, row, parse, f"line-{row}"),
+        )
+
+
+def _items(path: str, name: str, parse: Parse, kind: str = "text") -> Iterator[Item]:
     try:
         raw = _open(path)
     except InputError as e:
@@ -263,9 +282,11 @@ def _items(path: str, name: str, parse: Parse) -> Iterator[Item]:
             head = stream.read(_SNIFF)
             stream.seek(0)
         except _GZIP_ERRORS as e:
-            yield 0, InputError(name, None, None, f"corrupt gzip data: {e}")
+            yield 0, InputError(name, None, None, _corrupt(e))
             return
-        jsonl = path != "-" and path.lower().endswith(_JSONL_SUFFIXES)
+        jsonl = kind == "jsonl" or (
+            kind == "text" and path != "-" and path.lower().endswith(_JSONL_SUFFIXES)
+        )
         # In a JSONL file a NUL or a bad byte costs its own line, not every record of the
         # file: the file is binary only when no line of its head is JSON.
         if _binary(head, complete=len(head) < _SNIFF) and not (jsonl and _json_line(head)):
@@ -277,7 +298,7 @@ def _items(path: str, name: str, parse: Parse) -> Iterator[Item]:
         try:
             data = stream.read()
         except _GZIP_ERRORS as e:
-            yield 0, InputError(name, None, None, f"corrupt gzip data: {e}")
+            yield 0, InputError(name, None, None, _corrupt(e))
             return
     try:
         text = data.decode("utf-8-sig")
@@ -311,15 +332,20 @@ def _parse_line(raw: bytes | str, name: str, n: int, parse: Parse) -> Item:
     return n, _record(obj, name, n, parse, f"line-{n}", suspect)
 
 
-def _jsonl(stream: IO[bytes] | gzip.GzipFile, name: str, parse: Parse) -> Iterator[Item]:
+def jsonl_item(raw: bytes, n: int, name: str, parse: Parse) -> Item | None:
+    """Physical line `n` of a JSONL file as `iter_records` gives it (None: blank)."""
+    line = raw[3:] if n == 1 and raw.startswith(codecs.BOM_UTF8) else raw
+    return _parse_line(line, name, n, parse) if line.strip() else None
+
+
+def _jsonl(stream: Any, name: str, parse: Parse) -> Iterator[Item]:
     n = 0
     try:
         for n, raw in enumerate(stream, start=1):
-            line = raw[3:] if n == 1 and raw.startswith(codecs.BOM_UTF8) else raw
-            if line.strip():
-                yield _parse_line(line, name, n, parse)
+            if (item := jsonl_item(raw, n, name, parse)) is not None:
+                yield item
     except _GZIP_ERRORS as e:
-        yield n + 1, InputError(name, n + 1, None, f"corrupt or truncated gzip data: {e}")
+        yield n + 1, InputError(name, n + 1, None, _corrupt(e, "corrupt or truncated"))
 
 
 def _document(text: str, name: str, parse: Parse) -> Iterator[Item]:

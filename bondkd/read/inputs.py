@@ -84,7 +84,10 @@ def parse_input(
     return Record(trace=trace, verdict=verdict)
 
 
-def iter_inputs(path: str, fmt: str | None = None) -> Iterator[tuple[int, Record | InputError]]:
-    """Every record of `path` as a Record or an InputError, in input order."""
+def iter_inputs(
+    path: str, fmt: str | None = None, layout: str | None = None
+) -> Iterator[tuple[int, Record | InputError]]:
+    """Every record of `path` as a Record or an InputError, in input order; `layout`
+    forces the file layout (`tables.LAYOUTS`)."""
     parse: Any = partial(parse_input, fmt=fmt)
-    return iter_records(path, parse)
+    return iter_records(path, parse, layout)

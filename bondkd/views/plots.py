@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -92,26 +93,43 @@ def energy_by_position(stats: DatasetStats) -> Figure:
 
 def role_transition_heatmap(stats: DatasetStats) -> Figure:
     fig, ax = _figure()
-    probs = row_normalise(stats.transitions)
+    im = _transitions(ax, stats.transitions, "Role transitions P(next | step)")
+    fig.colorbar(im, ax=ax, shrink=0.8)
+    return fig
+
+
+def transition_panels(panels: list[tuple[str, np.ndarray]]) -> Figure:
+    """Role transition matrices side by side (a target, then datasets measured against it)."""
+    fig = Figure(figsize=(4.2 * len(panels), 3.9), dpi=100, layout="constrained")
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    im = None
+    for k, (ax, (title, counts)) in enumerate(zip(axes, panels, strict=True)):
+        im = _transitions(ax, np.asarray(counts), title, ylabel=k == 0)
+    if im is not None:
+        fig.colorbar(im, ax=list(axes), shrink=0.8)
+    return fig
+
+
+def _transitions(ax: Axes, counts: np.ndarray, title: str, ylabel: bool = True) -> Any:
+    probs = row_normalise(counts)
     im = ax.imshow(probs, vmin=0, vmax=1, cmap="Blues")
     labels = [ROLE_LABELS[r] for r in ROLES]
     ax.set_xticks(range(len(ROLES)), labels, rotation=20)
-    ax.set_yticks(range(len(ROLES)), labels)
+    ax.set_yticks(range(len(ROLES)), labels if ylabel else [])
     for a in range(len(ROLES)):
         for b in range(len(ROLES)):
             colour = "white" if probs[a, b] > 0.55 else "#1d2733"
             ax.text(
                 b,
                 a,
-                f"{probs[a, b]:.2f}\n({stats.transitions[a, b]})",
+                f"{probs[a, b]:.2f}\n({counts[a, b]})",
                 ha="center",
                 va="center",
                 fontsize=8,
                 color=colour,
             )
-    ax.set(xlabel="next step's role", ylabel="step's role", title="Role transitions P(next | step)")
-    fig.colorbar(im, ax=ax, shrink=0.8)
-    return fig
+    ax.set(xlabel="next step's role", ylabel="step's role" if ylabel else "", title=title)
+    return im
 
 
 def figures(stats: DatasetStats) -> dict[str, Figure]:
