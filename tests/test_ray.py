@@ -213,22 +213,3 @@ def test_a_killed_driver_resumes_losing_and_duplicating_nothing(cluster, tmp_pat
     assert rc == 0 and not staging.exists()
     for side in ("a", "r"):
         assert _bytes(tmp_path / f"ray_{side}.jsonl") == _bytes(tmp_path / f"local_{side}.jsonl")
-
-
-@pytest.mark.xfail(strict=True, reason="pre-existing: a record's analysis depends on the "
-                   "records analysed before it in the same process (issue 17 report)")  # fmt: skip
-def test_analysis_does_not_depend_on_earlier_records():
-    recs = (DATA / "labelled.jsonl").read_text("utf-8").splitlines()
-    at = next(k for k, r in enumerate(recs) if '"zh-gpt4-06"' in r)
-    script = ("import json,sys; from bondkd.config import AnalyzeConfig; from bondkd.pipeline "
-              "import Analyzer; from bondkd.read.formats import parse_record; "
-              "a = Analyzer(AnalyzeConfig(backend='lexical', batch=1)); "
-              "ms = [a.analyze(parse_record(json.loads(x))) for x in sys.stdin]; "
-              "print(ms[-1].to_json())")  # fmt: skip
-
-    def last(lines: list[str]) -> dict:  # in a fresh process: no history but `lines`
-        run = subprocess.run([sys.executable, "-c", script], input="\n".join(lines),
-                             capture_output=True, text=True, check=True)  # fmt: skip
-        return json.loads(run.stdout)
-
-    assert last(recs[at - 8 : at + 1]) == last(recs[at : at + 1])
