@@ -20,6 +20,7 @@ from bondkd.config import AnalyzeConfig, ConfigError, load_config
 from bondkd.errors import BondkdError, InputError, output_path, write_error
 from bondkd.read.formats import FORMATS
 from bondkd.read.tables import LAYOUTS
+from bondkd.scale.config import add_engine_args, engine_config
 from bondkd.schema import Trace
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
@@ -45,34 +46,6 @@ def _input_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="No terminal summary.")
 
 
-def _engine_args(p: argparse.ArgumentParser) -> None:
-    """`--engine ray` and its options (bondkd.scale.EngineConfig; docs/scale.md)."""
-    g = p.add_argument_group("engine")
-    g.add_argument("--engine", choices=["local", "ray"], default="local",
-                   help="local (default), or ray: run on a Ray cluster (pip install 'bondkd[ray]').")  # fmt: skip
-    g.add_argument("--address", help="Ray cluster address ('auto' inside a cluster; default: "
-                   "start a local Ray instance for the run).")  # fmt: skip
-    g.add_argument("--num-cpus", type=int, help="CPUs of the local Ray instance (default: all).")
-    g.add_argument("--num-gpus-per-actor", type=float, default=0.0,
-                   help="GPUs per model actor (model backend).")  # fmt: skip
-    g.add_argument("--actors", type=int, help="Model actors (default: one per CPU or GPU).")
-    g.add_argument("--chunk-lines", type=int, default=1024, help="Input lines per Ray task.")
-
-
-def _engine(args: argparse.Namespace) -> Any:
-    from pydantic import ValidationError
-
-    from bondkd.scale.config import EngineConfig
-
-    try:
-        return EngineConfig(engine=args.engine, address=args.address, num_cpus=args.num_cpus,
-                            num_gpus_per_actor=args.num_gpus_per_actor, actors=args.actors,
-                            chunk_lines=args.chunk_lines)  # fmt: skip
-    except ValidationError as e:
-        err = e.errors()[0]
-        raise BondkdError(f"--{str(err['loc'][0]).replace('_', '-')}: {err['msg']}") from None
-
-
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="bondkd", description="Reasoning-structure distillation: traces as molecules."
@@ -83,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     a = sub.add_parser("analyze", help="Analyse trace(s) into reasoning molecules.")
     a.add_argument("path", help="Trace file: .json, .jsonl, .jsonl.gz, or - for stdin.")
     _input_args(a)
-    _engine_args(a)
+    add_engine_args(a)
     a.add_argument(
         "--json", dest="json_out", help="Write molecule document(s) here (- for stdout)."
     )
@@ -105,12 +78,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     rep.add_argument("--json", dest="json_out", help="Write the dataset statistics as JSON.")
     _input_args(rep)
-    _engine_args(rep)
+    add_engine_args(rep)
 
     from bondkd.gate.command import add_parser as add_filter
 
     add_filter(sub)
-    _engine_args(sub.choices["filter"])
+    add_engine_args(sub.choices["filter"])
 
     from bondkd.generate.command import add_parser as add_generate
     from bondkd.synth.command import add_guide_args
@@ -127,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--shard-size", type=int, default=1024, help="Traces per .npz shard.")
     t.add_argument("--overwrite", action="store_true", help="Replace an earlier targets run.")
     _input_args(t)
-    _engine_args(t)
+    add_engine_args(t)
 
     st = sub.add_parser(
         "structure",
@@ -175,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "filter":
             from bondkd.gate.command import run as run_filter
 
-            engine = _engine(args)
+            engine = engine_config(args)
             if engine.engine == "ray":
                 from functools import partial
 
@@ -270,7 +243,7 @@ def _analyze(args: argparse.Namespace) -> int:
                 if args.graphml_out:
                     mol.to_graphml(tmp["gml"])
             else:
-                engine = _engine(args)
+                engine = engine_config(args)
                 stream = (
                     _ray_stream(args, config, engine, "analyze", hashes)
                     if engine.engine == "ray"
@@ -353,7 +326,7 @@ def _report(args: argparse.Namespace) -> int:
         stats = files.enter_context(output_path(args.json_out)) if args.json_out else None
         analyzer = Analyzer(_config(args))  # loads no model unless a record is a trace
         items = iter_inputs(args.path, fmt=args.format, layout=args.input_format)
-        engine = _engine(args)
+        engine = engine_config(args)
         stream = (
             _ray_stream(args, analyzer.config, engine, "report", hashes)
             if engine.engine == "ray"
@@ -406,7 +379,7 @@ def _targets(args: argparse.Namespace) -> int:
             else:
                 yield target
 
-    engine = _engine(args)
+    engine = engine_config(args)
     with TargetWriter(
         args.out, analyzer, shard_size=args.shard_size, overwrite=args.overwrite
     ) as writer:

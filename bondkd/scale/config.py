@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bondkd.errors import BondkdError
 
 
 class EngineConfig(BaseModel):
@@ -40,3 +43,28 @@ class EngineConfig(BaseModel):
         description="Ray Data shuffle of the gate's index groupbys: sort (tasks; quick to "
         "start) or hash (aggregator actors; for inputs of millions of records).",
     )
+
+
+def add_engine_args(p: argparse.ArgumentParser) -> None:
+    """`--engine ray` and its options, one flag per `EngineConfig` field (docs/scale.md)."""
+    g = p.add_argument_group("engine")
+    g.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local (default), or ray: run on a Ray cluster (pip install 'bondkd[ray]').")  # fmt: skip
+    g.add_argument("--address", help="Ray cluster address ('auto' inside a cluster; default: "
+                   "start a local Ray instance for the run).")  # fmt: skip
+    g.add_argument("--num-cpus", type=int, help="CPUs of the local Ray instance (default: all).")
+    g.add_argument("--num-gpus-per-actor", type=float, default=0.0,
+                   help="GPUs per model actor (model backend).")  # fmt: skip
+    g.add_argument("--actors", type=int, help="Model actors (default: one per CPU or GPU).")
+    g.add_argument("--chunk-lines", type=int, default=1024, help="Input lines per Ray task.")
+
+
+def engine_config(args: argparse.Namespace) -> EngineConfig:
+    """The `EngineConfig` of parsed `add_engine_args` flags; a bad value is a one-line error."""
+    try:
+        return EngineConfig(engine=args.engine, address=args.address, num_cpus=args.num_cpus,
+                            num_gpus_per_actor=args.num_gpus_per_actor, actors=args.actors,
+                            chunk_lines=args.chunk_lines)  # fmt: skip
+    except ValidationError as e:
+        err = e.errors()[0]
+        raise BondkdError(f"--{str(err['loc'][0]).replace('_', '-')}: {err['msg']}") from None
