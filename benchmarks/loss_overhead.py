@@ -11,6 +11,8 @@ optimizer) twice per repeat, alternating the arms:
 Times are the median over --repeats after one warm-up of each arm.
 
     python benchmarks/loss_overhead.py --json out/loss_overhead.json [--threads 1]
+    # the recipe's student: 4 layers, LoRA rank 16, batch 4 of 192 tokens
+    python benchmarks/loss_overhead.py --layers 4 --lora 16 --batch 4 --tokens 192
 """
 
 from __future__ import annotations
@@ -25,15 +27,22 @@ from pathlib import Path
 import torch
 
 
-def student():
+def student(layers: int = 30, lora: int = 0):
+    """SmolLM2-135M's shape with `layers` layers; lora > 0: frozen, with rank-`lora` LoRA
+    adapters on every attention and MLP projection (the recipe's student)."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    cfg = LlamaConfig(hidden_size=576, intermediate_size=1536, num_hidden_layers=30,
+    cfg = LlamaConfig(hidden_size=576, intermediate_size=1536, num_hidden_layers=layers,
                       num_attention_heads=9, num_key_value_heads=3, vocab_size=49152,
                       max_position_embeddings=8192, tie_word_embeddings=True,
                       attn_implementation="sdpa")  # fmt: skip
     torch.manual_seed(0)
-    return LlamaForCausalLM(cfg)
+    model = LlamaForCausalLM(cfg)
+    if lora:
+        from bondkd.distill.recipe import add_lora
+
+        model = add_lora(model, lora)
+    return model
 
 
 def train_step(model, opt, ids, bond=None) -> None:
@@ -60,13 +69,15 @@ def main() -> None:
     ap.add_argument("--tokens", default="512,1024,2048")
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--layers", type=int, default=30, help="Student layers (recipe: 4).")
+    ap.add_argument("--lora", type=int, default=0, help="LoRA rank, 0: full fine-tune.")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default).")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    model = student()
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
+    model = student(args.layers, args.lora)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
     collector = StepAttentionCollector(model)
     rows = []
     for t in map(int, args.tokens.split(",")):
@@ -86,7 +97,8 @@ def main() -> None:
                 times[name].append(time.perf_counter() - t0)
         row = {"tokens": t, "ce_step_s": round(statistics.median(times["ce"]), 3),
                "bond_step_s": round(statistics.median(times["bond"]), 3), "batch": args.batch,
-               "layers": collector.layers, "model": "llama 135M shape (SmolLM2), random init",
+               "layers": collector.layers, "lora": args.lora,
+               "model": f"llama 135M shape (SmolLM2), {args.layers} layers, random init",
                "threads": torch.get_num_threads()}  # fmt: skip
         row["ratio"] = round(row["bond_step_s"] / row["ce_step_s"], 3)
         rows.append(row)

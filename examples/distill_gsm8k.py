@@ -1,22 +1,13 @@
 """Does the structural loss teach a student the teacher's reasoning structure?
 
-Two arms, same data, same steps, same seeds: CE only vs CE + α·L_bond, where L_bond
+Arms, same data, same steps, same seeds: CE only vs CE + α·L_bond, each as a full
+fine-tune (ce, bond) or with LoRA adapters (lora-ce, lora-bond; peft, rank --lora-rank
+on every attention and MLP projection, the base frozen), where L_bond
 pulls the student's step attention (`StepCapture.energy`, read the way the teacher's
 attention component is read) towards the teacher's attention component. On held-out
-GSM8K test traces it reports, per run and as mean ± std over seeds:
-
-- spearman: Spearman correlation, per trace, between the student's step attention and the
-  teacher's attention component over the candidate pairs that have one; mean over traces.
-  Semantic and coherence energies come from the text and cannot be learned, so they are
-  left out;
-- spearman_net: the same, net of distance (`spearman_within`, ranks taken within each
-  distance j − i): a step leans on the steps just before it in any LM, so the plain
-  Spearman rewards distance alone (a reader that knows nothing else scores 0.815 here);
-  this one asks which earlier steps, at equal distance, the student leans on;
-- bond_agreement: the molecule is rebuilt with the student's attention in place of the
-  teacher's (same pairs, same semantic and coherence parts, same bands); the share of
-  candidate pairs whose bond type (none included) equals the teacher's;
-- lm_loss: token-mean cross-entropy on the reasoning tokens.
+GSM8K test traces it reports, per run and as mean ± std over seeds, the measures of
+`bondkd.distill.fidelity`: Spearman net of distance and bond-type agreement (the
+headline), the plain Spearman beside a recency-only reader, held-out LM loss.
 
 Teacher targets come from the default model backend (SmolLM2-135M attention + MiniLM).
 Student: SmolLM2-135M-Instruct cut to its first `--student-layers` layers (default 4 of
@@ -43,14 +34,10 @@ import torch
 
 from bondkd.config import AnalyzeConfig
 from bondkd.distill.collate import BondCollator, TargetDataset
+from bondkd.distill.fidelity import METRICS, evaluate, recency_spearman, student_energy
 from bondkd.distill.loss import bond_attention_loss
 from bondkd.distill.student import StepAttentionCollector
-from bondkd.distill.targets import BOND_CODES, TargetReader
-from bondkd.energy import coherence
-from bondkd.energy.combine import PairEnergies
-from bondkd.measure.compare import spearman, spearman_within
-from bondkd.molecule import links
-from bondkd.molecule.bonds import behaviours, link_and_bond
+from bondkd.distill.targets import TargetReader
 from bondkd.read.files import iter_traces
 
 GSM8K = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "gsm8k"
@@ -78,9 +65,11 @@ def build_targets(src: Path, n: int, out: Path) -> TargetReader:
     return TargetReader(out)
 
 
-def make_student(layers: int, init: str = "pretrained"):
+def make_student(layers: int, init: str = "pretrained", lora: int = 0):
     """SmolLM2-135M-Instruct's first `layers` layers, embeddings, final norm and head,
-    with the packaged weights (init="pretrained") or a fixed random init ("random")."""
+    with the packaged weights (init="pretrained") or a fixed random init ("random").
+    lora > 0: frozen, with rank-`lora` LoRA adapters (peft) on every attention and MLP
+    projection, the only weights that train."""
     from transformers import LlamaForCausalLM
 
     from bondkd.energy.models import load_causal_lm
@@ -94,6 +83,10 @@ def make_student(layers: int, init: str = "pretrained"):
         missing, _ = student.load_state_dict(lm.model.state_dict(), strict=False)
         assert not missing, missing
     student.set_attn_implementation("sdpa")
+    if lora:
+        from bondkd.distill.recipe import add_lora
+
+        student = add_lora(student, lora)  # seeded: the same adapter init in every run
     return student, lm.tokenizer
 
 
@@ -107,25 +100,14 @@ def reader(model, args) -> StepAttentionCollector:
     return StepAttentionCollector(model, ints(args.reader_layers), ints(args.reader_heads))
 
 
-def student_energy(model, collector, batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(CE loss, student energy (B, S, S), step_mask (B, S)) for one collated batch."""
-    s = batch["teacher_attention"].shape[-1]
-    with collector.capture(batch["token_steps"], n_steps=s) as cap:
-        out = model(
-            input_ids=batch["input_ids"],
-            attention_mask=batch["attention_mask"],
-            labels=batch["labels"],
-        )
-    energy, mask = cap.result(normalised=True)
-    return out.loss, energy, mask
-
-
 def train(args, arm: str, seed: int, run: Path, train_set, collate) -> None:
     """One arm × seed; checkpoints to run/ckpt.pt every --ckpt-every steps."""
-    model, _ = make_student(args.student_layers, args.init)
+    model, _ = make_student(args.student_layers, args.init, lora_rank(args, arm))
     model.train()
     collector = reader(model, args)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
+    params = [p for p in model.parameters() if p.requires_grad]
+    lr_max = args.lora_lr if arm.startswith("lora-") else args.lr
+    opt = torch.optim.AdamW(params, lr=lr_max, weight_decay=0.0)
     step, log = 0, []
     ckpt = run / "ckpt.pt"
     if ckpt.exists():
@@ -137,7 +119,7 @@ def train(args, arm: str, seed: int, run: Path, train_set, collate) -> None:
     order = np.random.default_rng(seed).permutation(
         np.resize(np.arange(len(train_set)), args.steps * args.batch)
     )
-    alpha = args.alpha if arm == "bond" else 0.0
+    alpha = args.alpha if arm.endswith("bond") else 0.0
     t0 = time.perf_counter()
     while step < args.steps:
         idx = order[step * args.batch : (step + 1) * args.batch]
@@ -145,12 +127,12 @@ def train(args, arm: str, seed: int, run: Path, train_set, collate) -> None:
         ce, energy, mask = student_energy(model, collector, batch)
         bond = bond_attention_loss(energy, batch["teacher_attention"], mask, kind=args.loss)
         loss = ce + alpha * bond if alpha else ce
-        lr = args.lr * min(1.0, (step + 1) / args.warmup)
+        lr = lr_max * min(1.0, (step + 1) / args.warmup)
         for g in opt.param_groups:
             g["lr"] = lr
         opt.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         step += 1
         log.append({"step": step, "ce": ce.item(), "bond": bond.item()})
@@ -165,92 +147,18 @@ def train(args, arm: str, seed: int, run: Path, train_set, collate) -> None:
             os.replace(tmp, ckpt)
 
 
-def bond_types_with(t, att: np.ndarray, cfg: AnalyzeConfig) -> np.ndarray:
-    """(S, S) bond-type codes of target `t` when `att` (S, S) replaces its attention
-    component: energy = (W·E − w_a·att_teacher + w_a·att) / W where the teacher had one."""
-    w = cfg.energy.model_weights
-    total = w.attention + w.semantic + w.coherence
-    j, i = t.pairs[:, 0], t.pairs[:, 1]
-    teacher = t.attention[j, i]
-    has = ~np.isnan(teacher)
-    energy = t.energy[j, i].astype(np.float64)
-    energy[has] += w.attention * (att[j, i][has] - teacher[has]) / total
-    texts = [t.text[a:b] for a, b in t.spans.tolist()]
-    coh = coherence.coherence(coherence.step_features(t.question, texts), t.pairs)
-    comps = {"attention": np.where(has, att[j, i], np.nan), "coherence": coh}
-    pe = PairEnergies(t.pairs, comps, np.clip(energy, 0, 1))
-    out = np.zeros_like(t.bond_types)
-    ev = links.evidence(t.question, texts)
-    typed, _, _ = link_and_bond(pe, behaviours(texts), ev, cfg.bands(), cfg.bonds.max_per_step)
-    for b in typed:
-        out[b.source, b.target] = BOND_CODES[b.type]
-    return out
+ARMS = ("ce", "bond", "lora-ce", "lora-bond")
 
 
-def attention_spearman(t, att: np.ndarray, s: int, net_of_distance: bool = False) -> float | None:
-    """Spearman between a reader's step attention `att` (S, S) and the teacher's
-    attention component over the candidate pairs that have one, among the first `s`
-    steps; None below 3 such pairs. `net_of_distance`: ranked within each distance
-    j − i (`spearman_within`), so what distance alone explains counts for nothing."""
-    j, i = t.pairs[:, 0], t.pairs[:, 1]
-    ok = ~np.isnan(t.attention[j, i]) & (j < s)
-    if ok.sum() < 3:
-        return None
-    x, y = att[j, i][ok], t.attention[j, i][ok]
-    return spearman_within(x, y, (j - i)[ok]) if net_of_distance else spearman(x, y)
-
-
-def recency_spearman(test: list) -> float:
-    """The same Spearman for a reader that knows nothing but distance (a later step
-    leans on the nearest earlier ones): what a model gets without reading the text."""
-    rhos = []
-    for t in test:
-        j, i = np.indices((t.n_steps, t.n_steps))
-        rho = attention_spearman(t, -(j - i).astype(np.float64), t.n_steps)
-        if rho is not None:
-            rhos.append(rho)
-    return float(np.mean(rhos))
-
-
-@torch.no_grad()
-def evaluate(model, collector, test: list, collate, batch: int) -> dict[str, float]:
-    was_training = model.training
-    model.eval()
-    cfg = AnalyzeConfig()
-    rhos, nets, agree, tokens, nll = [], [], [], 0, 0.0
-    for k in range(0, len(test), batch):
-        chunk = test[k : k + batch]
-        b = collate(chunk)
-        ce, energy, seen = student_energy(model, collector, b)
-        n = int((b["labels"][:, 1:] != -100).sum())
-        tokens, nll = tokens + n, nll + float(ce) * n
-        for r, t in enumerate(chunk):
-            # Only steps the student read are compared (the collator drops the steps
-            # truncation cuts, wholly or in part: they keep no token).
-            s = int(seen[r].sum())
-            att = np.zeros((t.n_steps, t.n_steps))
-            att[:s, :s] = energy[r, :s, :s].double().numpy()
-            if (rho := attention_spearman(t, att, s)) is not None:
-                rhos.append(rho)
-            if (net := attention_spearman(t, att, s, net_of_distance=True)) is not None:
-                nets.append(net)
-            j, i = t.pairs[:, 0], t.pairs[:, 1]
-            if (read := j < s).any():
-                mine = bond_types_with(t, att, cfg)
-                agree.append(float(np.mean(mine[j, i][read] == t.bond_types[j, i][read])))
-    model.train(was_training)
-    return {"spearman": float(np.mean(rhos)), "spearman_net": float(np.mean(nets)),
-            "bond_agreement": float(np.mean(agree)), "lm_loss": nll / tokens,
-            "traces": len(test), "spearman_traces": len(rhos), "net_traces": len(nets)}  # fmt: skip
-
-
-METRICS = ("spearman", "spearman_net", "bond_agreement", "lm_loss")
+def lora_rank(args, arm: str) -> int:
+    """LoRA rank of an arm's student: --lora-rank for lora-* arms, 0 (full fine-tune) else."""
+    return args.lora_rank if arm.startswith("lora-") else 0
 
 
 def summary(results: dict[str, dict]) -> dict[str, dict]:
     out: dict[str, dict] = {}
-    for arm in ("ce", "bond"):
-        runs = [v for k, v in results.items() if k.startswith(arm + "-")]
+    for arm in ARMS:
+        runs = [v for k, v in results.items() if k.rsplit("-s", 1)[0] == arm]
         if runs:
             out[arm] = {
                 m: (statistics.mean(r[m] for r in runs),
@@ -277,6 +185,11 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("out/distill_gsm8k"))
     ap.add_argument("--train", type=int, default=1000, help="GSM8K train traces.")
     ap.add_argument("--test", type=int, default=200, help="Held-out GSM8K test traces.")
+    ap.add_argument(
+        "--heldout", choices=["test", "valid"], default="test",
+        help="Measure on: test (the GSM8K test traces), or valid (the train traces past "
+        "--steps × --batch, which training never draws: where settings such as α are chosen)."
+    )  # fmt: skip
     ap.add_argument("--student-layers", type=int, default=4)
     ap.add_argument("--init", choices=["pretrained", "random"], default="pretrained")
     ap.add_argument("--steps", type=int, default=200)
@@ -286,6 +199,8 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=2e-4)
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--alpha", type=float, default=100.0)
+    ap.add_argument("--lora-rank", type=int, default=16, help="LoRA rank of the lora-* arms.")
+    ap.add_argument("--lora-lr", type=float, default=1e-3, help="Peak lr of the lora-* arms.")
     ap.add_argument(
         "--reader-layers",
         help="Student layers L_bond trains and evaluation reads, e.g. 3 (default: depth 0.55-0.58).",
@@ -293,7 +208,12 @@ def main() -> None:
     ap.add_argument("--reader-heads", help="Their heads, e.g. 0,1,2 (default: all).")
     ap.add_argument("--loss", choices=["kl", "mse", "corr"], default="kl", help="L_bond kind.")
     ap.add_argument("--seeds", default="0,1,2")
-    ap.add_argument("--arms", default="ce,bond", help="Which arms to run (ce, bond).")
+    ap.add_argument(
+        "--arms",
+        default="ce,bond",
+        help="Which arms to run: ce, bond (full fine-tune), "
+        "lora-ce, lora-bond (LoRA adapters, --lora-rank).",
+    )
     ap.add_argument("--ckpt-every", type=int, default=25)
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (0: torch default).")
@@ -308,6 +228,11 @@ def main() -> None:
         build_targets(GSM8K / "train.jsonl", args.train, args.work / "targets_train")
     )
     test = list(build_targets(GSM8K / "test.jsonl", args.test, args.work / "targets_test"))
+    used = min(len(train_set), args.steps * args.batch)  # training draws only these traces
+    if args.heldout == "valid":
+        test = [train_set[k] for k in range(used, len(train_set))]
+        print(f"validation: the {len(test)} train traces training never draws", flush=True)
+    result_name = "result.json" if args.heldout == "test" else f"result_{args.heldout}.json"
     from bondkd.energy.models import load_causal_lm
 
     tok = load_causal_lm("smollm2").tokenizer  # the student's, without building one
@@ -316,32 +241,36 @@ def main() -> None:
     collate_eval = BondCollator(tok, max_length=args.eval_max_length)
 
     def student_result(run: Path | None) -> dict:
-        model, _ = make_student(args.student_layers, args.init)
+        arm = run.name.rsplit("-s", 1)[0] if run is not None else "ce"
+        model, _ = make_student(args.student_layers, args.init, lora_rank(args, arm))
         if run is not None:
             model.load_state_dict(torch.load(run / "ckpt.pt", weights_only=False)["model"])
         return evaluate(model, reader(model, args), test, collate_eval, args.batch)
 
     runs = args.work / "runs"
-    results = {"base": evaluated(runs / "base" / "result.json", lambda: student_result(None))}
+    results = {"base": evaluated(runs / "base" / result_name, lambda: student_result(None))}
     print("base", json.dumps(results["base"]), flush=True)
     for seed in map(int, args.seeds.split(",")):
         for arm in args.arms.split(","):
             run = runs / f"{arm}-s{seed}"
-            if not (run / "result.json").exists():
+            if not (run / result_name).exists():
                 run.mkdir(parents=True, exist_ok=True)
-                (run / "settings.json").write_text(json.dumps(settings, indent=2))
-                train(args, arm, seed, run, train_set, collate)
-            results[run.name] = evaluated(run / "result.json", lambda r=run: student_result(r))
+                if not (run / "ckpt.pt").exists():
+                    (run / "settings.json").write_text(json.dumps(settings, indent=2))
+                train(args, arm, seed, run, train_set, collate)  # resumes; nothing if done
+            results[run.name] = evaluated(run / result_name, lambda r=run: student_result(r))
             print(run.name, json.dumps(results[run.name]), flush=True)
     # Every finished run of this --work, also those another process ran.
-    for path in sorted(runs.glob("*-s*/result.json")):
+    for path in sorted(runs.glob(f"*-s*/{result_name}")):
         results.setdefault(path.parent.name, json.loads(path.read_text()))
     table = summary(results)
-    done = args.work / "results.json"
+    done = args.work / (
+        "results.json" if args.heldout == "test" else f"results_{args.heldout}.json"
+    )
     done.write_text(json.dumps({"settings": settings, "runs": results, "summary": table}, indent=2))
-    print("| arm | Spearman | net of distance | bond agreement | held-out LM loss |")
+    print("| arm | net of distance | bond-type agreement | Spearman | held-out LM loss |")
     print("|---|---:|---:|---:|---:|")
-    print(f"| recency only (no model) | {recency_spearman(test):.3f} | n/a | | |")
+    print(f"| recency only (no model) | n/a | | {recency_spearman(test):.3f} | |")
     b = results["base"]
     print("| untrained student | " + " | ".join(f"{b[m]:.3f}" for m in METRICS) + " |")
     for arm, row in table.items():

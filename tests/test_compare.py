@@ -138,6 +138,9 @@ def test_energy_spearman_exact():
     # net of distance only the three distance-1 bonds rank: a 0.9 0.8 0.5, b 0.8 0.9 0.5,
     # centred ranks (1, 0, -1) and (0, 1, -1) -> 1 / 2
     assert r.energy_spearman_net == pytest.approx(0.5)
+    # recency baseline: a's ranks 4 3 2 1 against -distance -1 -1 -1 -3 (ranks 3 3 3 1):
+    # centred (1.5, .5, -.5, -1.5) and (.5, .5, .5, -1.5) -> 3 / sqrt(5 * 3)
+    assert r.energy_spearman_recency == pytest.approx(3 / 15**0.5)
     assert r.type_agreement == 1.0  # energy differences do not touch types
     const = [(s, t, ty, 0.5) for s, t, ty, _ in REF]
     assert compare_molecules(doc(REF), doc(const)).energy_spearman is None

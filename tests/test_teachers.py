@@ -286,6 +286,44 @@ def test_cache_ignores_a_torn_file(tmp_path):
     assert t.chat(req()).cached is True and len(calls) == 1
 
 
+def test_cache_never_answers_for_weights_rewritten_in_place(tmp_path):
+    """A student retrained into the same directory must be asked again: the cache key
+    takes the teacher's cache_id, its id plus a stamp of its weight files."""
+    import os
+
+    from bondkd.teachers.local import weights_stamp
+
+    model = tmp_path / "student"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    assert weights_stamp(model) == "" and weights_stamp(tmp_path / "no-such/hf-id") == ""
+    weights = model / "model.safetensors"
+    weights.write_bytes(b"first weights")
+    first = weights_stamp(model)
+    assert first.startswith("@") and weights_stamp(model) == first
+    weights.write_bytes(b"retrained weights")
+    os.utime(weights, ns=(1, 1))  # even an mtime put back: the size differs
+    assert weights_stamp(model) not in ("", first)
+    assert weights_stamp(weights) not in ("", first)  # a single file (a .gguf) too
+
+    calls = []
+
+    class Student:
+        id = "transformers:student"
+
+        def __init__(self, stamp):
+            self.cache_id = self.id + stamp
+
+        def chat(self, request):
+            calls.append(request)
+            return ChatReply(text=str(len(calls)), model=self.id)
+
+    assert CachingTeacher(Student(first), tmp_path / "c").chat(req()).text == "1"
+    assert CachingTeacher(Student(first), tmp_path / "c").chat(req()).cached is True
+    again = CachingTeacher(Student(weights_stamp(model)), tmp_path / "c").chat(req())
+    assert again.cached is False and again.text == "2"
+
+
 def test_cache_key_depends_on_model_prompt_params_and_sample():
     base = req()
     keys = {

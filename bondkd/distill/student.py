@@ -29,8 +29,10 @@ work, where a one-hot matmul would cost O(C·T·S)), under `torch.utils.checkpoi
 autograd keeps only the chunk's inputs (q/k/v the layer holds anyway, the (B, T) step
 index, the model's own mask) and backward recomputes the chunk. `saved_tensor_bytes`
 measures it. Not supported: KV caches, flex BlockMasks, logit
-soft-capping or sinks, gradient checkpointing of the model itself (its recomputation would
-run outside the capture).
+soft-capping or sinks.
+
+Activation (gradient) checkpointing of the model's layers is supported: backward's
+recomputation of a read layer replays the capture (`bondkd.distill.checkpointing`).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, AttentionMa
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 
 from bondkd.config import AttentionConfig
+from bondkd.distill.checkpointing import checkpoints_replay
 from bondkd.energy.attention import token_steps
 from bondkd.energy.engine import depth_layers, resolve_indices
 from bondkd.errors import BondkdError
@@ -171,10 +174,12 @@ class StepCapture:
         mask: Any,
         scale: float | None,
         causal: bool,
+        replay: bool = False,
     ) -> Tensor | None:  # (B, H, T, Dv) layer output when `value` is given
         """Accumulate one layer's step attention; with `value`, also return the layer output
-        computed from the same scores."""
-        if layer in self._seen:
+        computed from the same scores. `replay`: backward's recomputation of a checkpointed
+        layer, which runs the same ops but adds nothing (the forward already counted it)."""
+        if layer in self._seen and not replay:
             raise BondkdError(f"layer {layer} ran twice: one forward pass per capture()")
         if mask is not None and not isinstance(mask, Tensor):
             raise BondkdError(f"unsupported attention mask {type(mask).__name__} (flex?)")
@@ -184,7 +189,8 @@ class StepCapture:
                 f"token_steps {tuple(self.steps.shape)} do not match a prefill of {b}×{t} "
                 f"queries and {key.shape[2]} keys (no KV cache may be used)"
             )
-        self._seen.add(layer)
+        if not replay:
+            self._seen.add(layer)
         s = self.n_steps
         index = self._index.to(query.device)
         scale = dim**-0.5 if scale is None else scale
@@ -216,11 +222,13 @@ class StepCapture:
             acc = acc + part  # an add saves nothing for backward
             if out is not None:
                 outs.append(out)
-        self._acc = acc if self._acc is None else self._acc + acc
+        if not replay:
+            self._acc = acc if self._acc is None else self._acc + acc
         return torch.cat(outs, dim=2).to(query.dtype) if value is not None else None
 
 
-_ACTIVE: ContextVar[StepCapture | None] = ContextVar("bondkd_student", default=None)
+# The capture the attention function feeds, and whether this is backward's replay of it.
+_ACTIVE: ContextVar[tuple[StepCapture, bool] | None] = ContextVar("bondkd_student", default=None)
 
 
 def _chunk_mass(
@@ -303,7 +311,7 @@ def _make_forward(base: str) -> Callable[..., Any]:
     """The attention function of ``PREFIX + base``: <base>'s output plus the capture."""
 
     def forward(module: Any, query: Tensor, key: Tensor, value: Tensor, mask: Any, **kw: Any):
-        cap = _ACTIVE.get()
+        cap, replay = _ACTIVE.get() or (None, False)
         layer = getattr(module, "layer_idx", None)
         if cap is not None and layer in cap.layers:
             for bad in ("softcap", "s_aux", "sinks", "position_bias"):
@@ -315,7 +323,14 @@ def _make_forward(base: str) -> Callable[..., Any]:
             # unless attention dropout is on: then <base> applies it.
             mine = not kw.get("dropout", 0.0)
             out = cap._add(
-                layer, query, key, value if mine else None, mask, kw.get("scaling"), bool(causal)
+                layer,
+                query,
+                key,
+                value if mine else None,
+                mask,
+                kw.get("scaling"),
+                bool(causal),
+                replay=replay,
             )
             if out is not None:
                 return out.transpose(1, 2).contiguous(), None
@@ -390,9 +405,20 @@ class StepAttentionCollector:
         if previous.startswith(PREFIX):
             raise BondkdError("StepAttentionCollector.capture() cannot be nested")
         self.model.set_attn_implementation(_register(previous))
-        token = _ACTIVE.set(cap)
+        token = _ACTIVE.set((cap, False))
         try:
-            yield cap
+            with checkpoints_replay(self.model, partial(_replaying, cap)):
+                yield cap
         finally:
             _ACTIVE.reset(token)
             self.model.set_attn_implementation(previous)
+
+
+@contextmanager
+def _replaying(cap: StepCapture) -> Iterator[None]:
+    """`cap` active again as a replay: backward's recomputation of a checkpointed layer."""
+    token = _ACTIVE.set((cap, True))
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)

@@ -48,6 +48,7 @@ def _bond_forward(
     target: BondTarget,
     kind: BondKind,
     type_weights: TypeWeights | None,
+    normalised: bool = True,
 ) -> tuple[Tensor, dict[str, float], Any]:
     """`bond_distill_loss` plus the model's outputs (the Trainer's eval needs the logits)."""
     if target not in ("energy", "attention"):
@@ -66,7 +67,7 @@ def _bond_forward(
         outputs = model(**inputs)
     if getattr(outputs, "loss", None) is None:
         raise BondkdError("the model returned no loss: is it a causal LM given `labels`?")
-    attn, step_mask = cap.result()  # (B, S, S) with grad, (B, S) bool
+    attn, step_mask = cap.result(normalised)  # (B, S, S) with grad, (B, S) bool
     bond = bond_attention_loss(
         attn,
         teacher.to(attn.device),
@@ -88,6 +89,7 @@ def bond_distill_loss(
     target: BondTarget = "energy",
     kind: BondKind = "kl",
     type_weights: TypeWeights | None = None,
+    normalised: bool = True,
 ) -> tuple[Tensor, dict[str, float]]:
     """One training step's loss: ``CE + alpha·L_bond`` and {"ce", "bond"} as floats.
 
@@ -96,10 +98,19 @@ def bond_distill_loss(
     ``collector.capture(token_steps, n_steps=S)``. `target` picks the teacher matrix:
     "energy" (all bond components) or "attention" (the teacher's attention component
     alone; rows whose target has none contribute only CE). `kind` and `type_weights`
-    are those of `bond_attention_loss`.
+    are those of `bond_attention_loss`. `normalised` (default): the student's step
+    attention is read on the teacher's scale (`StepCapture.energy`, see docs/training.md,
+    "Matching the teacher's scale"); False: the raw attention mass.
     """
     loss, logs, _ = _bond_forward(
-        model, collector, batch, alpha=alpha, target=target, kind=kind, type_weights=type_weights
+        model,
+        collector,
+        batch,
+        alpha=alpha,
+        target=target,
+        kind=kind,
+        type_weights=type_weights,
+        normalised=normalised,
     )
     return loss, logs
 
@@ -129,6 +140,7 @@ class BondLossMixin:
         heads: list[int] | None = None,
         type_weights: TypeWeights | None = None,
         kind: BondKind = "kl",
+        normalised: bool = True,
         **kwargs: Any,
     ):
         if bond_target not in ("energy", "attention"):
@@ -138,7 +150,7 @@ class BondLossMixin:
         if kwargs.get("data_collator") is None and kwargs.get("processing_class") is not None:
             kwargs["data_collator"] = BondCollator(kwargs["processing_class"])
         self.bond_alpha, self.bond_target, self.bond_kind = float(alpha), bond_target, kind
-        self.bond_type_weights = type_weights
+        self.bond_type_weights, self.bond_normalised = type_weights, normalised
         self._bond_logs: dict[str, defaultdict[str, list[float]]] = {
             "train": defaultdict(list),
             "eval": defaultdict(list),
@@ -146,16 +158,10 @@ class BondLossMixin:
         super().__init__(*args, **kwargs)
         trainer: Any = self
         targs = trainer.args
-        # The model's own recomputation would run outside capture() and see no steps.
-        if (
-            getattr(targs, "activation_checkpointing", False)
-            or targs.gradient_checkpointing
-            or getattr(trainer.model, "is_activation_checkpointing", False)
-        ):
-            raise BondkdError(
-                "gradient (activation) checkpointing of the model is not supported with the "
-                "bond loss: set gradient_checkpointing=False / activation_checkpointing=False"
-            )
+        # Activation (gradient) checkpointing is supported: inside capture() the model's
+        # checkpoint functions run non-reentrant and their recomputation replays the capture
+        # (bondkd.distill.checkpointing). One it cannot replay (not torch's checkpoint, e.g.
+        # DeepSpeed's) raises BondkdError at the first training step.
         if targs.label_smoothing_factor:
             raise ValueError("label_smoothing_factor is not applied by the bond loss: set it to 0")
         targs.remove_unused_columns = False
@@ -182,6 +188,7 @@ class BondLossMixin:
             target=self.bond_target,
             kind=self.bond_kind,
             type_weights=self.bond_type_weights,
+            normalised=self.bond_normalised,
         )
         mode = "train" if model.training else "eval"
         for k, v in logs.items():

@@ -51,7 +51,15 @@ class MoleculeComparison(_Result):
     edge_f1: float | None = Field(description="2|A∩B| / (|A| + |B|), ignoring type.")
     typed_f1: float | None = Field(description="edge_f1 counting a bond only if types match.")
     shared_bonds: int = Field(description="Pairs bonded in both (any type).")
-    energy_spearman: float | None = Field(description="Spearman rho of shared bond energies.")
+    energy_spearman: float | None = Field(
+        description="Spearman rho of shared bond energies. Secondary: distance alone scores "
+        "high (see energy_spearman_recency); energy_spearman_net is the headline."
+    )
+    energy_spearman_recency: float | None = Field(
+        description="The baseline beside energy_spearman: Spearman rho of a's shared bond "
+        "energies with minus the distance (source − target), what a reader that knows only "
+        "how far back a step is would score."
+    )
     energy_spearman_net: float | None = Field(
         description="The same net of distance: ranked among shared bonds of one source-target "
         "distance (`spearman_within`), so how far back bonds reach counts for nothing."
@@ -216,8 +224,9 @@ def compare_molecules(a: MoleculeDoc, b: MoleculeDoc) -> MoleculeComparison:
         kappa = 1 when p_e = 1 (both use one and the same label, so p_o = 1 too)
     With A, B the bonded pairs: precision = |A∩B| / |B|, recall = |A∩B| / |A|,
     edge_f1 = 2|A∩B| / (|A| + |B|); typed_f1 is the same with A∩B limited to equal types.
-    Every ratio is None when its denominator is 0. Energies of A∩B: `spearman`, and
-    `spearman_within` grouped by distance (source − target).
+    Every ratio is None when its denominator is 0. Energies of A∩B: `spearman_within`
+    grouped by distance (source − target), the headline with type_agreement; the plain
+    `spearman`, and beside it the same for a recency-only reader (energy = −distance).
     """
     mapping = align_steps(a, b)
     keep_a = {ia: ia for ia in mapping.values()}
@@ -253,6 +262,7 @@ def compare_molecules(a: MoleculeDoc, b: MoleculeDoc) -> MoleculeComparison:
         typed_f1=_ratio(2 * typed, both),
         shared_bonds=len(shared),
         energy_spearman=spearman(energy_a, energy_b),
+        energy_spearman_recency=spearman(energy_a, [t - s for s, t in shared]),
         energy_spearman_net=spearman_within(energy_a, energy_b, [s - t for s, t in shared]),
         confusion=table,
         bond_counts_a=Molecule(a).bond_counts(),

@@ -2,9 +2,10 @@
 
 A file per key (not one shared log) because a `kill -9` can then lose at most the
 reply being written, never corrupt earlier ones, and threads need no lock. The key
-is `ChatRequest.key(teacher.id)`, a hash of model, prompt, parameters and sample
-index; neither key nor file holds credentials. Each file also records when the reply
-first arrived (`received_at`), so outputs rebuilt from the cache keep their timestamps.
+is `ChatRequest.key(teacher.cache_id)` (its id, plus a stamp of its weight files for a
+local model: `bondkd.teachers.local.weights_stamp`), a hash of model, prompt,
+parameters and sample index; neither key nor file holds credentials. Each file also
+records when the reply first arrived (`received_at`), so outputs rebuilt from the cache keep their timestamps.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ class CachingTeacher:
         self.dir.mkdir(parents=True, exist_ok=True)
 
     def path(self, request: ChatRequest) -> Path:
-        key = request.key(self.id)
+        # cache_id: the id plus a stamp of local weight files (teachers.local.weights_stamp)
+        key = request.key(getattr(self.inner, "cache_id", self.id))
         return self.dir / key[:2] / f"{key}.json"
 
     def get(self, request: ChatRequest) -> ChatReply | None:

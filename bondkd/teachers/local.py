@@ -10,6 +10,7 @@ transformers backend has no constraint and relies on the prompt.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import os
 import threading
@@ -20,6 +21,19 @@ from typing import Any
 
 from bondkd.teachers.base import ChatReply, ChatRequest
 from bondkd.teachers.errors import TeacherError
+
+_WEIGHTS = (".safetensors", ".bin", ".gguf", ".pt", ".pth")
+
+
+def weights_stamp(path: Path) -> str:
+    """ "@" + a short hash of the name, size and mtime of the weight files at `path` (a
+    file or a model directory), "" for anything else (an HF id). It goes into the teacher's
+    `cache_id`, so the request cache, keyed by it, never answers for weights rewritten in
+    place (a student retrained into the same directory)."""
+    files = [path] if path.is_file() else sorted(path.glob("*")) if path.is_dir() else []
+    stats = [(f.name, f.stat().st_size, f.stat().st_mtime_ns)
+             for f in files if f.is_file() and f.name.endswith(_WEIGHTS)]  # fmt: skip
+    return "@" + hashlib.sha256(repr(stats).encode()).hexdigest()[:12] if stats else ""
 
 
 class LlamaCppTeacher:
@@ -36,6 +50,7 @@ class LlamaCppTeacher:
             ) from None
         self.path = path
         self.id = f"{id_prefix}:{path.name}"
+        self.cache_id = self.id + weights_stamp(path)
         # llama.cpp prints its load log on fd 2 even with verbose=False on some builds
         try:
             with _quiet():
@@ -82,6 +97,7 @@ class TransformersTeacher:
 
         self.lm = load_causal_lm(name)
         self.id = f"transformers:{self.lm.model_id}"
+        self.cache_id = self.id + weights_stamp(Path(name).expanduser())
         self._lock = threading.Lock()
 
     def chat(self, request: ChatRequest) -> ChatReply:

@@ -201,10 +201,18 @@ def comparison(result: Any) -> None:
             dist = ", ".join(f"{k} {v:.2f}" for k, v in side.bond_distribution.items())
             rows.append((f"bond types ({name})", dist))
     else:
-        keys = ("steps_a", "steps_b", "aligned_steps", "bonds_a", "bonds_b", "type_agreement",
-                "kappa", "edge_precision", "edge_recall", "edge_f1", "typed_f1",
-                "shared_bonds", "energy_spearman", "energy_spearman_net")  # fmt: skip
+        # Net of distance and type agreement lead: plain Spearman is mostly distance (any
+        # reader leans on the steps just before), so its recency baseline stands beside it.
+        keys = ("energy_spearman_net", "type_agreement", "kappa", "steps_a", "steps_b",
+                "aligned_steps", "bonds_a", "bonds_b", "shared_bonds", "edge_precision",
+                "edge_recall", "edge_f1", "typed_f1")  # fmt: skip
         rows = [(k, fmt(getattr(result, k))) for k in keys]
+        rows.append(
+            (
+                "energy_spearman (recency baseline)",
+                f"{fmt(result.energy_spearman)} ({fmt(result.energy_spearman_recency)})",
+            )
+        )
     for k, v in rows:
         table.add_row(k, v)
     console.print(table)

@@ -1,4 +1,5 @@
-"""examples/distill_gsm8k.py: its measurement must read the teacher back exactly.
+"""bondkd.distill.fidelity (the measures of the distillation examples) must read the
+teacher back exactly.
 
 With the teacher's own attention component as the reader, rebuilding the molecule must
 give the teacher's bond types on every candidate pair (agreement 1.0); any other
@@ -6,7 +7,6 @@ attention must change the energies only through the attention weight."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from bondkd.config import AnalyzeConfig
+from bondkd.distill import fidelity
 from bondkd.distill.targets import build_targets
 from bondkd.pipeline import Analyzer
 from bondkd.read.formats import parse_record
@@ -23,26 +24,16 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
 
-def example():
-    spec = importlib.util.spec_from_file_location(
-        "distill_gsm8k", ROOT / "examples/distill_gsm8k.py"
-    )
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_teacher_as_reader_reproduces_its_bonds():
-    mod = example()
     cfg = AnalyzeConfig()  # model backend: the targets carry an attention component
     traces = [parse_record(json.loads((ROOT / "datasets" / n).read_text()))
               for n in ("reflective_long.json", "exploratory.json", "chinese_reflective.json")]  # fmt: skip
     for t in build_targets(traces, Analyzer(cfg)):
         assert t.attention is not None and (t.bond_types > 0).any()
         j, i = t.pairs[:, 0], t.pairs[:, 1]
-        same = mod.bond_types_with(t, np.nan_to_num(t.attention), cfg)
+        same = fidelity.bond_types_with(t, np.nan_to_num(t.attention), cfg)
         assert (same[j, i] == t.bond_types[j, i]).all(), t.id
-        flat = mod.bond_types_with(t, np.zeros_like(t.attention), cfg)  # a blind reader
+        flat = fidelity.bond_types_with(t, np.zeros_like(t.attention), cfg)  # a blind reader
         assert (flat[j, i] != t.bond_types[j, i]).any(), t.id
 
 
@@ -54,7 +45,6 @@ def test_teacher_as_student_scores_one_and_skips_truncated_steps():
     from bondkd.distill.student import StepAttentionCollector
     from bondkd.energy.models import load_causal_lm
 
-    mod = example()
     names = ("reflective_long.json", "exploratory.json", "chinese_reflective.json")
     traces = [parse_record(json.loads((ROOT / "datasets" / n).read_text())) for n in names]
     targets = list(build_targets(traces, Analyzer(AnalyzeConfig())))
@@ -69,7 +59,9 @@ def test_teacher_as_student_scores_one_and_skips_truncated_steps():
     ).any()
     try:
         for collate in (whole, cut):
-            r = mod.evaluate(lm.model, StepAttentionCollector(lm.model), targets, collate, batch=2)
+            r = fidelity.evaluate(
+                lm.model, StepAttentionCollector(lm.model), targets, collate, batch=2
+            )
             assert r["spearman"] == pytest.approx(1.0, abs=1e-9), r
             assert r["spearman_net"] == pytest.approx(1.0, abs=1e-9), r
             assert r["bond_agreement"] == pytest.approx(1.0), r
@@ -81,14 +73,13 @@ def test_teacher_as_student_scores_one_and_skips_truncated_steps():
 def test_recency_reader_scores_one_only_where_the_teacher_is_pure_recency():
     import dataclasses
 
-    mod = example()
     names = ("reflective_long.json", "exploratory.json")
     traces = [parse_record(json.loads((ROOT / "datasets" / n).read_text())) for n in names]
     targets = list(build_targets(traces, Analyzer(AnalyzeConfig())))
-    assert mod.recency_spearman(targets) < 0.99  # the real teacher is not pure recency
+    assert fidelity.recency_spearman(targets) < 0.99  # the real teacher is not pure recency
     recent = []
     for t in targets:
         j, i = np.indices((t.n_steps, t.n_steps))
         att = np.where(np.isnan(t.attention), np.nan, 1.0 / (1 + np.abs(j - i)))
         recent.append(dataclasses.replace(t, attention=att))
-    assert mod.recency_spearman(recent) == pytest.approx(1.0)
+    assert fidelity.recency_spearman(recent) == pytest.approx(1.0)
