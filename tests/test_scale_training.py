@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import datetime
 import json
 import math
 import os
@@ -439,12 +440,16 @@ def free_port() -> int:
 
 
 def worker_env(**extra: str) -> dict[str, str]:
-    env = dict(os.environ)
+    """A clean environment for a worker process: only what Python and the hub need, not
+    the variables earlier tests of this pytest process (accelerate, Ray, HF Trainer) may
+    have left behind, which a distributed rendezvous could read."""
+    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV", "PYENV_VERSION")
+    env = {k: os.environ[k] for k in keep if k in os.environ}
     env.update(
         OMP_NUM_THREADS="1",
         MKL_NUM_THREADS="1",
         TOKENIZERS_PARALLELISM="false",
-        PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]),
+        PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
         HF_HUB_OFFLINE="1",
         **extra,
     )
@@ -489,9 +494,11 @@ def test_ddp_two_processes_gradient_equals_single_process(targets, tmp_path):
     ]
     try:
         logs = [p.communicate(timeout=240)[0] for p in procs]
-    finally:
+    except subprocess.TimeoutExpired:
         for p in procs:
             p.kill()
+        logs = [p.communicate()[0] for p in procs]
+        raise AssertionError("DDP workers timed out:\n" + "\n".join(logs)) from None
     assert all(p.returncode == 0 for p in procs), "\n".join(logs)
     ranks = [torch.load(tmp_path / f"rank{r}.pt") for r in range(2)]
 
@@ -519,7 +526,8 @@ def _ddp_worker(work: Path) -> None:
     import torch.distributed as dist
     from torch.nn.parallel import DistributedDataParallel
 
-    dist.init_process_group("gloo")
+    # A rank that cannot reach the other fails in a minute instead of waiting 30.
+    dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=60))
     rank, world = dist.get_rank(), dist.get_world_size()
     data = torch.load(work / "in.pt")
     n = len(data["batch"]["input_ids"]) // world
