@@ -475,9 +475,8 @@ def test_ddp_two_processes_gradient_equals_single_process(targets, tmp_path):
     model = llama(len(tok))
     torch.save({"batch": batch, "state": model.state_dict(), "vocab": len(tok)}, tmp_path / "in.pt")
 
-    # Without activation checkpointing only: with it, a fresh pair of DDP processes hangs
-    # in its first backward (both ranks; docs/training.md, "Several processes"), an open
-    # bug. It passed only when the same process had run a DDP step without it first.
+    # Without activation checkpointing only: with it, DDP hung in backward on both ranks in
+    # 3 runs and finished in others (docs/training.md, "Several processes"): an open bug.
     settings = (False,)
     for gc in settings:
         run_ddp_pair(tmp_path, gc)
