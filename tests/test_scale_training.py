@@ -475,9 +475,7 @@ def test_ddp_two_processes_gradient_equals_single_process(targets, tmp_path):
     model = llama(len(tok))
     torch.save({"batch": batch, "state": model.state_dict(), "vocab": len(tok)}, tmp_path / "in.pt")
 
-    # Without activation checkpointing only: with it, DDP hung in backward on both ranks in
-    # 3 runs and finished in others (docs/training.md, "Several processes"): an open bug.
-    settings = (False,)
+    settings = (False, True)
     for gc in settings:
         run_ddp_pair(tmp_path, gc)
     ranks = [
@@ -534,8 +532,14 @@ def run_ddp_pair(work: Path, gc: bool) -> None:
 
 
 def _ddp_worker(work: Path, gc: bool) -> None:
+    import faulthandler
+    import gc as gc_module
+
     import torch.distributed as dist
     from torch.nn.parallel import DistributedDataParallel
+
+    # A hung rank prints every thread's stack before the test's 180 s timeout kills it.
+    faulthandler.dump_traceback_later(150, exit=True)
 
     # A rank that cannot reach the other fails in a minute instead of waiting 30.
     dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=60))
@@ -553,6 +557,12 @@ def _ddp_worker(work: Path, gc: bool) -> None:
     loss.backward()
     out = {"loss": loss.detach(), "grads": [p.grad for p in model.parameters()]}
     torch.save(out, work / f"rank{rank}-gc{int(gc)}.pt")
+    # Drop DDP's reducer while the process group still holds its own reference. Were the
+    # reducer the last holder, ~ProcessGroupGloo would run under the GIL, joining a gloo
+    # thread that waits for the GIL to free a finished allreduce: a torch teardown deadlock
+    # (pytorch/pytorch#56297) that hung this worker at exit about one run in five.
+    del ddp, loss, out
+    gc_module.collect()
     dist.destroy_process_group()
 
 
