@@ -310,7 +310,7 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
         elif behaviour[j] is None:
             used = [i for i, x in ev.uses[j].items() if x >= STRENGTH["small"]]
             used.sort(key=lambda i: (-ev.uses[j][i], -i))
-            if j - 1 not in used and _continues(ev, j, is_refl, behaviour):
+            if j - 1 not in used and _continues(ev, j):
                 used.insert(0, j - 1)
             if used:
                 out.deductions[j] = used[:MAX_DEDUCTIONS]
@@ -318,14 +318,13 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
     return out
 
 
-def _continues(
-    ev: Evidence, j: int, is_refl: Sequence[bool], behaviour: Sequence[str | None]
-) -> bool:
-    """Whether plain step j carries on from plain step j - 1: it opens with a conclusion
-    ("so", 因此), refers back to it ("these students", 这些), finishes its expression
-    ("= 40320"), or shares content with it."""
-    if is_refl[j - 1] or behaviour[j - 1] == "exploration":
-        return False
+def _continues(ev: Evidence, j: int) -> bool:
+    """Whether plain step j carries on from step j - 1: it opens with a conclusion ("so",
+    因此), refers back to it ("these students", 这些), finishes its expression ("= 40320"),
+    or shares content with it. Step j - 1 may be a check or an alternative: the plain step
+    after "Actually, from a to b there are b - a + 1" or "Let me count the digits" works
+    it out (on datasets/labelled.jsonl this raised the deduction links typed strong_logic
+    from 0.598 to 0.612 on tune and 0.580 to 0.604 on holdout)."""
     text = ev.texts[j]
     a, b = ev.contents[j], ev.contents[j - 1]
     return (
