@@ -8,6 +8,7 @@ no traceback; a JSONL run reports each bad line, analyses the rest and exits 1.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack
@@ -129,6 +130,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # A long trace makes millions of small acyclic objects (tuples, bonds, pydantic models).
+    # At CPython's default first-generation threshold (700) the cycle collector then runs
+    # thousands of times over a growing heap: a quarter of `filter` on a 1 MB trace
+    # (docs/benchmarks.md, "Hostile input"). Restored after, for callers in the same process.
+    threshold = gc.get_threshold()
+    gc.set_threshold(50_000, 20, 20)
+    try:
+        return _dispatch(argv)
+    finally:
+        gc.set_threshold(*threshold)
+
+
+def _dispatch(argv: Sequence[str] | None) -> int:
     parser = _parser()
     try:
         args = parser.parse_args(argv)

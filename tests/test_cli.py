@@ -1,3 +1,4 @@
+import gc
 import gzip
 import json
 from pathlib import Path
@@ -22,6 +23,16 @@ def test_analyze_single_json_document(tmp_path, capsys):
     assert doc.accepted is False and doc.provenance.backend == "lexical"
     text = capsys.readouterr().out
     assert "REJECTED" in text and "\x1b[" not in text  # plain when not a TTY
+
+
+def test_main_restores_the_collector_threshold(tmp_path):
+    """main() raises the cycle collector's threshold for the run (long traces allocate
+    millions of small objects) and gives the caller's back, on success and on error."""
+    before = gc.get_threshold()
+    assert main(["analyze", str(DATA / "reflective_long.json"), *LEX, "-q"]) == 0
+    assert gc.get_threshold() == before
+    assert main(["analyze", str(tmp_path / "missing.json"), "-q"]) == 2
+    assert gc.get_threshold() == before
 
 
 def test_analyze_jsonl_skips_bad_line_and_keeps_order(tmp_path, capsys):
