@@ -95,12 +95,8 @@ def test_every_command_equals_the_local_run(cluster, tmp_path):
             if c["name"] == "dedup" and c["status"] == "fail"}  # fmt: skip
     assert dups == {"exact", "near"}  # the planted copies were found, across chunks
 
-    # Analysis of labelled.jsonl's zh-gpt4-06 depends on what the process analysed before
-    # it (test_analysis_does_not_depend_on_earlier_records), so a Ray worker's history
-    # changes it; the molecule-level commands are compared on the other datasets.
-    src = _input(
-        tmp_path / "in2.jsonl", shipped=("gate_demo.jsonl", "mixed.jsonl", "r1_think.jsonl")
-    )
+    # The molecule-level commands on the same input, labelled.jsonl's long traces included
+    # (their analysis once depended on the process's hash seed: test_pipeline.py).
     assert _filter(src, tmp_path / "two") == 0
     lex = ["--backend", "lexical", "-q"]
     for name, extra in (("local", []), ("ray", RAY)):

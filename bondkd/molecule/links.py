@@ -207,15 +207,15 @@ def evidence(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         r: dict[int, float] = defaultdict(float)
         pr: dict[int, float] = defaultdict(float)
         u: dict[int, float] = defaultdict(float)
-        for v in c.rejected | (c.blamed - c.results):
+        for v in sorted(c.rejected | (c.blamed - c.results)):
             i = producer.get(v, stated.get(v))
             if i is not None:
                 r[i] += STRENGTH["rejected"]
-        for e in c.exprs:
+        for e in sorted(c.exprs):
             if (i := expr_first.get(e)) is not None:
                 pr[i] += STRENGTH["expression"]
                 u[i] += STRENGTH["expression"]
-        for v in c.values - c.rejected:
+        for v in sorted(c.values - c.rejected):
             if v in asked_values:
                 continue
             k = STRENGTH["small"] if _small(v) else 1.0
