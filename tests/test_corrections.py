@@ -25,9 +25,11 @@ import pytest
 
 from bondkd.config import AnalyzeConfig, Backend
 from bondkd.energy.models import packaged_gguf
+from bondkd.molecule import links
 from bondkd.molecule.molecule import Molecule
 from bondkd.pipeline import analyze
 from bondkd.schema import STEP_JOINER
+from bondkd.steps import lexicon
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "corrections.jsonl"
 VARIANTS = ("clean", "corrected", "uncorrected")
@@ -250,3 +252,47 @@ def test_bazhe_is_sourced(triple, backend):
     for variant in VARIANTS:
         flow = _mol(triple, variant, backend).doc.dataflow
         assert [f for f in flow if f.kind == "unsourced" and f.quantity == "0.8"] == [], variant
+
+
+# -- what is and is not a correction ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "rejected"),
+    [
+        ("17 × 24 is 408, not 418.", {"418"}),
+        ("所以答案是408，而不是418。", {"418"}),
+        # A number that qualifies a noun is no claim taken back.
+        ("如果x=16，那么5x - 79 = 1，不是3的倍数，所以x=16不是解。", set()),
+        ("She has 12, not 3 times as many as Tom.", set()),
+        ("The gap is 5, not 2 more than the first.", set()),
+    ],
+)
+def test_rejected_values(text, rejected):
+    assert set(links.read(text).rejected) == rejected
+
+
+@pytest.mark.parametrize(
+    ("text", "wrong"),
+    [
+        ("Wait, actually, no.", True),
+        ("Hmm, no, that's off by one.", True),
+        ("Actually, no further steps are needed.", False),
+    ],
+)
+def test_says_wrong(text, wrong):
+    assert lexicon.says_wrong(text) is wrong
+
+
+def test_trying_candidates_is_no_correction():
+    # Ruling candidates out one by one ("x=16 不是解") corrects nothing written before.
+    steps = [
+        "设答对x题，则 5x - 79 必须是3的倍数。",
+        "如果x=16，那么5x=80，5x - 79 = 1，不是3的倍数，所以x=16不是解。",
+        "如果x=17，那么5x=85，5x - 79 = 6，是3的倍数，所以x=17是解。",
+        "所以小丽答对了17题。",
+    ]
+    question = "小丽答对一题得5分，答错一题扣3分，共得79分，她答对了几题？"
+    mol = analyze({"question": question, "steps": steps}, AnalyzeConfig(backend="lexical"))
+    assert [s.kind for s in mol.steps if s.kind == "correction"] == []
+    assert not any(s.superseded_by is not None for s in mol.steps)

@@ -77,6 +77,9 @@ _REJECT_BEFORE = re.compile(
     r"[ \t]?(?:[$€£¥][ \t]?)?$",
     re.IGNORECASE,
 )
+# A number that qualifies what follows it is not the value rejected: "不是3的倍数" (not a
+# multiple of 3), "not 3 times as many", "not 2 more than".
+_QUALIFIES_AFTER = re.compile(r"[ \t]?(?:的|倍|times\b|more\b|less\b|fewer\b)", re.IGNORECASE)
 _OPERATOR = re.compile(r"[ \t]?([-+*/×÷·xX])[ \t]?$")
 _OP_CANON = str.maketrans({"×": "*", "·": "*", "x": "*", "X": "*", "÷": "/"})
 
@@ -104,7 +107,9 @@ def read(text: str) -> Content:
     prev_end = -1
     for q in found:
         c = quantities.canon(q.value)
-        if _REJECT_BEFORE.search(text[max(0, q.start - 14) : q.start]):
+        if _REJECT_BEFORE.search(
+            text[max(0, q.start - 14) : q.start]
+        ) and not _QUALIFIES_AFTER.match(text, q.end):
             rejected.add(c)
         gap = text[prev_end : q.start] if prev_end >= 0 else ""
         op = _OPERATOR.match(gap) if len(gap) <= 3 else None

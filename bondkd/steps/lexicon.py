@@ -220,7 +220,7 @@ _CORRECTION_EN = [
     r"correct(?:ed|ing)? (?:it|this|that|the (?:value|total|answer|result|count|number"
     r"|calculation|sum|product))",
     r"correction|oops|whoops",
-    r"(?:wait|hmm|oh|ah|but)[,.]? no(?=[,.!;:])|no,? wait",
+    r"(?:wait|hmm|oh|ah|but)[,.]? (?:actually[,.]? )?no(?=[,.!;:])|no,? wait",
     r"(?:can['’]?t|cannot|couldn['’]t) be (?:right|correct|true)",
 ]
 _CORRECTION_ZH = [
