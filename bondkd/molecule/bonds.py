@@ -56,6 +56,8 @@ def behaviours(texts: list[str]) -> list[Behaviour]:
             )
             cue = cues[text] = (kind, reflects)
         kind, reflects = cue
+        if reflects and _closes_case(texts, k):
+            reflects = False
         # A question the trace asks itself once under way ("So, which is it?") re-examines
         # what it found; early on it restates the problem.
         asks = k >= ASKS_AFTER and kind != "exploration" and text.rstrip().endswith(("?", "？"))
@@ -66,6 +68,20 @@ def behaviours(texts: list[str]) -> list[Behaviour]:
         else:
             out.append(None)
     return out
+
+
+def _closes_case(texts: list[str], k: int, reach: int = 3) -> bool:
+    """Whether step k reflects only by reaching a contradiction, inside a supposition it
+    or one of the `reach` steps before it makes: that closes the case (a deduction)."""
+    text = texts[k]
+    if not (m := lexicon.CONTRADICTION_RE.search(text)):
+        return False
+    rest = lexicon.CONTRADICTION_RE.sub(" ", text)
+    if lexicon.has_cue(rest, "reflection") or lexicon.says_wrong(rest):
+        return False
+    return bool(lexicon.SUPPOSES_RE.match(text[: m.start()])) or any(
+        lexicon.SUPPOSES_RE.match(t) for t in texts[max(0, k - reach) : k]
+    )
 
 
 def band(energy: float, config: Bands) -> BondType | None:

@@ -68,6 +68,7 @@ _CONTINUATION = set("=+-*/×÷·)）,，")  # a step that opens mid-expression
 MIN_EVIDENCE = 0.5  # below this a step's own content does not name a target
 LOOKAHEAD = 2
 MAX_DEDUCTIONS = 3
+COMPARE_REACH = 256  # steps back a comparison of methods looks for the first method's value
 # Terms in more steps than this say nothing about where content came from.
 MAX_TERM_STEPS = 4
 
@@ -163,8 +164,11 @@ class Evidence:
         out: set[tuple[int, int]] = set()
         n = len(self.scores)
         is_refl = self.reflecting(behaviour)
-        for j, anchor in enumerate(self.anchors(is_refl)):
-            if is_refl[j]:
+        anchors, branches = self.anchors(is_refl), self.branches(behaviour, is_refl)
+        for j, anchor in enumerate(anchors):
+            if (compared := self.compared(j, is_refl, anchors, branches[j])) is not None:
+                out.add((j, compared))
+            elif is_refl[j]:
                 for k in range(j - 1, min(n, j + 1 + LOOKAHEAD)):
                     out.update((j, i) for i in self.scores[k] if i < j)
                 if anchor is not None:
@@ -182,6 +186,40 @@ class Evidence:
             last = j - 1 if not is_refl[j - 1] and _claims(self.contents[j - 1]) else out[-1]
             out.append(last)
         return out
+
+    def branches(
+        self, behaviour: Sequence[str | None], is_refl: Sequence[bool]
+    ) -> list[int | None]:
+        """For each step, the latest earlier step that opened another method: an
+        alternative, or the first step of a check."""
+        out: list[int | None] = [None]
+        for k in range(1, len(self.contents)):
+            opens = behaviour[k - 1] == "exploration" or (
+                is_refl[k - 1] and not (k > 1 and is_refl[k - 2])
+            )
+            out.append(k - 1 if k > 1 and opens else out[-1])
+        return out
+
+    def compared(self, j: int, is_refl: Sequence[bool], anchors: list[int | None],
+                 branch: int | None) -> int | None:  # fmt: skip
+        """For a check that sets two methods side by side ("Both methods give 12"), the
+        step it is about: the latest step before the second method began (`branch`)
+        that computed (else wrote) the value the check names, or else the value the
+        second method ended with; failing both, the first method's last claim. None for
+        any other step."""
+        if branch is None or not is_refl[j] or not lexicon.COMPARES_RE.search(self.texts[j]):
+            return None
+        last = anchors[j]
+        # The value both reached: the one the check names, else the second method's last.
+        named = sorted(v for v in self.contents[j].values if not _small(v))  # not "两种"
+        found = quantities.results(self.texts[last]) if last is not None and last >= branch else []
+        earlier = range(branch - 1, max(-1, branch - 1 - COMPARE_REACH), -1)
+        for value in named or [quantities.canon(q.value) for q in found[-1:]]:
+            for kind in ("results", "values"):
+                for i in earlier:
+                    if value in getattr(self.contents[i], kind):
+                        return i
+        return anchors[branch] if anchors[branch] is not None else branch - 1
 
     def reflecting(self, behaviour: Sequence[str | None]) -> list[bool]:
         """A step checks when its cues say so or it rejects a value stated earlier."""
@@ -213,7 +251,9 @@ def evidence(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         pr: dict[int, float] = defaultdict(float)
         u: dict[int, float] = defaultdict(float)
         for v in sorted(c.rejected | (c.blamed - c.results)):
-            i = producer.get(v, stated.get(v))
+            # A given of the question is no claim of the trace's to take back ("the tax
+            # is on $60, not $80" confirms the base): only a value the trace computed is.
+            i = producer.get(v, None if v in asked_values else stated.get(v))
             if i is not None:
                 r[i] += STRENGTH["rejected"]
         for e in sorted(c.exprs):
@@ -295,9 +335,11 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
     n = len(ev.scores)
     out = Links()
     is_refl = ev.reflecting(behaviour)
-    anchors = ev.anchors(is_refl)
+    anchors, branches = ev.anchors(is_refl), ev.branches(behaviour, is_refl)
     for j in range(1, n):
-        if is_refl[j]:
+        if (compared := ev.compared(j, is_refl, anchors, branches[j])) is not None:
+            out.targets[j], out.kinds[j] = compared, "check"
+        elif is_refl[j]:
             before = out.targets.get(j - 1)
             owned = out.kinds.get(j - 1) == "correction" and lexicon.ADMISSION_RE.search(
                 ev.texts[j]

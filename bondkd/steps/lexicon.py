@@ -177,6 +177,8 @@ _REFLECTION_ANYWHERE_EN = [
     r"made (?:a |an )?(?:mistake|error)|miscalculat\w*",
     r"(?:is|are|was) (?:indeed |also )?correct|checks out",
     r"same as (?:before|above|earlier|the first)",
+    r"(?:give|gives|gave|got|get|yield|yields) (?:the same|different) (?:answers?|results?"
+    r"|values?)|(?:answers|results) (?:agree|match|differ|disagree)",
     r"(?:matches|matching|agrees with|consistent with) (?:the |our )?"
     r"(?:first|earlier|previous|above|original)",
     rf"(?:^|(?<=[,;.!?]))\s*(?:but |so |and )?{_WAIT}",
@@ -306,6 +308,25 @@ def opens_alternative(text: str) -> bool:
 
 CORRECTION_RE = re.compile(
     rf"(?<![\w'’])(?:{_alternation(_CORRECTION_EN)})(?![\w'’])|{_alternation(_CORRECTION_ZH)}",
+    re.IGNORECASE,
+)
+
+
+# Reaching a contradiction inside a supposition ("Suppose A is a knave. ... a
+# contradiction", 假设甲说真话……矛盾) closes that case: a deduction, not a look back.
+CONTRADICTION_RE = re.compile(r"矛盾|(?<![\w'’])contradict\w{0,6}", re.IGNORECASE)
+SUPPOSES_RE = re.compile(
+    r"^\W{0,3}(?:(?:再|那么|现在)?(?:假设|假如|如果|若|当)|(?:now |then )?(?:suppose|assume|if)"
+    r"(?![\w'’]))",
+    re.IGNORECASE,
+)
+
+
+# A check that sets two methods' results side by side ("Both methods give 12 and 18",
+# 两种方法得到的速度相同): it is about the first method's result, not the one just found.
+COMPARES_RE = re.compile(
+    r"(?<![\w'’])(?:(?:both|the two) (?:methods|approaches|ways|calculations|computations"
+    r"|results|answers)|two (?:methods|approaches))(?![\w'’])|两种(?:方法|算法|思路|途径|解法|算法)|两(?:个|种)结果",
     re.IGNORECASE,
 )
 
