@@ -68,7 +68,8 @@ _CONTINUATION = set("=+-*/×÷·)）,，")  # a step that opens mid-expression
 MIN_EVIDENCE = 0.5  # below this a step's own content does not name a target
 LOOKAHEAD = 2
 MAX_DEDUCTIONS = 3
-COMPARE_REACH = 256  # steps back a comparison of methods looks for the first method's value
+# Steps back that a comparison of methods, or a rejected expression, looks for its origin.
+LOOKBACK = 256
 # Terms in more steps than this say nothing about where content came from.
 MAX_TERM_STEPS = 4
 
@@ -92,12 +93,34 @@ class Content:
     exprs: frozenset[str]  # arithmetic expressions, canonical ("17*24")
     terms: frozenset[str]  # content terms, numbers excluded
     rejected: frozenset[str]  # values the step says are not so
+    rejected_forms: frozenset[str]  # algebra it says is not so ("不是 6x − 5"), compacted
     blamed: frozenset[str]  # values named before the step says something was wrong
 
 
+# A number glued to a variable ("6x", "2y") is its coefficient, not a value of the
+# reasoning: "3(2x − 5) = 6x − 5" computes no 6. Units ("5m", "2s", "3h") stay values.
+_COEFFICIENT = re.compile(r"[a-dijknp-ru-z](?![A-Za-z])")
+
+
+_FORM_END = re.compile(r"[,，。;；!！?？\n]|$")
+_COMPACT = str.maketrans({"−": "-", "×": "*", "÷": "/", "（": "(", "）": ")"})
+
+
+def compact(text: str) -> str:
+    """Text without blanks, operators in ASCII: how an expression is found again."""
+    return "".join(text.split()).translate(_COMPACT)
+
+
 def read(text: str) -> Content:
-    found = quantities.numbers(text)
+    every = quantities.numbers(text)
+    found = [q for q in every if not _COEFFICIENT.match(text, q.end)]
+    spans = {q.start for q in found}
     rejected, exprs = set(), set()
+    forms = {
+        compact(text[q.start : _FORM_END.search(text, q.end).start()][:40])  # type: ignore[union-attr]
+        for q in every
+        if q.start not in spans and _REJECT_BEFORE.search(text[max(0, q.start - 14) : q.start])
+    }
     # "I wrote 86, but that's wrong": what a step names before saying it was wrong.
     wrong = lexicon.CORRECTION_RE.search(text) if lexicon.says_wrong(text) else None
     since = max(text.rfind(p, 0, wrong.start()) for p in ".!?。！？\n") if wrong else 0
@@ -125,12 +148,22 @@ def read(text: str) -> Content:
         exprs.add("".join(run))
     return Content(
         values=frozenset(quantities.canon(q.value) for q in found),
-        results=frozenset(quantities.canon(q.value) for q in quantities.results(text)),
+        results=frozenset(
+            quantities.canon(q.value) for q in quantities.results(text) if q.start in spans
+        ),
         exprs=frozenset(exprs),
         terms=frozenset(t for t in quantities.terms(text) if not t.startswith("#")),
         rejected=frozenset(rejected),
-        blamed=frozenset() if rejected else frozenset(blamed),
+        rejected_forms=frozenset(forms),
+        blamed=frozenset() if rejected or forms else frozenset(blamed),
     )
+
+
+def _first_writing(form: str, texts: Sequence[str], j: int, cache: dict[int, str]) -> int | None:
+    for i in range(max(0, j - LOOKBACK), j):
+        if form in (cache.get(i) or cache.setdefault(i, compact(texts[i]))):
+            return i
+    return None
 
 
 def _roundings(value: str) -> set[str]:
@@ -213,7 +246,7 @@ class Evidence:
         # The value both reached: the one the check names, else the second method's last.
         named = sorted(v for v in self.contents[j].values if not _small(v))  # not "两种"
         found = quantities.results(self.texts[last]) if last is not None and last >= branch else []
-        earlier = range(branch - 1, max(-1, branch - 1 - COMPARE_REACH), -1)
+        earlier = range(branch - 1, max(-1, branch - 1 - LOOKBACK), -1)
         for value in named or [quantities.canon(q.value) for q in found[-1:]]:
             for kind in ("results", "values"):
                 for i in earlier:
@@ -245,6 +278,7 @@ def evidence(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
     term_first: dict[str, int] = {}
     scores, rejects, producers, uses = [], [], [], []
     origins: list[int] = []
+    compacted: dict[int, str] = {}  # step -> compact(text), made when a rejection asks
     for j, c in enumerate(contents):
         s: dict[int, float] = defaultdict(float)
         r: dict[int, float] = defaultdict(float)
@@ -255,6 +289,9 @@ def evidence(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
             # is on $60, not $80" confirms the base): only a value the trace computed is.
             i = producer.get(v, None if v in asked_values else stated.get(v))
             if i is not None:
+                r[i] += STRENGTH["rejected"]
+        for form in sorted(c.rejected_forms):  # the step that first wrote it
+            if (i := _first_writing(form, texts, j, compacted)) is not None:
                 r[i] += STRENGTH["rejected"]
         for e in sorted(c.exprs):
             if (i := expr_first.get(e)) is not None:
