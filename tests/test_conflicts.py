@@ -54,3 +54,12 @@ def test_same_quantity_two_values_without_correction():
     texts = ["First, the total is 45 apples.", "Adding the rest, the total is 52 apples."]
     kinds = [c.kind for c in _find(texts)]
     assert "value_clash" in kinds
+
+
+def test_an_answer_written_as_a_result_before_a_later_check_is_no_mismatch():
+    # MATH-style: the answer is concluded, then a check computes something else.
+    texts = ["The pairs are 3 * 4 = 12 in all, so there are 7 ways left.",
+             "Check: 2 + 4 = 6 of the pairs are excluded."]  # fmt: skip
+    assert _find(texts, "7") == []
+    # ... but an answer the reasoning went on to compute with stopped short.
+    assert [c.kind for c in _find([*texts, "So 7 + 6 = 13."], "7")] == ["answer_mismatch"]

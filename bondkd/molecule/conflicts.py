@@ -142,6 +142,17 @@ def _answer_mismatch(texts, answer):
         last_step = len(texts) - 1  # the final answer line is not a computation
     if stated is None or stated[1] is None:
         return []
+    # An answer the reasoning last wrote as a result, not as an operand to go on with, is
+    # where it came from, computed last or not ("so there are 7 ways", then a check that
+    # computes something else); one it went on to compute with ("12 - 2 = 10") stopped
+    # short.
+    for k in range(last_step - 1, -1, -1):
+        if any(quantities.same_value(q.value, stated[1]) for q in quantities.numbers(texts[k])):
+            if not any(
+                quantities.same_value(q.value, stated[1]) for q in quantities.operands(texts[k])
+            ):
+                return []
+            break
     for k in range(last_step - 1, -1, -1):
         res = quantities.results(texts[k])
         if res:
