@@ -204,8 +204,8 @@ def driver_rss(sizes: list[int]) -> None:
         for n in sizes:
             src = tmp / f"s{n}.jsonl"
             with src.open("w", encoding="utf-8") as fh:
-                for k in range(0, n, 10_000):  # written in slices: this process stays small
-                    fh.write("\n".join(synthetic(min(n, k + 10_000))[k:]) + "\n")
+                for line in synthetic(n):  # made once (copies refer back), then streamed
+                    fh.write(line + "\n")
             spec = {"engine": "ray", "cpus": 2, "backend": "lexical", "src": str(src),
                     "acc": str(tmp / f"a{n}.jsonl"), "rej": str(tmp / f"r{n}.jsonl")}  # fmt: skip
             r = _run(spec)

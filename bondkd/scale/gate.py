@@ -31,7 +31,7 @@ from bondkd.gate.files import Summary, _batched, _parse, done_lines, dump
 from bondkd.gate.runner import Gate, index_entry
 from bondkd.read.table_out import TableOutConfig
 from bondkd.scale.chunks import Chunk, plan, values
-from bondkd.scale.cluster import connected, pool
+from bondkd.scale.cluster import connected, pool, shuffle_blocks
 from bondkd.scale.config import EngineConfig
 from bondkd.scale.index import ViewIndex, entry_row, index_rows, views
 from bondkd.scale.molecules import unwrap
@@ -197,11 +197,17 @@ def _run(chunks: list[Chunk], finished: set[int], done: set[int], config: GateCo
             {"chunk": c.to_json(), "skip": sorted(n for n in done if c.first <= n < c.first + c.count)
              if c.kind != "whole" else sorted(done)})} for c in todo]  # fmt: skip
         rows_ds = ray.data.from_items(rows, override_num_blocks=len(rows))
+        blocks = shuffle_blocks(ray)
         if entries.count():
-            rows_ds = rows_ds.union(index_rows(entries, starts, parts))
+            rows_ds = rows_ds.union(index_rows(entries, starts, parts, blocks))
         kwargs = {"config_json": cfg, "layout": layout, "staging": str(staging)}
-        packed = rows_ds.groupby("chunk", num_partitions=max(2, min(parts, len(todo)))).map_groups(
-            _pack, batch_format="numpy")  # fmt: skip
+        packed = (
+            rows_ds.repartition(blocks)
+            .groupby("chunk", num_partitions=max(2, min(parts, len(todo))))
+            .map_groups(_pack, batch_format="numpy")
+        )
+        # One chunk per block again: a judging task per chunk, on as many CPUs as chunks.
+        packed = packed.repartition(len(todo))
         if config.backend == "model":
             # The shuffle runs to the end first: the pool's actors hold their CPUs (or GPUs)
             # from the start, and the shuffle's tasks would wait on them for ever.

@@ -143,13 +143,16 @@ def views(kinds: list[str], datas: list[str]) -> tuple[dict | None, dict[int, di
     return chunk, out
 
 
-def index_rows(entries: Any, starts: list[int], parts: int) -> Any:
+def index_rows(entries: Any, starts: list[int], parts: int, blocks: int) -> Any:
     """The annotation rows (chunk, kind, data) of every indexed record, as a dataset;
-    each groupby shuffles into `parts` partitions."""
+    each groupby's input is cut into `blocks` blocks (`cluster.shuffle_blocks`) and
+    shuffled into `parts` partitions."""
 
     def grouped(ds: Any, fn: Any, arg: Any) -> Any:
-        return ds.groupby("part", num_partitions=parts).map_groups(
-            fn, batch_format="numpy", fn_args=(arg,)
+        return (
+            ds.repartition(blocks)
+            .groupby("part", num_partitions=parts)
+            .map_groups(fn, batch_format="numpy", fn_args=(arg,))
         )
 
     by_digest = grouped(entries, first_of_digest, parts).materialize()  # read twice below
