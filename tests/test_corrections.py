@@ -25,7 +25,7 @@ import pytest
 
 from bondkd.config import AnalyzeConfig, Backend
 from bondkd.energy.models import packaged_gguf
-from bondkd.molecule import links
+from bondkd.molecule import content
 from bondkd.molecule.molecule import Molecule
 from bondkd.pipeline import analyze
 from bondkd.schema import STEP_JOINER
@@ -269,7 +269,7 @@ def test_bazhe_is_sourced(triple, backend):
     ],
 )
 def test_rejected_values(text, rejected):
-    assert set(links.read(text).rejected) == rejected
+    assert set(content.read(text).rejected) == rejected
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bondkd.config import AnalyzeConfig
-from bondkd.molecule import links
+from bondkd.molecule import content
 from bondkd.pipeline import analyze
 
 LEX = AnalyzeConfig(backend="lexical")
@@ -94,7 +94,7 @@ def test_a_contradiction_with_earlier_work_is_a_reflection():
 
 def test_a_coefficient_is_no_value():
     # "6x" holds no 6: only the numbers of the reasoning link steps.
-    c = links.read("所以方程变为 6x − 5 = 4x + 7，v = 20m/s。")
+    c = content.read("所以方程变为 6x − 5 = 4x + 7，v = 20m/s。")
     assert set(c.values) == {"5", "7", "20"} and "6" not in c.results
 
 
@@ -102,7 +102,7 @@ def test_a_rejected_expression_corrects_the_step_that_first_wrote_it():
     steps = ["首先，展开左边：3(2x − 5) = 6x − 5。", "所以方程变为 6x − 5 = 4x + 7。", "移项得 2x = 12。",
              "因此 x = 6。", "等等，让我检查一下展开：3(2x − 5) 应该是 6x − 15，不是 6x − 5。",
              "重新列式：6x − 15 = 4x + 7，所以 2x = 22。", "因此 x = 11。"]  # fmt: skip
-    assert links.read(steps[4]).rejected_forms == {"6x-5"}
+    assert content.read(steps[4]).rejected_forms == {"6x-5"}
     mol = _mol("解方程 3(2x − 5) = 4x + 7。", steps)
     assert mol.steps[4].kind == "correction" and _target(mol, 4) == 0
     assert mol.steps[0].superseded_by == 4

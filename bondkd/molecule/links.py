@@ -12,19 +12,23 @@ Evidence that step j points at an earlier step i (`evidence`), summed:
 | j's content                                        | strength      |
 |----------------------------------------------------|---------------|
 | a value j rejects ("not 418") that i computed/wrote| 3.0           |
+| an expression j rejects ("不是 6x − 5"), first in i | 3.0           |
 | an expression (17 × 24) first written in i         | 1.0           |
 | a value computed in i (a result there)             | 1.0 (0.3 ≤ 9) |
 | a value first written in i, not computed there     | 0.5 (0.15 ≤ 9)|
 | a rare term first written in i                     | 0.3, ≤ 0.9    |
 
-Values and terms of the question have no origin step; single digits are weak (they are
-indices and counts everywhere); a value blamed ("I wrote 86, but that's wrong") counts as
-rejected. Choosing (`choose`):
+What a step states is read by `bondkd.molecule.content`. Values and terms of the question
+have no origin step (and a rejected given corrects nothing); single digits are weak (they
+are indices and counts everywhere); a value blamed ("I wrote 86, but that's wrong") counts
+as rejected. Choosing (`choose`):
 
 - a check: its own evidence, plus 0.9 for the claim just made (`Evidence.anchors`, mapped
   to where that claim was first stated: `origins`), plus the evidence of the next two
   steps, which carry the check out ("let me check the students again" is followed by the
   multiplication it redoes); a check of a check counts half; energy breaks ties;
+- a check that compares two methods ("Both methods give 12"): the first method's step that
+  computed the value it names (`Evidence.compared`);
 - a correction (lexicon.says_wrong, or a rejected value): the step that wrote the rejected
   value, else the step whose expression or result it redoes, else, owning up right after
   a correction ("I slipped"), that correction's target, else the claim just made. That
@@ -39,13 +43,12 @@ The strengths were chosen on the `tune` part of datasets/labelled.jsonl, never o
 
 from __future__ import annotations
 
-import math
-import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from bondkd import quantities
+from bondkd.molecule.content import Content, compact, read, roundings, small
 from bondkd.steps import lexicon
 
 STRENGTH = {
@@ -73,108 +76,12 @@ LOOKBACK = 256
 # Terms in more steps than this say nothing about where content came from.
 MAX_TERM_STEPS = 4
 
-# "…, not 418", "instead of 418", "而不是 418": the number a step rejects.
-_REJECT_BEFORE = re.compile(
-    r"(?:(?<![\w'’])(?:not|instead of|rather than|isn['’]t|wasn['’]t)|而不是|并非|而非|(?<!是)不是)"
-    r"[ \t]?(?:[$€£¥][ \t]?)?$",
-    re.IGNORECASE,
-)
-# A number that qualifies what follows it is not the value rejected: "不是3的倍数" (not a
-# multiple of 3), "not 3 times as many", "not 2 more than".
-_QUALIFIES_AFTER = re.compile(r"[ \t]?(?:的|倍|times\b|more\b|less\b|fewer\b)", re.IGNORECASE)
-_OPERATOR = re.compile(r"[ \t]?([-+*/×÷·xX])[ \t]?$")
-_OP_CANON = str.maketrans({"×": "*", "·": "*", "x": "*", "X": "*", "÷": "/"})
-
-
-@dataclass(frozen=True, slots=True)
-class Content:
-    values: frozenset[str]  # canonical numbers written in the step
-    results: frozenset[str]  # ... computed there
-    exprs: frozenset[str]  # arithmetic expressions, canonical ("17*24")
-    terms: frozenset[str]  # content terms, numbers excluded
-    rejected: frozenset[str]  # values the step says are not so
-    rejected_forms: frozenset[str]  # algebra it says is not so ("不是 6x − 5"), compacted
-    blamed: frozenset[str]  # values named before the step says something was wrong
-
-
-# A number glued to a variable ("6x", "2y") is its coefficient, not a value of the
-# reasoning: "3(2x − 5) = 6x − 5" computes no 6. Units ("5m", "2s", "3h") stay values.
-_COEFFICIENT = re.compile(r"[a-dijknp-ru-z](?![A-Za-z])")
-
-
-_FORM_END = re.compile(r"[,，。;；!！?？\n]|$")
-_COMPACT = str.maketrans({"−": "-", "×": "*", "÷": "/", "（": "(", "）": ")"})
-
-
-def compact(text: str) -> str:
-    """Text without blanks, operators in ASCII: how an expression is found again."""
-    return "".join(text.split()).translate(_COMPACT)
-
-
-def read(text: str) -> Content:
-    every = quantities.numbers(text)
-    found = [q for q in every if not _COEFFICIENT.match(text, q.end)]
-    spans = {q.start for q in found}
-    rejected, exprs = set(), set()
-    forms = {
-        compact(text[q.start : _FORM_END.search(text, q.end).start()][:40])  # type: ignore[union-attr]
-        for q in every
-        if q.start not in spans and _REJECT_BEFORE.search(text[max(0, q.start - 14) : q.start])
-    }
-    # "I wrote 86, but that's wrong": what a step names before saying it was wrong.
-    wrong = lexicon.CORRECTION_RE.search(text) if lexicon.says_wrong(text) else None
-    since = max(text.rfind(p, 0, wrong.start()) for p in ".!?。！？\n") if wrong else 0
-    # The number nearest before the phrase, in its sentence ("刚才写的 182.4 错了").
-    named = [q for q in found if wrong and since < q.start < wrong.start()]
-    blamed = {quantities.canon(named[-1].value)} if named else set()
-    run: list[str] = []  # the expression being read: value, op, value, ...
-    prev_end = -1
-    for q in found:
-        c = quantities.canon(q.value)
-        if _REJECT_BEFORE.search(
-            text[max(0, q.start - 14) : q.start]
-        ) and not _QUALIFIES_AFTER.match(text, q.end):
-            rejected.add(c)
-        gap = text[prev_end : q.start] if prev_end >= 0 else ""
-        op = _OPERATOR.match(gap) if len(gap) <= 3 else None
-        if run and op:
-            run += [op.group(1).translate(_OP_CANON), c]
-        else:
-            if len(run) >= 3:
-                exprs.add("".join(run))
-            run = [c]
-        prev_end = q.end
-    if len(run) >= 3:
-        exprs.add("".join(run))
-    return Content(
-        values=frozenset(quantities.canon(q.value) for q in found),
-        results=frozenset(
-            quantities.canon(q.value) for q in quantities.results(text) if q.start in spans
-        ),
-        exprs=frozenset(exprs),
-        terms=frozenset(t for t in quantities.terms(text) if not t.startswith("#")),
-        rejected=frozenset(rejected),
-        rejected_forms=frozenset(forms),
-        blamed=frozenset() if rejected or forms else frozenset(blamed),
-    )
-
 
 def _first_writing(form: str, texts: Sequence[str], j: int, cache: dict[int, str]) -> int | None:
     for i in range(max(0, j - LOOKBACK), j):
         if form in (cache.get(i) or cache.setdefault(i, compact(texts[i]))):
             return i
     return None
-
-
-def _roundings(value: str) -> set[str]:
-    x = float(value)
-    if x.is_integer() or not math.isfinite(x):
-        return set()
-    return {quantities.canon(float(math.floor(x))), quantities.canon(float(math.ceil(x)))}
-
-
-def _small(value: str) -> bool:
-    return len(value.lstrip("-")) == 1
 
 
 @dataclass
@@ -244,7 +151,7 @@ class Evidence:
             return None
         last = anchors[j]
         # The value both reached: the one the check names, else the second method's last.
-        named = sorted(v for v in self.contents[j].values if not _small(v))  # not "两种"
+        named = sorted(v for v in self.contents[j].values if not small(v))  # not "两种"
         found = quantities.results(self.texts[last]) if last is not None and last >= branch else []
         earlier = range(branch - 1, max(-1, branch - 1 - LOOKBACK), -1)
         for value in named or [quantities.canon(q.value) for q in found[-1:]]:
@@ -300,7 +207,7 @@ def evidence(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         for v in sorted(c.values - c.rejected):
             if v in asked_values:
                 continue
-            k = STRENGTH["small"] if _small(v) else 1.0
+            k = STRENGTH["small"] if small(v) else 1.0
             if (i := producer.get(v, rounded.get(v))) is not None:
                 pr[i] += k * STRENGTH["result"]
                 u[i] += k * STRENGTH["result"]
@@ -334,7 +241,7 @@ def evidence(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         for v in c.results:
             if v not in asked_values:
                 producer.setdefault(v, j)
-                for whole in _roundings(v):  # "121.8 packs, so 122": 122 comes from here
+                for whole in roundings(v):  # "121.8 packs, so 122": 122 comes from here
                     rounded.setdefault(whole, j)
         for v in c.values:
             if v not in asked_values:

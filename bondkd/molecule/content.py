@@ -1,0 +1,108 @@
+"""What one step states, read once: the numbers it writes and computes, its arithmetic
+expressions, its rare terms, and the values or expressions it says are not so.
+`bondkd.molecule.links` traces each of these to the earlier step it came from."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from bondkd import quantities
+from bondkd.steps import lexicon
+
+# "…, not 418", "instead of 418", "而不是 418": the number a step rejects.
+_REJECT_BEFORE = re.compile(
+    r"(?:(?<![\w'’])(?:not|instead of|rather than|isn['’]t|wasn['’]t)|而不是|并非|而非|(?<!是)不是)"
+    r"[ \t]?(?:[$€£¥][ \t]?)?$",
+    re.IGNORECASE,
+)
+# A number that qualifies what follows it is not the value rejected: "不是3的倍数" (not a
+# multiple of 3), "not 3 times as many", "not 2 more than".
+_QUALIFIES_AFTER = re.compile(r"[ \t]?(?:的|倍|times\b|more\b|less\b|fewer\b)", re.IGNORECASE)
+_OPERATOR = re.compile(r"[ \t]?([-+*/×÷·xX])[ \t]?$")
+_OP_CANON = str.maketrans({"×": "*", "·": "*", "x": "*", "X": "*", "÷": "/"})
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    values: frozenset[str]  # canonical numbers written in the step
+    results: frozenset[str]  # ... computed there
+    exprs: frozenset[str]  # arithmetic expressions, canonical ("17*24")
+    terms: frozenset[str]  # content terms, numbers excluded
+    rejected: frozenset[str]  # values the step says are not so
+    rejected_forms: frozenset[str]  # algebra it says is not so ("不是 6x − 5"), compacted
+    blamed: frozenset[str]  # values named before the step says something was wrong
+
+
+# A number glued to a variable ("6x", "2y") is its coefficient, not a value of the
+# reasoning: "3(2x − 5) = 6x − 5" computes no 6. Units ("5m", "2s", "3h") stay values.
+_COEFFICIENT = re.compile(r"[a-dijknp-ru-z](?![A-Za-z])")
+
+
+_FORM_END = re.compile(r"[,，。;；!！?？\n]|$")
+_COMPACT = str.maketrans({"−": "-", "×": "*", "÷": "/", "（": "(", "）": ")"})
+
+
+def compact(text: str) -> str:
+    """Text without blanks, operators in ASCII: how an expression is found again."""
+    return "".join(text.split()).translate(_COMPACT)
+
+
+def read(text: str) -> Content:
+    every = quantities.numbers(text)
+    found = [q for q in every if not _COEFFICIENT.match(text, q.end)]
+    spans = {q.start for q in found}
+    rejected, exprs = set(), set()
+    forms = {
+        compact(text[q.start : _FORM_END.search(text, q.end).start()][:40])  # type: ignore[union-attr]
+        for q in every
+        if q.start not in spans and _REJECT_BEFORE.search(text[max(0, q.start - 14) : q.start])
+    }
+    # "I wrote 86, but that's wrong": what a step names before saying it was wrong.
+    wrong = lexicon.CORRECTION_RE.search(text) if lexicon.says_wrong(text) else None
+    since = max(text.rfind(p, 0, wrong.start()) for p in ".!?。！？\n") if wrong else 0
+    # The number nearest before the phrase, in its sentence ("刚才写的 182.4 错了").
+    named = [q for q in found if wrong and since < q.start < wrong.start()]
+    blamed = {quantities.canon(named[-1].value)} if named else set()
+    run: list[str] = []  # the expression being read: value, op, value, ...
+    prev_end = -1
+    for q in found:
+        c = quantities.canon(q.value)
+        if _REJECT_BEFORE.search(
+            text[max(0, q.start - 14) : q.start]
+        ) and not _QUALIFIES_AFTER.match(text, q.end):
+            rejected.add(c)
+        gap = text[prev_end : q.start] if prev_end >= 0 else ""
+        op = _OPERATOR.match(gap) if len(gap) <= 3 else None
+        if run and op:
+            run += [op.group(1).translate(_OP_CANON), c]
+        else:
+            if len(run) >= 3:
+                exprs.add("".join(run))
+            run = [c]
+        prev_end = q.end
+    if len(run) >= 3:
+        exprs.add("".join(run))
+    return Content(
+        values=frozenset(quantities.canon(q.value) for q in found),
+        results=frozenset(
+            quantities.canon(q.value) for q in quantities.results(text) if q.start in spans
+        ),
+        exprs=frozenset(exprs),
+        terms=frozenset(t for t in quantities.terms(text) if not t.startswith("#")),
+        rejected=frozenset(rejected),
+        rejected_forms=frozenset(forms),
+        blamed=frozenset() if rejected or forms else frozenset(blamed),
+    )
+
+
+def roundings(value: str) -> set[str]:
+    x = float(value)
+    if x.is_integer() or not math.isfinite(x):
+        return set()
+    return {quantities.canon(float(math.floor(x))), quantities.canon(float(math.ceil(x)))}
+
+
+def small(value: str) -> bool:
+    return len(value.lstrip("-")) == 1
