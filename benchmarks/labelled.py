@@ -7,7 +7,8 @@ datasets/labelled.jsonl holds traces (given `steps`, optionally beside the publi
                "deduction": {"j": [i, ...]}, "exploration": [k, ...]}
 
 Reported per backend, for the splits "tune" (records without a `split` are tune), "holdout"
-and all, and the same three restricted to long traces (≥ 3,000 characters and ≥ 30 steps):
+and all, the same three restricted to long traces (≥ 3,000 characters and ≥ 30 steps), and
+the traces written for bondkd (short, EN and ZH) apart from the public ones:
 - reflection steps: predicted role == reflection vs labelled reflection steps (P/R);
 - reflection links: predicted reflection bonds from a reflection step (j -> i) vs labelled
   (step -> the step it checks) (P/R);
@@ -52,7 +53,8 @@ from bondkd.schema import STEP_JOINER, Trace
 LABELLED = Path(__file__).resolve().parents[1] / "datasets" / "labelled.jsonl"
 LONG_CHARS, LONG_STEPS = 3000, 30
 SPLITS = ("tune", "holdout", "all")
-GROUPS = (*SPLITS, *(f"long:{s}" for s in SPLITS))
+# "written": the short traces written for bondkd (no `source`), all tune; "public": the rest.
+GROUPS = (*SPLITS, *(f"long:{s}" for s in SPLITS), "written", "public")
 # Metrics scored as precision / recall of a predicted set against a gold set.
 SET_METRICS = (
     "reflection_steps",
@@ -74,6 +76,7 @@ class Gold:
     judges_corrections: bool  # the record's labels carry a "correction" key
     sets: dict[str, set] = field(default_factory=dict)
     deduction: list[tuple[int, int]] = field(default_factory=list)
+    written: bool = False  # written for bondkd (no public `source`)
 
 
 @dataclass
@@ -98,6 +101,7 @@ def gold_record(rec: dict) -> Gold:
         split=rec.get("split") or "tune",
         long=chars >= LONG_CHARS and len(steps) >= LONG_STEPS,
         judges_corrections="correction" in labels,
+        written=not rec.get("source"),
     )
     g.sets = {
         "reflection_steps": {int(j) for j in refl},
@@ -173,6 +177,8 @@ def predict(backend: str, paths: Sequence[Path]) -> dict[str, Predicted]:
 
 
 def in_group(g: Gold, group: str) -> bool:
+    if group in ("written", "public"):
+        return g.written == (group == "written")
     subset, _, split = group.rpartition(":")
     return (not subset or g.long) and split in ("all", g.split)
 
