@@ -59,13 +59,15 @@ def cpus(ray: Any) -> int:
     return max(1, int(ray.cluster_resources().get("CPU", 1)))
 
 
-def shuffle_blocks(ray: Any) -> int:
+def shuffle_blocks(ray: Any, parts: int) -> int:
     """How many blocks a groupby's input is cut into. Ray's sort shuffle splits every
     input block into one piece per output block (as many as input blocks), and the driver
     owns each piece, holding the small ones in its own memory: an input of M blocks costs
     M² objects there, so one block per chunk made the driver grow with the square of the
-    input (docs/benchmarks.md). A few blocks per CPU keep every CPU busy."""
-    return max(2, min(128, 4 * cpus(ray)))
+    input (docs/benchmarks.md). `parts` (one per ~20,000 records) keeps a block's rows
+    bounded, at least a few blocks per CPU keep every CPU busy, and at most 256 keep the
+    pieces (65,536 per shuffle) large enough for the object store, not the driver."""
+    return max(2, min(256, max(parts, 4 * cpus(ray))))
 
 
 def pool(ray: Any, engine: EngineConfig, model: bool) -> dict[str, Any]:

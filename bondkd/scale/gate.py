@@ -197,7 +197,7 @@ def _run(chunks: list[Chunk], finished: set[int], done: set[int], config: GateCo
             {"chunk": c.to_json(), "skip": sorted(n for n in done if c.first <= n < c.first + c.count)
              if c.kind != "whole" else sorted(done)})} for c in todo]  # fmt: skip
         rows_ds = ray.data.from_items(rows, override_num_blocks=len(rows))
-        blocks = shuffle_blocks(ray)
+        blocks = shuffle_blocks(ray, parts)
         if entries.count():
             rows_ds = rows_ds.union(index_rows(entries, starts, parts, blocks))
         kwargs = {"config_json": cfg, "layout": layout, "staging": str(staging)}
