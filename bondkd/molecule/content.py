@@ -22,6 +22,12 @@ _REJECT_BEFORE = re.compile(
 _QUALIFIES_AFTER = re.compile(r"[ \t]?(?:的|倍|times\b|more\b|less\b|fewer\b)", re.IGNORECASE)
 _OPERATOR = re.compile(r"[ \t]?([-+*/×÷·xX])[ \t]?$")
 _OP_CANON = str.maketrans({"×": "*", "·": "*", "x": "*", "X": "*", "÷": "/"})
+# A number glued to a variable ("6x", "2y") is its coefficient, not a value of the
+# reasoning: "3(2x − 5) = 6x − 5" computes no 6. Units ("5m", "2s", "3h") stay values.
+_COEFFICIENT = re.compile(r"[a-dijknp-ru-z](?![A-Za-z])")
+# A rejected expression ("不是 6x − 5") runs to the end of its clause.
+_FORM_END = re.compile(r"[,，。;；!！?？\n]")
+_COMPACT = str.maketrans({"−": "-", "×": "*", "÷": "/", "（": "(", "）": ")"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,15 +41,6 @@ class Content:
     blamed: frozenset[str]  # values named before the step says something was wrong
 
 
-# A number glued to a variable ("6x", "2y") is its coefficient, not a value of the
-# reasoning: "3(2x − 5) = 6x − 5" computes no 6. Units ("5m", "2s", "3h") stay values.
-_COEFFICIENT = re.compile(r"[a-dijknp-ru-z](?![A-Za-z])")
-
-
-_FORM_END = re.compile(r"[,，。;；!！?？\n]|$")
-_COMPACT = str.maketrans({"−": "-", "×": "*", "÷": "/", "（": "(", "）": ")"})
-
-
 def compact(text: str) -> str:
     """Text without blanks, operators in ASCII: how an expression is found again."""
     return "".join(text.split()).translate(_COMPACT)
@@ -55,7 +52,7 @@ def read(text: str) -> Content:
     spans = {q.start for q in found}
     rejected, exprs = set(), set()
     forms = {
-        compact(text[q.start : _FORM_END.search(text, q.end).start()][:40])  # type: ignore[union-attr]
+        compact(text[q.start : _clause_end(text, q.end)][:40])
         for q in every
         if q.start not in spans and _REJECT_BEFORE.search(text[max(0, q.start - 14) : q.start])
     }
@@ -95,6 +92,11 @@ def read(text: str) -> Content:
         rejected_forms=frozenset(forms),
         blamed=frozenset() if rejected or forms else frozenset(blamed),
     )
+
+
+def _clause_end(text: str, start: int) -> int:
+    m = _FORM_END.search(text, start)
+    return m.start() if m else len(text)
 
 
 def roundings(value: str) -> set[str]:
