@@ -87,8 +87,10 @@ def test_parquet_outputs_resume_and_a_completed_run_resumes_to_the_same(tmp_path
     src = _jsonl(tmp_path / "in.jsonl", _readable("labelled.jsonl")[:20])
     assert _filter(tmp_path, src, "full_a.jsonl", "full_r.jsonl") == 0
     # A run killed after 7 records: its journals hold what was flushed (and a torn line).
-    done = _values_of(tmp_path / "full_a.jsonl")[:4] + _values_of(tmp_path / "full_r.jsonl")[:3]
-    for name, recs in (("a.parquet", done[:4]), ("r.parquet", done[4:])):
+    done = {"a.parquet": _values_of(tmp_path / "full_a.jsonl")[:4],
+            "r.parquet": _values_of(tmp_path / "full_r.jsonl")[:3]}  # fmt: skip
+    assert all(done.values())  # both outputs have a part written before the kill
+    for name, recs in done.items():
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs)
         (tmp_path / f"{name}.partial.jsonl").write_text(text + '{"torn', "utf-8")
     assert _filter(tmp_path, src, "a.parquet", "r.parquet") == 2  # refused without --resume
