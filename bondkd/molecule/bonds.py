@@ -28,6 +28,7 @@ strong_logic bond is deep_reasoning; the rest are normal.
 from __future__ import annotations
 
 import math
+import re
 from typing import Literal
 
 from bondkd.config import Bands
@@ -38,6 +39,15 @@ from bondkd.steps import lexicon
 
 Behaviour = Literal["reflection", "exploration"] | None
 ASKS_AFTER = 3  # steps before this restate the problem, questions and all
+
+# Reaching a contradiction inside a supposition ("Suppose A is a knave. ... a
+# contradiction", 假设甲说真话……矛盾) closes that case: a deduction, not a look back.
+_CONTRADICTION = re.compile(r"矛盾|(?<![\w'’])contradict\w{0,6}", re.IGNORECASE)
+_SUPPOSES = re.compile(
+    r"^\W{0,3}(?:(?:再|那么|现在)?(?:假设|假如|如果|若|当)|(?:now |then )?(?:suppose|assume|if)"
+    r"(?![\w'’]))",
+    re.IGNORECASE,
+)
 
 
 def behaviours(texts: list[str]) -> list[Behaviour]:
@@ -74,13 +84,13 @@ def _closes_case(texts: list[str], k: int, reach: int = 3) -> bool:
     """Whether step k reflects only by reaching a contradiction, inside a supposition it
     or one of the `reach` steps before it makes: that closes the case (a deduction)."""
     text = texts[k]
-    if not (m := lexicon.CONTRADICTION_RE.search(text)):
+    if not (m := _CONTRADICTION.search(text)):
         return False
-    rest = lexicon.CONTRADICTION_RE.sub(" ", text)
+    rest = _CONTRADICTION.sub(" ", text)
     if lexicon.has_cue(rest, "reflection") or lexicon.says_wrong(rest):
         return False
-    return bool(lexicon.SUPPOSES_RE.match(text[: m.start()])) or any(
-        lexicon.SUPPOSES_RE.match(t) for t in texts[max(0, k - reach) : k]
+    return bool(_SUPPOSES.match(text[: m.start()])) or any(
+        _SUPPOSES.match(t) for t in texts[max(0, k - reach) : k]
     )
 
 

@@ -43,6 +43,7 @@ The strengths were chosen on the `tune` part of datasets/labelled.jsonl, never o
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -75,6 +76,14 @@ MAX_DEDUCTIONS = 3
 LOOKBACK = 256
 # Terms in more steps than this say nothing about where content came from.
 MAX_TERM_STEPS = 4
+
+# A check that sets two methods' results side by side ("Both methods give 12 and 18",
+# 两种方法得到的速度相同): it is about the first method's result, not the one just found.
+_COMPARES = re.compile(
+    r"(?<![\w'’])(?:(?:both|the two) (?:methods|approaches|ways|calculations|computations"
+    r"|results|answers)|two (?:methods|approaches))(?![\w'’])|两种(?:方法|算法|思路|途径|解法)|两(?:个|种)结果",
+    re.IGNORECASE,
+)
 
 
 def _first_writing(form: str, texts: Sequence[str], j: int, cache: dict[int, str]) -> int | None:
@@ -147,7 +156,7 @@ class Evidence:
         that computed (else wrote) the value the check names, or else the value the
         second method ended with; failing both, the first method's last claim. None for
         any other step."""
-        if branch is None or not is_refl[j] or not lexicon.COMPARES_RE.search(self.texts[j]):
+        if branch is None or not is_refl[j] or not _COMPARES.search(self.texts[j]):
             return None
         last = anchors[j]
         # The value both reached: the one the check names, else the second method's last.

@@ -312,25 +312,6 @@ CORRECTION_RE = re.compile(
 )
 
 
-# Reaching a contradiction inside a supposition ("Suppose A is a knave. ... a
-# contradiction", 假设甲说真话……矛盾) closes that case: a deduction, not a look back.
-CONTRADICTION_RE = re.compile(r"矛盾|(?<![\w'’])contradict\w{0,6}", re.IGNORECASE)
-SUPPOSES_RE = re.compile(
-    r"^\W{0,3}(?:(?:再|那么|现在)?(?:假设|假如|如果|若|当)|(?:now |then )?(?:suppose|assume|if)"
-    r"(?![\w'’]))",
-    re.IGNORECASE,
-)
-
-
-# A check that sets two methods' results side by side ("Both methods give 12 and 18",
-# 两种方法得到的速度相同): it is about the first method's result, not the one just found.
-COMPARES_RE = re.compile(
-    r"(?<![\w'’])(?:(?:both|the two) (?:methods|approaches|ways|calculations|computations"
-    r"|results|answers)|two (?:methods|approaches))(?![\w'’])|两种(?:方法|算法|思路|途径|解法|算法)|两(?:个|种)结果",
-    re.IGNORECASE,
-)
-
-
 # Words that point back at what the step before produced ("these students", 这些): a plain
 # step that opens with one carries on from its predecessor.
 REFERS_BACK_RE = re.compile(
