@@ -117,6 +117,13 @@ class Bands(_Config):
     strong: float = Field(default=0.8, ge=0.0, le=1.0, description="strong_logic band floor.")
     reflection: float = Field(default=0.6, ge=0.0, le=1.0, description="reflection band floor.")
     exploratory: float = Field(default=0.3, ge=0.0, le=1.0, description="No bond below this.")
+    deduction: float = Field(
+        default=0.95,
+        ge=0.0,
+        le=4.0,
+        description="A plain step's bond is strong_logic from this deduction score up "
+        "(energy + coherence + nearness + content use; bondkd.molecule.bonds).",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> Bands:
@@ -130,11 +137,15 @@ class BondConfig(_Config):
     # percentile of deductive links on GSM8K, reflection = 25th percentile of labelled
     # reflection links, exploratory = the seed's 0.3 (above 90% of unrelated pairs).
     model: Bands = Field(
-        default_factory=lambda: Bands(strong=0.69, reflection=0.49, exploratory=0.3),
+        default_factory=lambda: Bands(
+            strong=0.69, reflection=0.49, exploratory=0.3, deduction=0.95
+        ),
         description="Band floors on the model backend's energy scale.",
     )
     lexical: Bands = Field(
-        default_factory=lambda: Bands(strong=0.67, reflection=0.43, exploratory=0.3),
+        default_factory=lambda: Bands(
+            strong=0.67, reflection=0.43, exploratory=0.3, deduction=0.95
+        ),
         description="Band floors on the lexical backend's energy scale.",
     )
     max_per_step: int = Field(

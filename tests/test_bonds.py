@@ -62,3 +62,16 @@ def test_bands_are_per_backend():
     cfg = AnalyzeConfig(bonds=BondConfig(lexical=Bands(strong=0.7, reflection=0.5)))
     assert cfg.model_copy(update={"backend": "lexical"}).bands().strong == 0.7
     assert cfg.bands() == cfg.bonds.model
+
+
+def test_a_plain_step_bonds_to_what_it_uses_not_to_the_strongest_far_pair():
+    # step 5 carries on from step 4 (adjacent, shared content); step 0 is far back
+    pe = _pe([(5, 4, 0.55, 0.45), (5, 0, 0.6, 0.1)])
+    bonds = build_bonds(pe, [None] * 6, Bands(), max_per_step=1)
+    assert [(b.source, b.target, b.type) for b in bonds] == [(5, 4, "strong_logic")]
+
+
+def test_a_fact_stated_after_another_uses_nothing():
+    # adjacency alone (coherence 0.35) and a weak energy: a weak bridge, not a deduction
+    bonds = build_bonds(_pe([(1, 0, 0.36, 0.35)]), [None, None], Bands())
+    assert [b.type for b in bonds] == ["exploratory"]

@@ -9,6 +9,7 @@ strength:
 | a reflecting step -> the step whose content it checks       | reflection   |
 | an exploring step -> the step it branches from              | exploratory  |
 | a step -> a step whose results it computes with (links.py)  | strong_logic |
+| a plain step -> a step it uses, deduction score >= deduction | strong_logic |
 | any other, E >= strong                                      | strong_logic |
 | any other, E >= exploratory                                 | exploratory  |
 | any other, E < exploratory                                  | no bond      |
@@ -18,8 +19,10 @@ the value it rejects, the expression or result it recomputes); only with no cont
 evidence is it the partner with the most coherence and energy. An energy in the reflection
 band without a checking step is a weak bridge (exploratory): hydrogen bonds need a step
 that checks. Floors are per backend (`BondConfig.model` / `.lexical`, calibrated in
-benchmarks/calibrate_bands.py). Each step keeps at most `max_per_step` bonds (its content
-links, then its strongest), so weak bonds cannot swamp the graph of a long trace.
+benchmarks/calibrate_bands.py). Each step keeps at most `max_per_step` bonds, so weak
+bonds cannot swamp the graph of a long trace: a check or an alternative its content links,
+then its strongest; a plain step the steps it most likely uses (`_deduction_score` plus
+nearness, `DEDUCTION_PRIOR`), not the far pairs with the most energy.
 
 Roles: reflection / exploration come from behaviour; a step with an outgoing
 strong_logic bond is deep_reasoning; the rest are normal.
@@ -39,6 +42,12 @@ from bondkd.steps import lexicon
 
 Behaviour = Literal["reflection", "exploration"] | None
 ASKS_AFTER = 3  # steps before this restate the problem, questions and all
+# A plain step's partners are ranked by the deduction score (`_deduction_score`: energy and
+# coherence, less the further back, more for the steps whose results its content takes)
+# plus `near` for the two steps before it, which it mostly uses; the bond is strong_logic
+# from `Bands.deduction` up, nearness not counted: a fact stated after another uses
+# nothing. Chosen on the tune part of datasets/labelled.jsonl (docs/benchmarks.md).
+DEDUCTION_PRIOR = {"near": 0.4, "far": 0.3, "used": 0.6}
 
 # Reaching a contradiction inside a supposition ("Suppose A is a knave. ... a
 # contradiction", 假设甲说真话……矛盾) closes that case: a deduction, not a look back.
@@ -132,13 +141,23 @@ def build_bonds(
         ps = [p for p in by_source[j] if energy[p] >= config.exploratory]
         if special is None and behaviour[j] and ps:
             special = _behaviour_partner(energy, targets, coherence, ps)
-        forced = ([special] if special is not None else []) + used
-        rest = sorted((p for p in ps if p not in forced), key=lambda p: (-energy[p], -targets[p]))
-        kept = forced + rest[: max(0, max_per_step - len(forced))]
+        plain = behaviour[j] is None
+        if plain:  # its partners are the steps it most likely uses
+            score = {p: _deduction_score(j, targets[p], energy[p], coherence, p, p in used)
+                     for p in {*ps, *used}}  # fmt: skip
+            rank = {p: x + (DEDUCTION_PRIOR["near"] if j - targets[p] <= 2 else 0.0)
+                    for p, x in score.items()}  # fmt: skip
+            kept = sorted(rank, key=lambda p: (-rank[p], -targets[p]))[:max_per_step]
+        else:
+            forced = ([special] if special is not None else []) + used
+            rest = sorted(
+                (p for p in ps if p not in forced), key=lambda p: (-energy[p], -targets[p])
+            )
+            kept = forced + rest[: max(0, max_per_step - len(forced))]
         for p in sorted(kept, key=lambda p: -targets[p]):
             if p == special and behaviour[j]:
                 btype: BondType = "reflection" if behaviour[j] == "reflection" else "exploratory"
-            elif p in used:
+            elif p in used or (plain and score[p] >= config.deduction):
                 btype = "strong_logic"
             else:
                 kind = band(energy[p], config)
@@ -165,6 +184,16 @@ def link_and_bond(
     )
     behaviour = [b if k not in found.targets else "reflection" for k, b in enumerate(behaviour)]
     return build_bonds(pe, behaviour, config, max_per_step, found), behaviour, found
+
+
+def _deduction_score(
+    j: int, i: int, energy: float, coherence: list[float] | None, p: int, used: bool
+) -> float:
+    """The evidence that plain step j uses step i: energy and shared content (coherence),
+    less the further back i is, more when j's content takes i's results (links.py)."""
+    c = 0.0 if coherence is None or math.isnan(coherence[p]) else coherence[p]
+    far = DEDUCTION_PRIOR["far"] * math.log(j - i)
+    return energy + c - far + DEDUCTION_PRIOR["used"] * used
 
 
 def _behaviour_partner(
