@@ -155,6 +155,15 @@ def test_has_cue_finds_reflection_mid_sentence_only() -> None:
     assert has_cue("Adding gives 13/28, the same as before ✓.", "reflection")
     assert has_cue("两种方法得到的速度相同，与前面的结果一致。", "reflection")
     assert has_cue("36 ÷ 5 = 7.2 天，与上面的结果相同。", "reflection")
+    assert has_cue("(80 × 3 + 75 × 2) / 5 = 78 km/h, which matches.", "reflection")
+    assert has_cue("That is 12 pairs, so 24 divisors, the same as the formula gave.", "reflection")
+    assert has_cue("So $49.14 is in the right range.", "reflection")
+    assert has_cue("解得 t = 3，两种方法结果一致。", "reflection")
+    assert has_cue("把 x = 6 代回原方程：3 × 6 + 7 = 25。", "reflection")
+    assert cue_kind("代回原方程检验：3 × 6 + 7 = 25。") == "reflection"
+    assert cue_kind("Is that plausible? About 26 liters at $2 is $52.") == "reflection"
+    # a verdict must close its clause: "which matches the pattern" states a fact
+    assert not has_cue("We need a word which matches the pattern of the key.", "reflection")
     # other kinds count at the opening only: a mid-sentence "so" is not the step's conclusion
     assert not has_cue("We add 3 and so get 7.", "conclusion")
     assert not has_cue("The total is 48 apples in 3 rows.", "reflection")

@@ -106,3 +106,49 @@ def test_a_rejected_expression_corrects_the_step_that_first_wrote_it():
     mol = _mol("解方程 3(2x − 5) = 4x + 7。", steps)
     assert mol.steps[4].kind == "correction" and _target(mol, 4) == 0
     assert mol.steps[0].superseded_by == 4
+
+
+@pytest.mark.parametrize(
+    ("question", "steps", "j", "target"),
+    [
+        (  # its own last result names the value both methods reached (t = 3), not 10
+            "甲乙两人同时从相距30千米的两地相向而行，甲每小时走4千米，乙每小时走6千米，几小时后相遇？",
+            ["两人的速度和是 4 + 6 = 10 千米/小时。", "相遇时间是 30 ÷ 10 = 3 小时。",
+             "或者设 t 小时后相遇，列方程 4t + 6t = 30。", "解得 10t = 30，t = 3，两种方法结果一致。"],
+            3,
+            1,
+        ),
+        (  # "the same as the formula gave" compares with the first method
+            "How many positive divisors does 360 have?",
+            ["Factor 360: 360 = 2^3 × 3^2 × 5.",
+             "The number of divisors is (3 + 1)(2 + 1)(1 + 1) = 4 × 3 × 2 = 24.",
+             "Alternatively, I could list the divisor pairs: 1 and 360, 2 and 180, 3 and 120.",
+             "That is 12 pairs, so 24 divisors, the same as the formula gave."],
+            3,
+            1,
+        ),
+    ],
+)  # fmt: skip
+def test_an_agreement_of_methods_names_the_first_methods_step(question, steps, j, target):
+    mol = _mol(question, steps)
+    assert mol.steps[j].role == "reflection" and _target(mol, j) == target
+
+
+def test_redoing_a_calculation_with_another_value_corrects_it():
+    steps = ["15% of 240 is 0.15 × 240 = 32.", "Adding 8 gives 32 + 8 = 40.",
+             "Actually, 0.15 × 240 is 36, since 0.1 × 240 = 24 and 0.05 × 240 = 12.",
+             "So the result is 36 + 8 = 44."]  # fmt: skip
+    mol = _mol("What is 15% of 240, plus 8?", steps)
+    assert mol.steps[2].kind == "correction" and _target(mol, 2) == 0
+    assert mol.steps[0].superseded_by == 2
+    # the same calculation with the same value is no correction
+    same = _mol("What is 15% of 240, plus 8?", [steps[0], "Again, 0.15 × 240 = 32.", steps[1]])
+    assert all(s.kind != "correction" for s in same.steps)
+
+
+def test_a_redo_after_a_correction_agrees_with_it():
+    steps = ["Total seats: 23 × 18 = 424.",
+             "Actually, 23 × 18 = 460 − 46 = 414, so the total is 414 seats rather than 424.",
+             "Total seats: 23 × 18 = 414.", "People attending: 414 − 37 = 377."]  # fmt: skip
+    mol = _mol("23 rows of 18 seats, 37 empty: how many attend?", steps)
+    assert [s.kind for s in mol.steps] == [None, "correction", None, None]

@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass
 
 from bondkd import quantities
+from bondkd.quantities.numbers import rounds_to
+from bondkd.quantities.plain import plain_claims
 from bondkd.steps import lexicon
 
 # "…, not 418", "instead of 418", "而不是 418": the number a step rejects.
@@ -39,6 +41,7 @@ class Content:
     rejected: frozenset[str]  # values the step says are not so
     rejected_forms: frozenset[str]  # algebra it says is not so ("不是 6x − 5"), compacted
     blamed: frozenset[str]  # values named before the step says something was wrong
+    claims: frozenset[tuple[str, float]]  # plain-text arithmetic: (expression, value written)
 
 
 def compact(text: str) -> str:
@@ -91,6 +94,9 @@ def read(text: str) -> Content:
         rejected=frozenset(rejected),
         rejected_forms=frozenset(forms),
         blamed=frozenset() if rejected or forms else frozenset(blamed),
+        claims=frozenset(
+            ("".join(a.expr.split()), a.value) for a in plain_claims(text) if a.value is not None
+        ),
     )
 
 
@@ -104,6 +110,11 @@ def roundings(value: str) -> set[str]:
     if x.is_integer() or not math.isfinite(x):
         return set()
     return {quantities.canon(float(math.floor(x))), quantities.canon(float(math.ceil(x)))}
+
+
+def disagree(a: float, b: float) -> bool:
+    """Two values written for one expression that are not one value, rounded or not."""
+    return not (rounds_to(a, b) or rounds_to(b, a))
 
 
 def small(value: str) -> bool:

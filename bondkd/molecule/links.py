@@ -49,7 +49,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from bondkd import quantities
-from bondkd.molecule.content import Content, compact, read, roundings, small
+from bondkd.molecule.content import Content, compact, disagree, read, roundings, small
 from bondkd.steps import lexicon
 
 STRENGTH = {
@@ -81,7 +81,9 @@ MAX_TERM_STEPS = 4
 # 两种方法得到的速度相同): it is about the first method's result, not the one just found.
 _COMPARES = re.compile(
     r"(?<![\w'’])(?:(?:both|the two) (?:methods|approaches|ways|calculations|computations"
-    r"|results|answers)|two (?:methods|approaches))(?![\w'’])|两种(?:方法|算法|思路|途径|解法)|两(?:个|种)结果",
+    r"|results|answers)|two (?:methods|approaches)|(?:same as|matches|agrees with) (?:the|our"
+    r"|my) (?:formula|first|earlier|previous|other|original|direct))(?![\w'’])"
+    r"|两种(?:方法|算法|思路|途径|解法)|两(?:个|种)结果",
     re.IGNORECASE,
 )
 
@@ -159,8 +161,10 @@ class Evidence:
         if branch is None or not is_refl[j] or not _COMPARES.search(self.texts[j]):
             return None
         last = anchors[j]
-        # The value both reached: the one the check names, else the second method's last.
-        named = sorted(v for v in self.contents[j].values if not small(v))  # not "两种"
+        # The value both reached: the one the check names (its own results first, the last
+        # first: "10t = 30, t = 3"), else the second method's last.
+        own = [quantities.canon(q.value) for q in reversed(quantities.results(self.texts[j]))]
+        named = own + sorted(v for v in self.contents[j].values - set(own) if not small(v))
         found = quantities.results(self.texts[last]) if last is not None and last >= branch else []
         earlier = range(branch - 1, max(-1, branch - 1 - LOOKBACK), -1)
         for value in named or [quantities.canon(q.value) for q in found[-1:]]:
@@ -195,6 +199,8 @@ def evidence(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
     scores, rejects, producers, uses = [], [], [], []
     origins: list[int] = []
     compacted: dict[int, str] = {}  # step -> compact(text), made when a rejection asks
+    claimed: dict[str, tuple[int, float]] = {}  # expression -> (latest step claiming it, value)
+    taken_back: set[int] = set()  # steps a later step has rejected
     for j, c in enumerate(contents):
         s: dict[int, float] = defaultdict(float)
         r: dict[int, float] = defaultdict(float)
@@ -206,6 +212,10 @@ def evidence(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
             i = producer.get(v, None if v in asked_values else stated.get(v))
             if i is not None:
                 r[i] += STRENGTH["rejected"]
+        for e, x in sorted(c.claims):  # "Actually, 0.15 × 240 is 36": redone, another value
+            prior = claimed.get(e)
+            if prior is not None and prior[0] not in taken_back and disagree(prior[1], x):
+                r[prior[0]] += STRENGTH["rejected"]
         for form in sorted(c.rejected_forms):  # the step that first wrote it
             if (i := _first_writing(form, texts, j, compacted)) is not None:
                 r[i] += STRENGTH["rejected"]
@@ -240,6 +250,7 @@ def evidence(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         best = sorted(s.items(), key=lambda kv: (-kv[1], -kv[0]))[:top]
         scores.append(dict(best))
         rejects.append(dict(r))
+        taken_back.update(r)  # a redo after the correction agrees with it, corrects nothing
         producers.append(dict(pr))
         uses.append(dict(u))
         # A step whose results and expressions were all stated before restates them.
@@ -258,6 +269,8 @@ def evidence(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
             stated[v] = j
         for e in c.exprs:
             expr_first.setdefault(e, j)
+        for e, x in c.claims:  # the latest claim: a redo after a correction agrees with it
+            claimed[e] = (j, x)
         for t in c.terms:
             term_first.setdefault(t, j)
     return Evidence(scores, rejects, producers, uses, contents, texts, origins)

@@ -60,7 +60,7 @@ _REFLECTION_EN = [
     r"|visit|visiting|run|running|do|doing|derive|deriving|count|counting|trace|tracing)",
     r"(?:that|this|it)(?:'s|’s| is| was) (?:not right|wrong|incorrect|not correct|a mistake"
     r"|an error|off)",
-    r"(?:is|does) (?:that|this|it) (?:right|correct|make sense)",
+    r"(?:is|does) (?:that|this|it) (?:right|correct|make sense|plausible|reasonable|realistic)",
     r"(?:i|we) made (?:a |an )?(?:mistake|error)",
     r"(?:my )?mistake|correction|correcting|to correct",
     r"(?:plug(?:ging|ged)?|substitut(?:e|ing)|put(?:ting)?)\b[^.\n]{0,40}?\bback\b",
@@ -86,7 +86,7 @@ _REFLECTION_ZH = [
     r"重新(?:计算|核对|检查|算|验证|考虑|审视)",
     r"再次?(?:确认|检查|验证|核对|算一遍)",
     r"实际上|事实上",
-    r"代入",
+    r"代入|代回",
     r"两种(?:方法|算法|解法|思路)",
     r"(?:这|这个|此)?(?:是)?(?:对的|正确的|没错|正确|合理)(?=[，,。！!]|$)",
 ]
@@ -175,8 +175,11 @@ _REFLECTION_ANYWHERE_EN = [
     r"|double[- ]?check(?:ing|ed)?",
     r"(?:that|this)(?:'s|’s| is| was) (?:wrong|not right|incorrect|a mistake)",
     r"made (?:a |an )?(?:mistake|error)|miscalculat\w*",
-    r"(?:is|are|was) (?:indeed |also )?correct|checks out",
-    r"same as (?:before|above|earlier|the first)",
+    r"(?:is|are|was) (?:indeed |also )?correct|checks out|in the right (?:range|ballpark)",
+    r"same as (?:before|above|earlier|the first|(?:the|our|my) (?:formula|earlier|previous"
+    r"|other|original|direct|first) ?(?:method|approach|result|answer|count|one|gave)?)",
+    # A verdict closing a clause ("..., which matches."; "so it is in the right range").
+    r"(?:which|that|this|it) (?:matches|agrees|checks out)(?=[ \t]*(?:[.!;,)]|$))",
     r"(?:give|gives|gave|got|get|yield|yields) (?:the same|different) (?:answers?|results?"
     r"|values?)|(?:answers|results) (?:agree|match|differ|disagree)",
     r"(?:matches|matching|agrees with|consistent with) (?:the |our )?"
@@ -201,7 +204,8 @@ _REFLECTION_ANYWHERE_ZH = [
     r"(?:再|重新)[^，。！？；\n]{0,15}?(?:算一遍|算一次|检查一遍)",
     r"算错|搞错|弄错|出错|错了|不对(?=[，,。！!；;])",
     r"[与和跟同](?:上面|前面|之前|上述|前述|原来|第一种)[^。！？；\n]{0,10}?(?:相同|一致|相符|吻合)",
-    r"前后一致|结果(?:是)?(?:正确|可靠|无误)",
+    r"前后一致|结果(?:是)?(?:正确|可靠|无误)|结果(?:完全)?一致|代回",
+    r"两种(?:方法|算法|解法|思路)[^。！？；\n]{0,12}?(?:一致|相同|吻合)",
     r"(?:之前|前面|刚才|原来|一开始)(?:我们)?(?:算|得|求|写|认为|以为|假设)",
     r"矛盾|这是不可能的|这不可能|重新(?:审视|考虑|评估)|回到(?:原始|原来|最初|前面)",
 ]
