@@ -190,6 +190,41 @@ def test_the_question_licenses_the_answer_precision_only_where_its_words_do():
     }
 
 
+def test_a_product_of_decimals_licenses_the_places_of_each():
+    q = "A car uses 6.5 liters per 100 km and fuel costs $1.80 a liter. Fuel for 420 km?"
+    steps = ["420 / 100 = 4.2.", "4.2 × 6.5 = 27.3 liters.", "27.3 × 1.80 = $49.14."]
+    assert find_flow_issues(q, steps, "$49.14") == []
+    # a whole-number question still licenses no places
+    q_whole = "A car uses 6 liters per 100 km and fuel costs $2 a liter. Fuel for 420 km?"
+    assert ("implausible_answer", "$50.45") in kinds(find_flow_issues(q_whole, steps, "$50.45"))
+
+
+@pytest.mark.parametrize(
+    ("question", "steps", "answer"),
+    [
+        # the low end of a range is no given to compute with
+        ("从1到100的整数中，能被3整除的有多少个？", ["100 ÷ 3 = 33.3，取整得 33 个。"], "33"),
+        ("How many integers from 1 to 50 are multiples of 7?", ["50 / 7 = 7.14, so 7."], "7"),
+        # solving rewrites the equation: 25 is never written again
+        ("解方程 3x + 7 = 25。", ["两边同时减去7，得到 3x = 18。", "x = 18 ÷ 3 = 6。"], "6"),
+        # the parties named again (甲乙两人) are no quantity
+        (
+            "甲乙两人相距30千米，相向而行，速度和是每小时10千米，几小时后相遇？",
+            ["30 ÷ 10 = 3（小时）。"],
+            "3",
+        ),
+    ],
+)
+def test_givens_that_need_no_use(question, steps, answer):
+    assert "unused_quantity" not in {f.kind for f in find_flow_issues(question, steps, answer)}
+
+
+def test_an_assigned_value_is_still_a_given():
+    q = "If x = 5 and y is 3 more than x, what is y + 20?"
+    got = kinds(find_flow_issues(q, ["y = 3 + 20 = 23."], "23"))
+    assert ("unused_quantity", "5") in got
+
+
 @pytest.mark.parametrize(
     ("question", "steps", "answer"),
     [

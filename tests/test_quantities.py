@@ -133,6 +133,11 @@ def test_chinese_numbers_in_running_text():
     assert all(text[q.start : q.end] == q.raw for q in qs)
 
 
+def test_a_count_of_the_parties_just_named_is_no_quantity():
+    assert [q.raw for q in Q.numbers("甲乙两人相距30千米，A、B两车同时出发")] == ["30"]
+    assert [q.raw for q in Q.numbers("他买了两个苹果")] == ["两"]
+
+
 def test_full_width_digits_keep_original_spans():
     text = "共有１２个苹果"
     (q,) = Q.numbers(text)

@@ -8,7 +8,8 @@ and used in step 4 is one node. Walking back from the final answer gives the val
 the answer rests on. Four kinds of break are recorded on the molecule:
 
 - unused_quantity: a question quantity that never flows into the final answer (a
-  percent also counts as p/100, 1+p/100 and 1−p/100). Solvers that drop a given are
+  percent also counts as p/100, 1+p/100 and 1−p/100; the low end 0 or 1 of a range and the
+  numbers of an equation to solve are no givens to use: `sources.not_given`). Solvers that drop a given are
   usually wrong: on the GSM8K dev file this alone separates right from wrong
   solutions with AUROC 0.65 (docs/benchmarks.md);
 - dead_end: a computed value that feeds no later result and is not the answer;
@@ -17,8 +18,9 @@ the answer rests on. Four kinds of break are recorded on the molecule:
   far (a dozen, 八折 = × 0.8, hours -> 60: bondkd.quantities.sources), a stated domain
   fact ("12.01 g/mol"), nor anything written before it (a term right of an "=" in the
   same clause counts as computed);
-- implausible_answer: a final answer more precise than every quantity the question
-  gives (3.33 from whole numbers) and than its words license (八折 of a whole price
+- implausible_answer: a final answer more precise than the question's quantities
+  license together (3.33 from whole numbers; $1.80 × 6.5 may have three places) and
+  than its words license (八折 of a whole price
   has one decimal; an average, 元 with 角 / 分, "to two decimal places" two; a root or
   a logarithm any; an answer written as a fraction is exact), or negative when none of
   them is and the question is no algebra, function or temperature problem. Word problems
@@ -148,6 +150,17 @@ def _decimals(canon: str) -> int:
     return len(canon.partition(".")[2])
 
 
+_WRITTEN_DECIMALS = re.compile(r"[.．](\d+)")
+
+
+def _places(asked: Sequence[quantities.Quantity]) -> int:
+    """Decimal places the question's quantities license: a product of them carries the
+    places of each, as written ($1.80 × 6.5 has three). A percent adds none: on the GSM8K
+    dev file a fractional answer from whole numbers and a percent is mostly wrong."""
+    places = (_WRITTEN_DECIMALS.search(raw) for raw in {q.raw for q in asked})
+    return sum(len(m.group(1)) for m in places if m)
+
+
 # A reasoning computes with numbers when it writes a checkable calculation, or states
 # results from operands: at least this many of each. BIG-Bench-Mistake's word sorting
 # numbers its letters ("n" (14)) next to brackets but states no result.
@@ -252,8 +265,7 @@ def find_flow_issues(
         if v not in reached:
             reached.add(v)
             stack.extend(parents.get(v, ()))
-    places = max((_decimals(quantities.canon(q.value)) for q in asked), default=0)
-    places = max(places, sources.precision(question))
+    places = max(_places(asked), sources.precision(question))
     signed = sources.signed(question)
     for final, raw, at in stated:
         if _decimals(final) > places and not _FRACTION.search(raw):
@@ -269,7 +281,7 @@ def find_flow_issues(
             continue
         seen.add(c)
         # Constants are not exempt here: a question's "2 hours" is a given like any other.
-        if not forms(q) & reached:
+        if not forms(q) & reached and not sources.not_given(question, q):
             issue("unused_quantity", None, q.raw, f"the question's {q.raw} never flows "
                   "into the final answer")  # fmt: skip
     if not finals:  # a dead end is only one relative to an answer

@@ -17,7 +17,8 @@ Reading decisions (precision first: a false conflict rejects a good sample):
 - Chinese numerals count in running text only where unambiguous: a well-formed numeral of
   two or more characters (十二, 一百二十, 三万), a single one other than 一 before a
   classifier (三个, 两倍, 五分钟), or a fraction (八分之一, 百分之二十). A lone 一 is mostly
-  an article (一个, 一下), so it never counts.
+  an article (一个, 一下), so it never counts, and one after the parties it counts
+  (甲乙两人, A、B两车) names them again.
 - Percents keep their written value ("2.5%" -> 2.5, `Quantity.percent` is True); 50% and
   0.5 are deliberately not `same_value`: the caller knows which reading it compares.
 - `canon` keeps 12 significant digits: `:g` would make 1234567 and 1234568 one number.
@@ -61,6 +62,8 @@ _CLASSIFIER = re.compile(
     r"[个只条本张块元支件种双名位人次天年月日岁斤克米升吨箱排棵辆瓶杯盒包袋页道题份倍层栋户颗粒根把台间座首篇组套节]"
     r"|分钟|小时|秒|公里|公斤|千克|千米|厘米|毫米|毫升"
 )
+# "甲乙两人", "A、B两车": the count of the parties just named, not a quantity to use.
+_NAMED_BEFORE = re.compile(r"[甲乙丙丁A-Z][、和与]?[甲乙丙丁A-Z]$")
 _WHOLE = re.compile(
     rf"([-+])?\s*(?:[{_CUR}]\s*)?([-+])?((?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.\d*)?(?:[eE][+-]?\d+)?"
     rf"|\.\d+(?:[eE][+-]?\d+)?)\s*(?:(%)\s*)?([万亿])?"
@@ -292,7 +295,14 @@ def _scan_text(text: str, include_annotations: bool = False) -> tuple[Quantity, 
             v = float(m.group("body").replace(",", "")) * _BIG[m.group("big") or ""]
         elif kind == "zh":
             iv = _zh_int(m.group())
-            if iv is None or (end - start == 1 and (iv <= 1 or not _CLASSIFIER.match(norm, end))):
+            if iv is None or (
+                end - start == 1
+                and (
+                    iv <= 1
+                    or not _CLASSIFIER.match(norm, end)
+                    or _NAMED_BEFORE.search(norm, max(0, start - 3), start)
+                )
+            ):
                 continue
             v = float(iv)
         else:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 
-from bondkd.quantities.numbers import TextCache, _zh_int, canon
+from bondkd.quantities.numbers import Quantity, TextCache, _zh_int, canon
 
 _ZH_DIGIT = "一二两三四五六七八九"
 _ZH_TENTHS = "二两三四五六七八九"  # 一折 is not read: 一 is mostly "one"
@@ -247,6 +247,41 @@ _ROUNDING = re.compile(
     re.I,
 )
 _YUAN = re.compile(r"元|¥|￥")
+
+
+# Quantities of a question that are no given to compute with: the lower end 0 or 1 of a
+# range ("from 1 to 100", 从1到100: the count needs only the upper end), and numbers in an
+# equation with an unknown ("3x + 7 = 25": solving rewrites the equation, it never writes
+# 25 again).
+_RANGE_ON = re.compile(
+    r"[ \t]?(?:到|至|~|–|—|-|through|to|and)[ \t]?[0-9一二两三四五六七八九十百千]", re.I
+)
+# A run of numbers, one-letter names and operators (linear: its three alternatives start
+# on disjoint characters).
+_EQUATION = re.compile(r"(?:[0-9.]+|(?<![A-Za-z])[A-Za-z](?![A-Za-z])|[-+*/×÷^=()·²³ \t])+")
+# An unknown computed with ("3x", "x + 3", "2 * y"); "x = 5" only assigns a given.
+# An "x" between numbers is a times sign ("3 x 4 = 12").
+_UNKNOWN = re.compile(
+    r"\d[ \t]?[a-z](?![a-z]|[ \t]?\d)|(?<![A-Za-z])(?<!\d )[a-z][ \t]?[-+*/^²³]"
+    r"|[-+*/^][ \t]?[a-z](?![A-Za-z]|[ \t]?\d)"
+)
+
+
+def equations(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Spans of the equations with an unknown in text[start:end] ("3n + 3 = 72")."""
+    return [
+        m.span()
+        for m in _EQUATION.finditer(text, start, len(text) if end is None else end)
+        if "=" in m.group() and _UNKNOWN.search(m.group())
+    ]
+
+
+def not_given(question: str, q: Quantity) -> bool:
+    """Whether question quantity `q` is no given the answer must use (see above)."""
+    if q.value in (0, 1) and _RANGE_ON.match(question, q.end):
+        return True
+    near = equations(question, max(0, q.start - 40), q.end + 40)
+    return any(a <= q.start and q.end <= b for a, b in near)
 
 
 def _discounts(text: str) -> list[float]:
