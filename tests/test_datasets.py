@@ -222,7 +222,7 @@ def test_labelled_records_are_well_formed() -> None:
         assert r["question"].strip() and isinstance(r["answer"], str), where
         assert r.get("split", "tune") in ("tune", "holdout"), where
         steps = r["steps"]
-        assert len(steps) >= 5 and all(isinstance(s, str) and s.strip() for s in steps), where
+        assert len(steps) >= 3 and all(isinstance(s, str) and s.strip() for s in steps), where
         if r.get("reasoning"):  # public data: the steps are pieces of the published text
             assert len(locate_steps(r["reasoning"], steps)) == len(steps), where
         labels = r["labels"]
