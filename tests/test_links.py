@@ -152,3 +152,11 @@ def test_a_redo_after_a_correction_agrees_with_it():
              "Total seats: 23 × 18 = 414.", "People attending: 414 − 37 = 377."]  # fmt: skip
     mol = _mol("23 rows of 18 seats, 37 empty: how many attend?", steps)
     assert [s.kind for s in mol.steps] == [None, "correction", None, None]
+
+
+def test_an_expression_with_a_unicode_minus_is_read():
+    assert content.read("还剩 45 − 24 = 11 元。").exprs == {"45-24"}
+    steps = ["3本笔记本一共 3 × 8 = 24 元。", "还剩 45 − 24 = 11 元。",
+             "不对，45 − 24 应该是 21，我刚才算错了。", "所以小红还剩21元。"]  # fmt: skip
+    mol = _mol("小红有45元，买了3本笔记本，每本8元，还剩多少钱？", steps)
+    assert mol.steps[2].kind == "correction" and _target(mol, 2) == 1

@@ -22,8 +22,8 @@ _REJECT_BEFORE = re.compile(
 # A number that qualifies what follows it is not the value rejected: "不是3的倍数" (not a
 # multiple of 3), "not 3 times as many", "not 2 more than".
 _QUALIFIES_AFTER = re.compile(r"[ \t]?(?:的|倍|times\b|more\b|less\b|fewer\b)", re.IGNORECASE)
-_OPERATOR = re.compile(r"[ \t]?([-+*/×÷·xX])[ \t]?$")
-_OP_CANON = str.maketrans({"×": "*", "·": "*", "x": "*", "X": "*", "÷": "/"})
+_OPERATOR = re.compile(r"[ \t]?([-−–+*/×÷·xX])[ \t]?$")
+_OP_CANON = str.maketrans({"×": "*", "·": "*", "x": "*", "X": "*", "÷": "/", "−": "-", "–": "-"})
 # A number glued to a variable ("6x", "2y") is its coefficient, not a value of the
 # reasoning: "3(2x − 5) = 6x − 5" computes no 6. Units ("5m", "2s", "3h") stay values.
 _COEFFICIENT = re.compile(r"[a-dijknp-ru-z](?![A-Za-z])")
