@@ -219,6 +219,13 @@ def test_givens_that_need_no_use(question, steps, answer):
     assert "unused_quantity" not in {f.kind for f in find_flow_issues(question, steps, answer)}
 
 
+def test_a_result_written_as_a_fraction_carries_the_flow():
+    q = "A bag has 5 red and 7 blue marbles. Two are drawn. What is the probability both are red?"
+    steps = ["There are 5 + 7 = 12 marbles.", "The first is red with probability 5/12.",
+             "Then 4 red remain among 11.", "Both red: 5/12 × 4/11 = 20/132 = 5/33."]  # fmt: skip
+    assert find_flow_issues(q, steps, "5/33") == []
+
+
 def test_an_assigned_value_is_still_a_given():
     q = "If x = 5 and y is 3 more than x, what is y + 20?"
     got = kinds(find_flow_issues(q, ["y = 3 + 20 = 23."], "23"))

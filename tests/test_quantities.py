@@ -235,6 +235,13 @@ def test_results_chinese_and_conclusions():
     ]
 
 
+def test_a_chain_ending_on_a_fraction_has_its_value_as_the_result():
+    got = Q.results("Both red: 5/12 × 4/11 = 20/132 = 5/33.")
+    assert [(q.raw, round(q.value, 6)) for q in got] == [("5/33", round(5 / 33, 6))]
+    # a division that goes on to "=" is an expression, not a fraction
+    assert [q.value for q in Q.results("l + w = 34 / 2 = 17.")] == [17]
+
+
 def test_results_include_the_stated_value_even_when_wrong():
     assert [q.value for q in Q.results(WORTH)] == [195000]
 

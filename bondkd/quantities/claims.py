@@ -57,6 +57,22 @@ def _at(masked: str, pos: int, by_start: dict[int, Quantity]) -> Quantity | None
     return q
 
 
+_OVER = re.compile(r"[ \t]?/[ \t]?")
+_EQUALS_AFTER = re.compile(r"[ \t]?[=≈]")
+
+
+def _fraction(masked: str, q: Quantity, by_start: dict[int, Quantity]) -> Quantity | None:
+    """`q` over the whole number after it ("5/33"), as one quantity, when it ends the
+    chain (no more arithmetic or "=" follows: "45 / 4 = 11.25" divides); else None."""
+    over = _OVER.match(masked, q.end)
+    d = by_start.get(over.end()) if over else None
+    if d is None or not d.value or not (q.value.is_integer() and d.value.is_integer()):
+        return None
+    if _ARITH_AFTER.match(masked, d.end) or _EQUALS_AFTER.match(masked, d.end):
+        return None
+    return Quantity(q.value / d.value, q.start, d.end, masked[q.start : d.end])
+
+
 def results(text: str) -> list[Quantity]:
     """Computed results, in order: the value an "=" chain ends on, an annotation's stated
     value, values after "is / equals / this gives ..." or 等于 / 是 / 得 / 共 — unless more
@@ -69,6 +85,8 @@ def results(text: str) -> list[Quantity]:
     hits: dict[int, Quantity] = {}
     for m in _RESULT_CUE.finditer(masked):
         q = _at(masked, m.end(), by_start)
+        if q is not None and (f := _fraction(masked, q, by_start)) is not None:
+            q = f  # "= 20/132 = 5/33": the chain ends on a fraction, its value the result
         if q is None or _ARITH_AFTER.match(masked, q.end):
             continue
         if m.group().lstrip()[:1] == "=" or not _COMPARE_AFTER.match(masked, q.end):

@@ -125,7 +125,14 @@ def _read(text: str) -> tuple[list[Reading], set[str]]:
     """The numbers of a step, and the values its words give (a dozen, 八折, hours)."""
     found = quantities.numbers(text, include_annotations=True)
     operand_at = {q.start for q in quantities.operands(text, found)}
-    result_at = {q.start for q in quantities.results(text)}
+    result_at = {q.start: q for q in quantities.results(text)}
+    # A result written as a fraction ("= 5/33") is one value: its two numbers are not.
+    spans = [(r.start, r.end) for r in result_at.values()]
+    found = [
+        result_at[q.start] if q.start in result_at else q
+        for q in found
+        if not any(a < q.start < b for a, b in spans)
+    ]
     licensed: dict[str, frozenset[str]] = {}  # by the number as written: few are distinct
     for q in found:
         if q.raw not in licensed:
