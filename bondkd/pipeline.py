@@ -260,7 +260,8 @@ class Analyzer:
             else []
         )
         givens = dataflow.givens(trace.question)
-        sup = [k in lk.superseded for k in range(len(texts))]
+        redone = lk.redone
+        sup = [k in redone for k in range(len(texts))]
         if molecule.past_fit(molecule.working_steps(roles, sup), len(text), cfg.stability):
             # recorded, not costed
             flow = [f.model_copy(update={"value": 0.0}) for f in flow]
@@ -291,6 +292,7 @@ class Analyzer:
                     role=roles[k],
                     kind=lk.kinds.get(k) if roles[k] == "reflection" else None,  # type: ignore[arg-type]
                     superseded_by=lk.superseded.get(k),
+                    redone_by=redone.get(k),
                 )
                 for k, (s, e) in enumerate(spans)
             ],

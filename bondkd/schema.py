@@ -11,7 +11,7 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 
 BondType = Literal["strong_logic", "reflection", "exploratory"]
 Role = Literal["deep_reasoning", "reflection", "exploration", "normal"]
@@ -56,6 +56,12 @@ class Step(_Strict):
         default=None,
         description="The later correction step that replaces this step's claim. A superseded "
         "step is not a dead end and its conflict with the correction is not a conflict.",
+    )
+    redone_by: int | None = Field(
+        default=None,
+        description="The correction whose work stands for this step in stability's step "
+        "count: a step computed from a superseded value, or a restatement of the correction "
+        "right after it (schema 1.3; null before).",
     )
 
 

@@ -296,3 +296,27 @@ def test_trying_candidates_is_no_correction():
     mol = analyze({"question": question, "steps": steps}, AnalyzeConfig(backend="lexical"))
     assert [s.kind for s in mol.steps if s.kind == "correction"] == []
     assert not any(s.superseded_by is not None for s in mol.steps)
+
+
+# -- a correction that redoes the work itself ------------------------------------------------
+
+# Triples written the way people correct mid-trace, not by inserting two steps into the clean
+# twin: the correction carries the redo ("I made an error: 4 × 38 = 152, so 156 / 4 is
+# 39"), or a restatement follows it, or a tainted total is redone (Step.redone_by).
+REDONE = json.loads((Path(__file__).parent / "fixtures" / "corrections_redone.json").read_text())
+
+
+@pytest.mark.parametrize("t", REDONE, ids=[t["id"] for t in REDONE])
+def test_a_correction_that_redoes_the_work_scores_like_the_clean_twin(t):
+    got = {
+        v: analyze(
+            {"question": t["question"], "steps": t[v],
+             "answer": t["bad_answer"] if v == "uncorrected" else t["answer"]},
+            AnalyzeConfig(backend="lexical"),
+        )
+        for v in VARIANTS
+    }  # fmt: skip
+    clean, corr, unc = (got[v] for v in VARIANTS)
+    assert abs(corr.stability - clean.stability) <= TOLERANCE and corr.accepted == clean.accepted
+    assert unc.stability < min(clean.stability, corr.stability)
+    assert any(s.kind == "correction" for s in corr.steps)

@@ -284,6 +284,8 @@ class Links:
     superseded: dict[int, int] = field(default_factory=dict)  # step -> its correction
     tainted: dict[int, int] = field(default_factory=dict)  # step computed from superseded
     # values -> the correction that redoes it
+    redone: dict[int, int] = field(default_factory=dict)  # step whose work a correction
+    # stands for in the step count -> that correction (`_redone`)
 
     def replaced(self) -> dict[int, int]:
         """Every step a correction replaces (superseded or tainted) -> that correction."""
@@ -328,7 +330,31 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
             if used:
                 out.deductions[j] = used[:MAX_DEDUCTIONS]
     out.tainted = _tainted(ev, out.superseded)
+    out.redone = _redone(ev, out, behaviour)
     return out
+
+
+def _redone(ev: Evidence, out: Links, behaviour: Sequence[str | None]) -> dict[int, int]:
+    """The steps a corrected trace has beyond its clean twin -> the correction, so that it
+    counts the twin's steps: those computed from superseded values (their redo counts);
+    the superseded step when its correction computes nothing ("I misread: 45 hens, not
+    54", the redo after it counts); and else the step right after the correction that only
+    restates it ("Wait, 90, not 80." "The price is 90."), unless that closes the trace."""
+    found: dict[int, int] = dict(out.tainted)
+    n = len(ev.contents)
+    for i, j in out.superseded.items():
+        k = j + 1
+        if not ev.contents[j].results:
+            found[i] = j
+        elif (
+            k < n - 1
+            and behaviour[k] is None
+            and k not in out.targets
+            and (got := ev.contents[k].results)
+            and got <= ev.contents[j].values
+        ):
+            found[k] = j
+    return found
 
 
 def _continues(ev: Evidence, j: int) -> bool:

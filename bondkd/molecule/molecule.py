@@ -18,8 +18,10 @@ on GSM8K solutions of 1-8 steps, and refitted on long dev traces they come out 0
     bond_term = (1 / (S - 1)) * sum_{j >= 1} max_i E(j -> i)     (0 if S < 2)
 
 `bond_term` is the mean, over the S - 1 steps that could bond, of each step's strongest
-bond. Working steps exclude reflection and exploration steps and steps a later correction
-superseded (a corrected trace counts as its clean twin), and the step term stops
+bond. Working steps exclude reflection and exploration steps and the steps whose work a
+correction stands for (`Step.redone_by`: those computed from a superseded value, and a
+restatement of the correction right after it); the superseded step itself counts, for
+the step its clean twin writes, so a corrected trace counts as its clean twin. The step term stops
 growing at `step_cap`. Conflicts come from bondkd.molecule.conflicts, dataflow breaks (a question
 quantity that never reaches the answer, a dead-end result, an unsourced operand, an
 implausible answer) from bondkd.quantities.dataflow; each records its cost. The default weights
@@ -72,14 +74,14 @@ def stability_features(
     flow: list[FlowIssue],
     givens: int,
     config: StabilityConfig,
-    superseded: Sequence[bool] = (),
+    redone: Sequence[bool] = (),
     chars: int = 0,
 ) -> dict[str, float]:
     """The counts the stability logit is linear in, by name (`signed_weights` pairs each
-    with its weight). `roles`: one per step; `superseded`: whether a later correction
-    replaced the step (its redo is counted instead); `chars`: the reasoning's length (a
-    long trace counts conflicts and bonds only, `StabilityConfig.long_chars`)."""
-    working = working_steps(roles, superseded)
+    with its weight). `roles`: one per step; `redone`: whether a correction's work stands
+    for the step (`Step.redone_by`); `chars`: the reasoning's length (a long trace counts
+    conflicts and bonds only, `StabilityConfig.long_chars`)."""
+    working = working_steps(roles, redone)
     out = {
         "bond_term": bond_term(len(roles), bonds),
         "steps": float(min(config.step_cap, max(0, working - 1))),
@@ -97,8 +99,8 @@ def stability_features(
     return out
 
 
-def working_steps(roles: Sequence[str], superseded: Sequence[bool] = ()) -> int:
-    gone = list(superseded) or [False] * len(roles)
+def working_steps(roles: Sequence[str], redone: Sequence[bool] = ()) -> int:
+    gone = list(redone) or [False] * len(roles)
     return sum(r not in UNCOUNTED_ROLES and not g for r, g in zip(roles, gone, strict=True))
 
 
@@ -109,6 +111,7 @@ def past_fit(working: int, chars: int, config: StabilityConfig) -> bool:
 
 
 def doc_features(doc: MoleculeDoc, config: StabilityConfig) -> dict[str, float]:
+    old = doc.schema_version < "1.3"
     return stability_features(
         [s.role for s in doc.steps],
         doc.bonds,
@@ -116,7 +119,8 @@ def doc_features(doc: MoleculeDoc, config: StabilityConfig) -> dict[str, float]:
         doc.dataflow,
         doc.givens,
         config,
-        [s.superseded_by is not None for s in doc.steps],
+        # Before schema 1.3 the superseded steps were the ones left out.
+        [(s.superseded_by if old else s.redone_by) is not None for s in doc.steps],
         len(doc.reasoning),
     )
 

@@ -128,11 +128,7 @@ def _read(text: str) -> tuple[list[Reading], set[str]]:
     result_at = {q.start: q for q in quantities.results(text)}
     # A result written as a fraction ("= 5/33") is one value: its two numbers are not.
     spans = [(r.start, r.end) for r in result_at.values()]
-    found = [
-        result_at[q.start] if q.start in result_at else q
-        for q in found
-        if not any(a < q.start < b for a, b in spans)
-    ]
+    found = [result_at.get(q.start, q) for q in found if not any(a < q.start < b for a, b in spans)]
     licensed: dict[str, frozenset[str]] = {}  # by the number as written: few are distinct
     for q in found:
         if q.raw not in licensed:

@@ -222,11 +222,11 @@ _CORRECTION_EN = [
     r"(?:made|make|have made|making) (?:a |an )?(?:mistake|error|slip|typo)",
     r"(?:my|an|the|that|this) (?:mistake|error) (?:was|is|here|earlier|before|above)",
     r"miscalculat(?:ed|ion|ing|e)|mis-?(?:read|copied|counted|computed|added|multiplied)",
-    r"(?:i|we) (?:slipped|messed up|got (?:it|this|that) wrong)",
+    r"(?:i|we) (?:slipped|messed up|got (?:it|this|that) wrong|(?:added|subtracted|multiplied"
+    r"|divided|counted|computed|calculated) (?:it |that |this )?wrong)",
     r"correct(?:ed|ing)? (?:it|this|that|the (?:value|total|answer|result|count|number"
     r"|calculation|sum|product))",
-    r"correction|oops|whoops",
-    r"(?:wait|hmm|oh|ah|but)[,.]? (?:actually[,.]? )?no(?=[,.!;:])|no,? wait",
+    r"correction|oops|whoops|(?:wait|hmm|oh|ah|but)[,.]? (?:actually[,.]? )?no(?=[,.!;:])|no,? wait",
     r"(?:can['’]?t|cannot|couldn['’]t) be (?:right|correct|true)",
 ]
 _CORRECTION_ZH = [
