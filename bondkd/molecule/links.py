@@ -304,6 +304,8 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
     out = Links()
     is_refl = ev.reflecting(behaviour)
     anchors, branches = ev.anchors(is_refl), ev.branches(behaviour, is_refl)
+    # A check is carried out by the plain steps after it, up to another check or a branch.
+    ends = [r or b == "exploration" for r, b in zip(is_refl, behaviour, strict=True)]
     for j in range(1, n):
         if (compared := ev.compared(j, is_refl, anchors, branches[j])) is not None:
             out.targets[j], out.kinds[j] = compared, "check"
@@ -313,7 +315,7 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
                 ev.texts[j]
             )
             target = _reflection_target(
-                ev, j, is_refl, energy, before, anchors[j], before if owned else None
+                ev, j, is_refl, energy, before, anchors[j], before if owned else None, ends
             )
             if target is None:
                 continue
@@ -383,9 +385,11 @@ def _reflection_target(
     previous: int | None,
     anchor: int | None,
     corrected: int | None = None,
+    ends: Sequence[bool] = (),
 ) -> int | None:
     """`previous`: the target of step j - 1 if it checks, `corrected` if it corrects and
-    step j owns up to a slip; `anchor`: `Evidence.anchors`."""
+    step j owns up to a slip; `anchor`: `Evidence.anchors`; `ends`: the steps that end a
+    check's lookahead (checks and alternatives; `is_refl` when not given)."""
     if ev.rejects[j]:  # a rejected value names the corrected step outright
         return max(ev.rejects[j], key=lambda i: (ev.rejects[j][i], i))
     if anchor is not None and lexicon.says_wrong(ev.texts[j]):
@@ -408,7 +412,7 @@ def _reflection_target(
     # The steps that carry out the check say what it checks ("let me check the students
     # again" is followed by the multiplication it redoes).
     for k in range(j + 1, min(len(ev.scores), j + 1 + LOOKAHEAD)):
-        if is_refl[k]:  # a check of its own ends this one
+        if (ends or is_refl)[k]:  # a check of its own, or a new branch, ends this one
             break
         for i, x in _weighed(ev.scores[k], is_refl).items():
             if i < j:
