@@ -207,3 +207,12 @@ def test_a_wrong_plain_multiplication_carried_to_the_answer_costs_stability():
     wrong = analyze({"question": q, "steps": bad, "answer": "848"}, cfg)
     assert [c.kind for c in wrong.conflicts] == ["calc_mismatch"]
     assert clean.conflicts == [] and wrong.stability < clean.stability
+
+
+def test_a_fraction_written_without_blanks_binds_first():
+    from bondkd.quantities import evaluate
+    from bondkd.quantities.plain import plain_claims
+
+    got = plain_claims("所以注满需要 1 ÷ 5/18 = 18/5 = 3.6 小时。")
+    assert [round(evaluate(a.expr), 9) for a in got] == [3.6, 3.6]  # not (1 ÷ 5) / 18
+    assert [evaluate(a.expr) for a in plain_claims("12 / 4 / 3 = 1")] == [1.0]

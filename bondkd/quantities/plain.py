@@ -150,7 +150,25 @@ class _Term(NamedTuple):
 
     @property
     def expr(self) -> str:
-        return " ".join("*" if t.kind == "of" else t.expr for t in self.toks)
+        # "1 ÷ 5/18": a slash written without blanks between two numbers is a fraction,
+        # which binds before the operators around it (1 ÷ (5/18), not (1 ÷ 5) / 18).
+        toks, parts, k = self.toks, [], 0
+        while k < len(toks):
+            t = toks[k]
+            if (
+                k + 2 < len(toks)
+                and t.kind == "num"
+                and toks[k + 1].expr == "/"
+                and toks[k + 2].kind == "num"
+                and t.end == toks[k + 1].start
+                and toks[k + 1].end == toks[k + 2].start
+            ):
+                parts.append(f"({t.expr}/{toks[k + 2].expr})")
+                k += 3
+                continue
+            parts.append("*" if t.kind == "of" else t.expr)
+            k += 1
+        return " ".join(parts)
 
     @property
     def has_op(self) -> bool:
