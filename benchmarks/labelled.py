@@ -53,8 +53,9 @@ from bondkd.schema import STEP_JOINER, Trace
 LABELLED = Path(__file__).resolve().parents[1] / "datasets" / "labelled.jsonl"
 LONG_CHARS, LONG_STEPS = 3000, 30
 SPLITS = ("tune", "holdout", "all")
-# "written": the short traces written for bondkd (no `source`), all tune; "public": the rest.
-GROUPS = (*SPLITS, *(f"long:{s}" for s in SPLITS), "written", "public")
+# "written": the short traces written for bondkd (no `source`), with "written:holdout" the 10
+# written and labelled before anything ran on them; "public": the rest.
+GROUPS = (*SPLITS, *(f"long:{s}" for s in SPLITS), "written", "written:holdout", "public")
 # Metrics scored as precision / recall of a predicted set against a gold set.
 SET_METRICS = (
     "reflection_steps",
@@ -177,10 +178,14 @@ def predict(backend: str, paths: Sequence[Path]) -> dict[str, Predicted]:
 
 
 def in_group(g: Gold, group: str) -> bool:
+    """`group`: a split ("tune", "holdout", "all"), or "long:", "written:" or "public:"
+    and a split, or "written" / "public" for all of theirs."""
+    subset, _, split = group.partition(":") if ":" in group else ("", "", group)
     if group in ("written", "public"):
-        return g.written == (group == "written")
-    subset, _, split = group.rpartition(":")
-    return (not subset or g.long) and split in ("all", g.split)
+        subset, split = group, "all"
+    if subset in ("written", "public") and g.written != (subset == "written"):
+        return False
+    return (subset != "long" or g.long) and split in ("all", g.split)
 
 
 def _set_scores(key: str, golds: list[Gold], preds: dict[str, Predicted]) -> dict:

@@ -94,7 +94,7 @@ def test_groups_on_a_two_record_file(tmp_path):
     n = {g: (m["records"]["n"], m["records"]["analysed"]) for g, m in groups.items()}
     assert n == {"tune": (1, 1), "holdout": (1, 1), "all": (2, 2),
                  "long:tune": (0, 0), "long:holdout": (1, 1), "long:all": (1, 1),
-                 "written": (2, 2), "public": (0, 0)}  # fmt: skip
+                 "written": (2, 2), "written:holdout": (1, 1), "public": (0, 0)}  # fmt: skip
     assert groups["all"]["deduction_links"]["gold"] == 33
     assert groups["long:all"]["deduction_links"]["gold"] == 31
     assert sum(groups["all"]["deduction_links"]["types"].values()) == 33
