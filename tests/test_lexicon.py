@@ -159,6 +159,9 @@ def test_has_cue_finds_reflection_mid_sentence_only() -> None:
     assert has_cue("That is 12 pairs, so 24 divisors, the same as the formula gave.", "reflection")
     assert has_cue("So $49.14 is in the right range.", "reflection")
     assert has_cue("解得 t = 3，两种方法结果一致。", "reflection")
+    assert has_cue("And the door: 2 × 0.9 = 1.8. Correct.", "reflection")
+    assert has_cue("检查：12 + 6 + 12 + 6 = 36，没错。", "reflection")
+    assert not has_cue("He said yes. Then we left.", "reflection")
     assert has_cue("把 x = 6 代回原方程：3 × 6 + 7 = 25。", "reflection")
     assert cue_kind("代回原方程检验：3 × 6 + 7 = 25。") == "reflection"
     assert cue_kind("Is that plausible? About 26 liters at $2 is $52.") == "reflection"

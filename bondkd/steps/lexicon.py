@@ -81,8 +81,7 @@ _REFLECTION_ZH = [
     r"等等|等一下|等一等|且慢|嗯",
     r"让我们?(?:再|来|先|重新)?(?:仔细)?(?:检查|验证|核对|核实|确认|回顾|想想|看看|算一下|算一遍)",
     r"(?:仔细)?(?:检查|验证|验算|核对|核实|确认|检验|复核|复查|回顾)",
-    r"回头|回过头",
-    r"不对|错了|有误|算错|搞错|弄错",
+    r"回头|回过头|不对|错了|有误|算错|搞错|弄错",
     r"重新(?:计算|核对|检查|算|验证|考虑|审视)",
     r"再次?(?:确认|检查|验证|核对|算一遍)",
     r"实际上|事实上",
@@ -175,7 +174,8 @@ _REFLECTION_ANYWHERE_EN = [
     r"|double[- ]?check(?:ing|ed)?",
     r"(?:that|this)(?:'s|’s| is| was) (?:wrong|not right|incorrect|a mistake)",
     r"made (?:a |an )?(?:mistake|error)|miscalculat\w*",
-    r"(?:is|are|was) (?:indeed |also )?correct|checks out|in the right (?:range|ballpark)",
+    r"(?:is|are|was) (?:indeed |also )?correct|checks out|in the right (?:range|ballpark)"
+    r"|(?<=[.!;] )(?:correct|right|yes|exactly)(?=[.!])",  # "2 × 0.9 = 1.8. Correct."
     r"same as (?:before|above|earlier|the first|(?:the|our|my) (?:formula|earlier|previous"
     r"|other|original|direct|first) ?(?:method|approach|result|answer|count|one|gave)?)",
     # A verdict closing a clause ("..., which matches."; "so it is in the right range").
@@ -204,7 +204,7 @@ _REFLECTION_ANYWHERE_ZH = [
     r"(?:再|重新)[^，。！？；\n]{0,15}?(?:算一遍|算一次|检查一遍)",
     r"算错|搞错|弄错|出错|错了|不对(?=[，,。！!；;])",
     r"[与和跟同](?:上面|前面|之前|上述|前述|原来|第一种)[^。！？；\n]{0,10}?(?:相同|一致|相符|吻合)",
-    r"前后一致|结果(?:是)?(?:正确|可靠|无误)|结果(?:完全)?一致|代回",
+    r"前后一致|结果(?:是)?(?:正确|可靠|无误)|结果(?:完全)?一致|代回|(?<=[，,。])(?:没错|对的)(?=[。！!]|$)",
     r"两种(?:方法|算法|解法|思路)[^。！？；\n]{0,12}?(?:一致|相同|吻合)",
     r"(?:之前|前面|刚才|原来|一开始)(?:我们)?(?:算|得|求|写|认为|以为|假设)",
     r"矛盾|这是不可能的|这不可能|重新(?:审视|考虑|评估)|回到(?:原始|原来|最初|前面)",
