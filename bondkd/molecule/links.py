@@ -101,6 +101,7 @@ class Evidence:
 
     scores: list[dict[int, float]]  # j -> {i: evidence}
     rejects: list[dict[int, float]]  # j -> {i: rejected-value evidence alone}
+    redos: list[dict[int, float]]  # j -> {i: i claimed j's calculation with another value}
     producers: list[dict[int, float]]  # j -> {i: evidence from i's results and exprs}
     uses: list[dict[int, float]]  # j -> {i: i computed or last wrote a value j uses}
     contents: list[Content]
@@ -175,8 +176,29 @@ class Evidence:
         return anchors[branch] if anchors[branch] is not None else branch - 1
 
     def reflecting(self, behaviour: Sequence[str | None]) -> list[bool]:
-        """A step checks when its cues say so or it rejects a value stated earlier."""
-        return [b == "reflection" or bool(r) for b, r in zip(behaviour, self.rejects, strict=True)]
+        """A step checks when its cues say so, it rejects a value stated earlier, or it
+        redoes a calculation with another value, unless it carries out the check before it
+        (`rejections`)."""
+        return [
+            b == "reflection"
+            or bool(self.rejects[k])
+            or bool(self.redos[k] and not self._carries(k, behaviour))
+            for k, b in enumerate(behaviour)
+        ]
+
+    def _carries(self, k: int, behaviour: Sequence[str | None]) -> bool:
+        return k > 0 and behaviour[k - 1] == "reflection" and behaviour[k] is None
+
+    def rejections(self, j: int, behaviour: Sequence[str | None]) -> dict[int, float]:
+        """The earlier steps reflection step j says are wrong: the values and expressions it
+        rejects, and a calculation it redoes with another value unless it carries out the
+        check before it ("Let me check the students again." "17 × 24 = 408."): then it is
+        that check's evidence, and an explicit correction after it says what was wrong."""
+        out = dict(self.rejects[j])
+        if not self._carries(j, behaviour):
+            for i, x in self.redos[j].items():
+                out[i] = out.get(i, 0.0) + x
+        return out
 
 
 def evidence(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
@@ -196,7 +218,7 @@ def evidence(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
     stated: dict[str, int] = {}  # value -> latest step writing it
     expr_first: dict[str, int] = {}
     term_first: dict[str, int] = {}
-    scores, rejects, producers, uses = [], [], [], []
+    scores, rejects, redos, producers, uses = [], [], [], [], []
     origins: list[int] = []
     compacted: dict[int, str] = {}  # step -> compact(text), made when a rejection asks
     claimed: dict[str, tuple[int, float]] = {}  # expression -> (latest step claiming it, value)
@@ -212,10 +234,11 @@ def evidence(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
             i = producer.get(v, None if v in asked_values else stated.get(v))
             if i is not None:
                 r[i] += STRENGTH["rejected"]
+        d: dict[int, float] = defaultdict(float)
         for e, x in sorted(c.claims):  # "Actually, 0.15 × 240 is 36": redone, another value
             prior = claimed.get(e)
             if prior is not None and prior[0] not in taken_back and disagree(prior[1], x):
-                r[prior[0]] += STRENGTH["rejected"]
+                d[prior[0]] += STRENGTH["rejected"]
         for form in sorted(c.rejected_forms):  # the step that first wrote it
             if (i := _first_writing(form, texts, j, compacted)) is not None:
                 r[i] += STRENGTH["rejected"]
@@ -245,12 +268,13 @@ def evidence(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
             s[i] += min(STRENGTH["terms_max"], x)
         for i, x in pr.items():
             s[i] += x
-        for i, x in r.items():
+        for i, x in (*r.items(), *d.items()):
             s[i] += x
         best = sorted(s.items(), key=lambda kv: (-kv[1], -kv[0]))[:top]
         scores.append(dict(best))
         rejects.append(dict(r))
-        taken_back.update(r)  # a redo after the correction agrees with it, corrects nothing
+        redos.append(dict(d))
+        taken_back.update(r, d)  # a redo after the correction agrees with it, corrects nothing
         producers.append(dict(pr))
         uses.append(dict(u))
         # A step whose results and expressions were all stated before restates them.
@@ -273,7 +297,7 @@ def evidence(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
             claimed[e] = (j, x)
         for t in c.terms:
             term_first.setdefault(t, j)
-    return Evidence(scores, rejects, producers, uses, contents, texts, origins)
+    return Evidence(scores, rejects, redos, producers, uses, contents, texts, origins)
 
 
 @dataclass
@@ -314,13 +338,14 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
             owned = out.kinds.get(j - 1) == "correction" and lexicon.ADMISSION_RE.search(
                 ev.texts[j]
             )
+            named = ev.rejections(j, behaviour)
             target = _reflection_target(
-                ev, j, is_refl, energy, before, anchors[j], before if owned else None, ends
+                ev, j, is_refl, energy, before, anchors[j], before if owned else None, ends, named
             )
             if target is None:
                 continue
             out.targets[j] = target
-            wrong = bool(ev.rejects[j]) or lexicon.says_wrong(ev.texts[j])
+            wrong = bool(named) or lexicon.says_wrong(ev.texts[j])
             out.kinds[j] = "correction" if wrong else "check"
             if wrong:
                 out.superseded.setdefault(target, j)
@@ -384,14 +409,15 @@ def _reflection_target(
     energy: Energy,
     previous: int | None,
     anchor: int | None,
-    corrected: int | None = None,
-    ends: Sequence[bool] = (),
+    corrected: int | None,
+    ends: Sequence[bool],
+    named: dict[int, float],
 ) -> int | None:
     """`previous`: the target of step j - 1 if it checks, `corrected` if it corrects and
     step j owns up to a slip; `anchor`: `Evidence.anchors`; `ends`: the steps that end a
-    check's lookahead (checks and alternatives; `is_refl` when not given)."""
-    if ev.rejects[j]:  # a rejected value names the corrected step outright
-        return max(ev.rejects[j], key=lambda i: (ev.rejects[j][i], i))
+    check's lookahead (checks and alternatives); `named`: `Evidence.rejections`."""
+    if named:  # a rejected value or a redo with another value names the corrected step
+        return max(named, key=lambda i: (named[i], i))
     if anchor is not None and lexicon.says_wrong(ev.texts[j]):
         # A correction redoes an earlier expression or result ("算错了，144 ÷ 8 应该是 18"),
         # else "Wait, no, that's not right" rejects the claim just made.
@@ -412,7 +438,7 @@ def _reflection_target(
     # The steps that carry out the check say what it checks ("let me check the students
     # again" is followed by the multiplication it redoes).
     for k in range(j + 1, min(len(ev.scores), j + 1 + LOOKAHEAD)):
-        if (ends or is_refl)[k]:  # a check of its own, or a new branch, ends this one
+        if ends[k]:  # a check of its own, or a new branch, ends this one
             break
         for i, x in _weighed(ev.scores[k], is_refl).items():
             if i < j:

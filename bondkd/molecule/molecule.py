@@ -19,10 +19,9 @@ on GSM8K solutions of 1-8 steps, and refitted on long dev traces they come out 0
 
 `bond_term` is the mean, over the S - 1 steps that could bond, of each step's strongest
 bond. Working steps exclude reflection and exploration steps and the steps whose work a
-correction stands for (`Step.redone_by`: those computed from a superseded value, and a
-restatement of the correction right after it); the superseded step itself counts, for
-the step its clean twin writes, so a corrected trace counts as its clean twin. The step term stops
-growing at `step_cap`. Conflicts come from bondkd.molecule.conflicts, dataflow breaks (a question
+correction stands for (`Step.redone_by`, bondkd.molecule.links `_redone`), so that a
+corrected trace counts the steps of its clean twin. The step term stops growing at
+`step_cap`. Conflicts come from bondkd.molecule.conflicts, dataflow breaks (a question
 quantity that never reaches the answer, a dead-end result, an unsourced operand, an
 implausible answer) from bondkd.quantities.dataflow; each records its cost. The default weights
 are fitted on the GSM8K dev solutions with folds grouped by question
@@ -111,7 +110,7 @@ def past_fit(working: int, chars: int, config: StabilityConfig) -> bool:
 
 
 def doc_features(doc: MoleculeDoc, config: StabilityConfig) -> dict[str, float]:
-    old = doc.schema_version < "1.3"
+    old = tuple(int(x) for x in doc.schema_version.split(".")[:2]) < (1, 3)
     return stability_features(
         [s.role for s in doc.steps],
         doc.bonds,

@@ -126,9 +126,9 @@ def _read(text: str) -> tuple[list[Reading], set[str]]:
     found = quantities.numbers(text, include_annotations=True)
     operand_at = {q.start for q in quantities.operands(text, found)}
     result_at = {q.start: q for q in quantities.results(text)}
-    # A result written as a fraction ("= 5/33") is one value: its two numbers are not.
-    spans = [(r.start, r.end) for r in result_at.values()]
-    found = [result_at.get(q.start, q) for q in found if not any(a < q.start < b for a, b in spans)]
+    # A result written as a fraction ("= 5/33") is one value: its denominator is no number.
+    over = {r.end for q in found if (r := result_at.get(q.start)) and r.end > q.end}
+    found = [result_at.get(q.start, q) for q in found if q.start in result_at or q.end not in over]
     licensed: dict[str, frozenset[str]] = {}  # by the number as written: few are distinct
     for q in found:
         if q.raw not in licensed:

@@ -150,8 +150,7 @@ class _Term(NamedTuple):
 
     @property
     def expr(self) -> str:
-        # "1 ÷ 5/18": a slash written without blanks between two numbers is a fraction,
-        # which binds before the operators around it (1 ÷ (5/18), not (1 ÷ 5) / 18).
+        # "1 ÷ 5/18": a slash without blanks between numbers is a fraction, and binds first.
         toks, parts, k = self.toks, [], 0
         while k < len(toks):
             t = toks[k]
