@@ -33,7 +33,7 @@ as rejected. Choosing (`choose`):
   value, else the step whose expression or result it redoes, else, owning up right after
   a correction ("I slipped"), that correction's target, else the claim just made. That
   step is superseded by it, and so are, for the dataflow and conflicts, the steps between
-  them that computed with the superseded values (`tainted`);
+  them that computed with the superseded values (bondkd.molecule.replaced);
 - a plain step: deduction links to the steps that computed or last wrote the values it
   uses, and to its predecessor when it carries on from it (`_continues`).
 
@@ -49,6 +49,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from bondkd import quantities
+from bondkd.molecule import replaced
 from bondkd.molecule.content import Content, compact, disagree, read, roundings, small
 from bondkd.steps import lexicon
 
@@ -309,7 +310,7 @@ class Links:
     tainted: dict[int, int] = field(default_factory=dict)  # step computed from superseded
     # values -> the correction that redoes it
     redone: dict[int, int] = field(default_factory=dict)  # step whose work a correction
-    # stands for in the step count -> that correction (`_redone`)
+    # stands for in the step count -> that correction (`replaced.redone`)
 
     def replaced(self) -> dict[int, int]:
         """Every step a correction replaces (superseded or tainted) -> that correction."""
@@ -356,32 +357,9 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
                 used.insert(0, j - 1)
             if used:
                 out.deductions[j] = used[:MAX_DEDUCTIONS]
-    out.tainted = _tainted(ev, out.superseded)
-    out.redone = _redone(ev, out, behaviour)
+    out.tainted = replaced.tainted(ev.contents, out.superseded)
+    out.redone = replaced.redone(ev.contents, out.superseded, out.tainted, out.targets, behaviour)
     return out
-
-
-def _redone(ev: Evidence, out: Links, behaviour: Sequence[str | None]) -> dict[int, int]:
-    """The steps a corrected trace has beyond its clean twin -> the correction, so that it
-    counts the twin's steps: those computed from superseded values (their redo counts);
-    the superseded step when its correction computes nothing ("I misread: 45 hens, not
-    54", the redo after it counts); and else the step right after the correction that only
-    restates it ("Wait, 90, not 80." "The price is 90."), unless that closes the trace."""
-    found: dict[int, int] = dict(out.tainted)
-    n = len(ev.contents)
-    for i, j in out.superseded.items():
-        k = j + 1
-        if not ev.contents[j].results:
-            found[i] = j
-        elif (
-            k < n - 1
-            and behaviour[k] is None
-            and k not in out.targets
-            and (got := ev.contents[k].results)
-            and got <= ev.contents[j].values
-        ):
-            found[k] = j
-    return found
 
 
 def _continues(ev: Evidence, j: int) -> bool:
@@ -458,18 +436,3 @@ def _weighed(scores: dict[int, float], is_refl: Sequence[bool]) -> dict[int, flo
     return {
         i: x * (STRENGTH["reflection_target"] if is_refl[i] else 1.0) for i, x in scores.items()
     }
-
-
-def _tainted(ev: Evidence, superseded: dict[int, int]) -> dict[int, int]:
-    """Steps between a superseded step and its correction that compute with the
-    superseded values (the wrong chain the correction redoes) -> that correction."""
-    out: dict[int, int] = {}
-    for i, j in superseded.items():
-        bad = set(ev.contents[i].results) | set(ev.contents[j].rejected)
-        bad -= ev.contents[j].values - ev.contents[j].rejected
-        for k in range(i + 1, j):
-            c = ev.contents[k]
-            if bad & (c.values - c.results) or (c.results & bad):
-                out.setdefault(k, j)
-                bad |= c.results
-    return {k: j for k, j in out.items() if k not in superseded}

@@ -19,7 +19,7 @@ on GSM8K solutions of 1-8 steps, and refitted on long dev traces they come out 0
 
 `bond_term` is the mean, over the S - 1 steps that could bond, of each step's strongest
 bond. Working steps exclude reflection and exploration steps and the steps whose work a
-correction stands for (`Step.redone_by`, bondkd.molecule.links `_redone`), so that a
+correction stands for (`Step.redone_by`, bondkd.molecule.replaced), so that a
 corrected trace counts the steps of its clean twin. The step term stops growing at
 `step_cap`. Conflicts come from bondkd.molecule.conflicts, dataflow breaks (a question
 quantity that never reaches the answer, a dead-end result, an unsourced operand, an
