@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from bondkd import quantities
 from bondkd.quantities.numbers import rounds_to
-from bondkd.quantities.plain import plain_claims
 from bondkd.steps import lexicon
 
 # "…, not 418", "instead of 418", "而不是 418": the number a step rejects.
@@ -41,7 +40,7 @@ class Content:
     rejected: frozenset[str]  # values the step says are not so
     rejected_forms: frozenset[str]  # algebra it says is not so ("不是 6x − 5"), compacted
     blamed: frozenset[str]  # values named before the step says something was wrong
-    claims: frozenset[tuple[str, float]]  # plain-text arithmetic: (expression, value written)
+    claims: frozenset[tuple[str, float]]  # calculations: (expression, value written)
 
 
 def compact(text: str) -> str:
@@ -94,8 +93,10 @@ def read(text: str) -> Content:
         rejected=frozenset(rejected),
         rejected_forms=frozenset(forms),
         blamed=frozenset() if rejected or forms else frozenset(blamed),
-        claims=frozenset(
-            ("".join(a.expr.split()), a.value) for a in plain_claims(text) if a.value is not None
+        claims=frozenset(  # cached: the conflicts read the same calculations
+            ("".join(a.expr.split()), a.value)
+            for a in quantities.calculations(text)
+            if a.value is not None
         ),
     )
 
