@@ -261,8 +261,8 @@ class Analyzer:
         )
         givens = dataflow.givens(trace.question)
         redone = lk.redone
-        sup = [k in redone for k in range(len(texts))]
-        if molecule.past_fit(molecule.working_steps(roles, sup), len(text), cfg.stability):
+        uncounted = [k in redone for k in range(len(texts))]
+        if molecule.past_fit(molecule.working_steps(roles, uncounted), len(text), cfg.stability):
             # recorded, not costed
             flow = [f.model_copy(update={"value": 0.0}) for f in flow]
         features = molecule.stability_features(
@@ -272,7 +272,7 @@ class Analyzer:
             flow,
             givens,
             cfg.stability,
-            sup,
+            uncounted,
             len(text),
         )
         value = round(molecule.stability(features, cfg.stability), 6)

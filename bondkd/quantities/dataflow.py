@@ -41,6 +41,7 @@ from collections.abc import Collection, Sequence
 from bondkd import quantities
 from bondkd.config import DataflowConfig
 from bondkd.quantities import sources
+from bondkd.quantities.numbers import _DECIMALS, _TRANS
 from bondkd.schema import FlowIssue, FlowKind
 
 
@@ -153,14 +154,11 @@ def _decimals(canon: str) -> int:
     return len(canon.partition(".")[2])
 
 
-_WRITTEN_DECIMALS = re.compile(r"[.．](\d+)")
-
-
 def _places(asked: Sequence[quantities.Quantity]) -> int:
     """Decimal places the question's quantities license: a product of them carries the
     places of each, as written ($1.80 × 6.5 has three). A percent adds none: on the GSM8K
     dev file a fractional answer from whole numbers and a percent is mostly wrong."""
-    places = (_WRITTEN_DECIMALS.search(raw) for raw in {q.raw for q in asked})
+    places = (_DECIMALS.search(raw.translate(_TRANS)) for raw in {q.raw for q in asked})
     return sum(len(m.group(1)) for m in places if m)
 
 
