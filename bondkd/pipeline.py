@@ -20,7 +20,8 @@ from bondkd.energy import coherence, semantic
 from bondkd.energy.combine import PairEnergies, combine
 from bondkd.energy.pairs import candidate_pairs
 from bondkd.errors import BondkdError, InputError
-from bondkd.molecule import bonds, conflicts, first_error, links, molecule
+from bondkd.molecule import bonds, conflicts, first_error, molecule
+from bondkd.molecule.evidence import Evidence, gather
 from bondkd.molecule.molecule import Molecule
 from bondkd.quantities import dataflow
 from bondkd.read.formats import RecordError
@@ -36,7 +37,7 @@ class TraceEnergies:
     texts: list[str]
     features: list[coherence.StepFeatures]
     energy: PairEnergies  # candidate pairs, their components and combined energies
-    evidence: links.Evidence  # what each step's content points at
+    evidence: Evidence  # what each step's content points at
     behaviour: list[bonds.Behaviour]  # what each step's cues say it does
     windows: int = 1
     notes: list[str] = field(default_factory=list)
@@ -186,7 +187,7 @@ class Analyzer:
             text, spans = _steps(trace, cfg)
             texts = [text[s:e] for s, e in spans]
             f = coherence.step_features(trace.question, texts)
-            ev = links.evidence(trace.question, texts)
+            ev = gather(trace.question, texts)
             p = candidate_pairs(
                 [x.terms | x.numbers for x in f], cfg.energy.local_window, cfg.energy.long_range
             )

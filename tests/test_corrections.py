@@ -278,6 +278,10 @@ def test_rejected_values(text, rejected):
         ("Wait, actually, no.", True),
         ("Hmm, no, that's off by one.", True),
         ("Actually, no further steps are needed.", False),
+        # An error with no place named is a doubt, not a correction.
+        ("Hmm, that's not the 25 I got before, so one of them is wrong.", False),
+        ("这意味着我们在某个地方犯了错误。", False),
+        ("Going back to the first way: 1,200 / 50 is 24. I divided wrong.", True),
     ],
 )
 def test_says_wrong(text, wrong):

@@ -160,3 +160,34 @@ def test_an_expression_with_a_unicode_minus_is_read():
              "不对，45 − 24 应该是 21，我刚才算错了。", "所以小红还剩21元。"]  # fmt: skip
     mol = _mol("小红有45元，买了3本笔记本，每本8元，还剩多少钱？", steps)
     assert mol.steps[2].kind == "correction" and _target(mol, 2) == 1
+
+
+def test_a_calculation_redone_alike_inside_a_check_verifies_where_it_was_first_made():
+    steps = ["6 × 4096 = 24576.", "6 × 256 = 1536.", "So 24576 + 1536 = 26112.",
+             "The sum is 26112 in decimal.", "Let me convert it step by step again.",
+             "6 × 4096 = 24576.", "6 × 256 = 1536."]  # fmt: skip
+    mol = _mol("What is 0x6600 in decimal?", steps)
+    assert [_target(mol, j) for j in (5, 6)] == [0, 1]
+    assert mol.steps[5].role == mol.steps[6].role == "reflection"
+    # Far from any check, the same calculation again is plain work, not a check.
+    plain = _mol("What is 0x6600 in decimal?", [*steps[:4], "Next, 6 × 4096 = 24576."])
+    assert plain.steps[4].role != "reflection"
+
+
+def test_a_check_that_computes_its_own_result_is_not_carried_by_the_next_step():
+    steps = ["Let the numbers be x and y.", "Then x + y = 47 and x − y = 13.",
+             "Adding the equations: 2x = 60, so x = 30.", "Then y = 47 − 30 = 17.",
+             "The product is 30 × 17 = 510.", "Hmm, is that right? 30 × 17 = 300 + 210 = 510.",
+             "Let me plug them back in: 30 + 17 = 47 ✓ and 30 − 17 = 13 ✓.",
+             "So the product is 510."]  # fmt: skip
+    mol = _mol("The sum of two numbers is 47 and their difference is 13. Product?", steps)
+    assert [_target(mol, j) for j in (5, 6)] == [4, 3]
+
+
+def test_a_method_named_in_an_agreement_is_the_first_method():
+    steps = ["假设 20 只全是鸡，那么脚有 20 × 2 = 40 只。", "实际比这多 56 − 40 = 16 只脚。",
+             "每把一只鸡换成兔，脚多 2 只，所以兔有 16 ÷ 2 = 8 只。", "鸡有 20 − 8 = 12 只。",
+             "也可以列方程：设兔有 x 只，则 2(20 − x) + 4x = 56。",
+             "40 + 2x = 56，x = 8，和假设法的结果相同。"]  # fmt: skip
+    mol = _mol("笼子里有鸡和兔共 20 只，脚共 56 只，鸡和兔各有几只？", steps)
+    assert mol.steps[5].role == "reflection" and _target(mol, 5) == 2

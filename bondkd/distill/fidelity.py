@@ -25,8 +25,8 @@ from bondkd.distill.targets import BOND_CODES
 from bondkd.energy import coherence
 from bondkd.energy.combine import PairEnergies
 from bondkd.measure.compare import spearman, spearman_within
-from bondkd.molecule import links
 from bondkd.molecule.bonds import behaviours, link_and_bond
+from bondkd.molecule.evidence import gather
 
 METRICS = ("spearman_net", "bond_agreement", "spearman", "lm_loss")
 
@@ -62,7 +62,7 @@ def bond_types_with(t, att: np.ndarray, cfg: AnalyzeConfig) -> np.ndarray:
     }
     pe = PairEnergies(t.pairs, comps, np.clip(energy, 0, 1))
     out = np.zeros_like(t.bond_types)
-    ev = links.evidence(t.question, texts)
+    ev = gather(t.question, texts)
     typed, _, _ = link_and_bond(pe, behaviours(texts), ev, cfg.bands(), cfg.bonds.max_per_step)
     for b in typed:
         out[b.source, b.target] = BOND_CODES[b.type]

@@ -37,6 +37,7 @@ from typing import Literal
 from bondkd.config import Bands
 from bondkd.energy.combine import COMPONENTS, PairEnergies
 from bondkd.molecule import links
+from bondkd.molecule.evidence import Evidence
 from bondkd.schema import Bond, BondType, Components, Role
 from bondkd.steps import lexicon
 
@@ -171,7 +172,7 @@ def build_bonds(
 def link_and_bond(
     pe: PairEnergies,
     behaviour: list[Behaviour],
-    ev: links.Evidence,
+    ev: Evidence,
     config: Bands,
     max_per_step: int = 3,
 ) -> tuple[list[Bond], list[Behaviour], links.Links]:

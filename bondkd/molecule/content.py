@@ -1,6 +1,6 @@
 """What one step states, read once: the numbers it writes and computes, its arithmetic
 expressions, its rare terms, and the values or expressions it says are not so.
-`bondkd.molecule.links` traces each of these to the earlier step it came from."""
+`bondkd.molecule.evidence` traces each of these to the earlier step it came from."""
 
 from __future__ import annotations
 

@@ -7,26 +7,16 @@ is 408, not 418" corrects the step that wrote 418, however far back. Energies (a
 semantic) only break ties between candidates with the same content evidence; with no
 content evidence at all the energy-based partner of bondkd.molecule.bonds stands.
 
-Evidence that step j points at an earlier step i (`evidence`), summed:
-
-| j's content                                        | strength      |
-|----------------------------------------------------|---------------|
-| a value j rejects ("not 418") that i computed/wrote| 3.0           |
-| an expression j rejects ("不是 6x − 5"), first in i | 3.0           |
-| an expression (17 × 24) first written in i         | 1.0           |
-| a value computed in i (a result there)             | 1.0 (0.3 ≤ 9) |
-| a value first written in i, not computed there     | 0.5 (0.15 ≤ 9)|
-| a rare term first written in i                     | 0.3, ≤ 0.9    |
-
-What a step states is read by `bondkd.molecule.content`. Values and terms of the question
-have no origin step (and a rejected given corrects nothing); single digits are weak (they
-are indices and counts everywhere); a value blamed ("I wrote 86, but that's wrong") counts
-as rejected. Choosing (`choose`):
+What each step's content points at is gathered by `bondkd.molecule.evidence`; `choose`
+decides:
 
 - a check: its own evidence, plus 0.9 for the claim just made (`Evidence.anchors`, mapped
   to where that claim was first stated: `origins`), plus the evidence of the next two
   steps, which carry the check out ("let me check the students again" is followed by the
-  multiplication it redoes); a check of a check counts half; energy breaks ties;
+  multiplication it redoes), unless the check computes its own result and names its step
+  itself; a check of a check counts half; energy breaks ties;
+- a calculation redone alike inside a check ("6 × 4096 = 24576" again after "Let me
+  convert it again"): the step that first claimed it;
 - a check that compares two methods ("Both methods give 12"): the first method's step that
   computed the value it names (`Evidence.compared`);
 - a correction (lexicon.says_wrong, or a rejected value): the step that wrote the rejected
@@ -37,268 +27,26 @@ as rejected. Choosing (`choose`):
 - a plain step: deduction links to the steps that computed or last wrote the values it
   uses, and to its predecessor when it carries on from it (`_continues`).
 
-The strengths were chosen on the `tune` part of datasets/labelled.jsonl, never on its
+The weights were chosen on the `tune` part of datasets/labelled.jsonl, never on its
 `holdout` part (docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
-import re
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from bondkd import quantities
 from bondkd.molecule import replaced
-from bondkd.molecule.content import Content, compact, disagree, read, roundings, small
+from bondkd.molecule.evidence import LOOKAHEAD, MAX_DEDUCTIONS, STRENGTH, Evidence
 from bondkd.steps import lexicon
 
-STRENGTH = {
-    "rejected": 3.0,
-    "expression": 1.0,
-    "result": 1.0,
-    "mention": 0.5,
-    "term": 0.3,
-    "terms_max": 0.9,
-    "small": 0.3,  # factor for single-digit values
-    "lookahead": 1.0,  # factor for evidence taken from the steps that carry out a check
-    "reflection_target": 0.5,  # factor for a check of a check
-    "recent": 0.9,  # the claim just made
-    "restated": 0.8,  # a value taken from the step that last wrote it
-}
-
-MIN_TERMS = 3  # a step with fewer content terms and no numbers states nothing to check
 SHARED_TERMS = 2  # content terms a step shares with the one before to carry on from it
 _CONTINUATION = set("=+-*/×÷·)）,，")  # a step that opens mid-expression
 MIN_EVIDENCE = 0.5  # below this a step's own content does not name a target
-LOOKAHEAD = 2
-MAX_DEDUCTIONS = 3
-# Steps back that a comparison of methods, or a rejected expression, looks for its origin.
-LOOKBACK = 256
-# Terms in more steps than this say nothing about where content came from.
-MAX_TERM_STEPS = 4
-
-# A check that sets two methods' results side by side ("Both methods give 12 and 18",
-# 两种方法得到的速度相同): it is about the first method's result, not the one just found.
-_COMPARES = re.compile(
-    r"(?<![\w'’])(?:(?:both|the two) (?:methods|approaches|ways|calculations|computations"
-    r"|results|answers)|two (?:methods|approaches)|(?:same as|matches|agrees with) (?:the|our"
-    r"|my) (?:formula|first|earlier|previous|other|original|direct))(?![\w'’])"
-    r"|两种(?:方法|算法|思路|途径|解法)|两(?:个|种)结果",
-    re.IGNORECASE,
-)
-
-
-def _first_writing(form: str, texts: Sequence[str], j: int, cache: dict[int, str]) -> int | None:
-    for i in range(max(0, j - LOOKBACK), j):
-        if form in (cache.get(i) or cache.setdefault(i, compact(texts[i]))):
-            return i
-    return None
-
-
-@dataclass
-class Evidence:
-    """Per step j, the earlier steps its content points at and how strongly."""
-
-    scores: list[dict[int, float]]  # j -> {i: evidence}
-    rejects: list[dict[int, float]]  # j -> {i: rejected-value evidence alone}
-    redos: list[dict[int, float]]  # j -> {i: i claimed j's calculation with another value}
-    producers: list[dict[int, float]]  # j -> {i: evidence from i's results and exprs}
-    uses: list[dict[int, float]]  # j -> {i: i computed or last wrote a value j uses}
-    contents: list[Content]
-    texts: Sequence[str]
-    origins: list[int]  # j -> the step that first stated what j states (j if it is new)
-
-    def pairs(self, behaviour: Sequence[str | None]) -> list[tuple[int, int]]:
-        """Every pair `choose` may link: for a check, its own candidates, those of the
-        steps that may carry out the check and of the step before (a check goes on), and
-        the claim it follows and where that was first made; for a plain step, the steps
-        whose values it uses most (its predecessor is a candidate pair already)."""
-        out: set[tuple[int, int]] = set()
-        n = len(self.scores)
-        is_refl = self.reflecting(behaviour)
-        anchors, branches = self.anchors(is_refl), self.branches(behaviour, is_refl)
-        for j, anchor in enumerate(anchors):
-            if (compared := self.compared(j, is_refl, anchors, branches[j])) is not None:
-                out.add((j, compared))
-            elif is_refl[j]:
-                for k in range(j - 1, min(n, j + 1 + LOOKAHEAD)):
-                    out.update((j, i) for i in self.scores[k] if i < j)
-                if anchor is not None:
-                    out.update({(j, anchor), (j, self.origins[anchor])})
-            elif behaviour[j] is None:  # the steps a deduction may use
-                used = sorted(self.uses[j], key=lambda i: (-self.uses[j][i], -i))
-                out.update((j, i) for i in used[:MAX_DEDUCTIONS])
-        return sorted(out)
-
-    def anchors(self, is_refl: Sequence[bool]) -> list[int | None]:
-        """For each step, the latest earlier step that states something (`_claims`) and is
-        not itself part of a check: the claim a check is about when nothing else says."""
-        out: list[int | None] = [None]
-        for j in range(1, len(self.contents)):
-            last = j - 1 if not is_refl[j - 1] and _claims(self.contents[j - 1]) else out[-1]
-            out.append(last)
-        return out
-
-    def branches(
-        self, behaviour: Sequence[str | None], is_refl: Sequence[bool]
-    ) -> list[int | None]:
-        """For each step, the latest earlier step that opened another method: an
-        alternative, or the first step of a check."""
-        out: list[int | None] = [None]
-        for k in range(1, len(self.contents)):
-            opens = behaviour[k - 1] == "exploration" or (
-                is_refl[k - 1] and not (k > 1 and is_refl[k - 2])
-            )
-            out.append(k - 1 if k > 1 and opens else out[-1])
-        return out
-
-    def compared(self, j: int, is_refl: Sequence[bool], anchors: list[int | None],
-                 branch: int | None) -> int | None:  # fmt: skip
-        """For a check that sets two methods side by side ("Both methods give 12"), the
-        step it is about: the latest step before the second method began (`branch`)
-        that computed (else wrote) the value the check names, or else the value the
-        second method ended with; failing both, the first method's last claim. None for
-        any other step."""
-        if branch is None or not is_refl[j] or not _COMPARES.search(self.texts[j]):
-            return None
-        last = anchors[j]
-        # The value both reached: the one the check names (its own results first, the last
-        # first: "10t = 30, t = 3"), else the second method's last.
-        own = [quantities.canon(q.value) for q in reversed(quantities.results(self.texts[j]))]
-        named = own + sorted(v for v in self.contents[j].values - set(own) if not small(v))
-        found = quantities.results(self.texts[last]) if last is not None and last >= branch else []
-        earlier = range(branch - 1, max(-1, branch - 1 - LOOKBACK), -1)
-        for value in named or [quantities.canon(q.value) for q in found[-1:]]:
-            for kind in ("results", "values"):
-                for i in earlier:
-                    if value in getattr(self.contents[i], kind):
-                        return i
-        return anchors[branch] if anchors[branch] is not None else branch - 1
-
-    def reflecting(self, behaviour: Sequence[str | None]) -> list[bool]:
-        """A step checks when its cues say so, it rejects a value stated earlier, or it
-        redoes a calculation with another value, unless it carries out the check before it
-        (`rejections`)."""
-        return [
-            b == "reflection"
-            or bool(self.rejects[k])
-            or bool(self.redos[k] and not self._carries(k, behaviour))
-            for k, b in enumerate(behaviour)
-        ]
-
-    def _carries(self, k: int, behaviour: Sequence[str | None]) -> bool:
-        return k > 0 and behaviour[k - 1] == "reflection" and behaviour[k] is None
-
-    def rejections(self, j: int, behaviour: Sequence[str | None]) -> dict[int, float]:
-        """The earlier steps reflection step j says are wrong: the values and expressions it
-        rejects, and a calculation it redoes with another value unless it carries out the
-        check before it ("Let me check the students again." "17 × 24 = 408."): then it is
-        that check's evidence, and an explicit correction after it says what was wrong."""
-        out = dict(self.rejects[j])
-        if not self._carries(j, behaviour):
-            for i, x in self.redos[j].items():
-                out[i] = out.get(i, 0.0) + x
-        return out
-
-
-def evidence(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
-    """Content evidence of every step for its `top` best earlier steps. One pass, with
-    maps from each value, expression and term to the step it came from."""
-    cache: dict[str, Content] = {}
-    contents = [cache.get(t) or cache.setdefault(t, read(t)) for t in texts]
-    asked_values = {quantities.canon(q.value) for q in quantities.numbers(question)}
-    asked_terms = set(quantities.terms(question))
-    df: dict[str, int] = defaultdict(int)
-    for c in contents:
-        for t in c.terms:
-            df[t] += 1
-    producer: dict[str, int] = {}
-    rounded: dict[str, int] = {}  # a whole number -> the step computing a fraction it rounds
-    first: dict[str, int] = {}
-    stated: dict[str, int] = {}  # value -> latest step writing it
-    expr_first: dict[str, int] = {}
-    term_first: dict[str, int] = {}
-    scores, rejects, redos, producers, uses = [], [], [], [], []
-    origins: list[int] = []
-    compacted: dict[int, str] = {}  # step -> compact(text), made when a rejection asks
-    claimed: dict[str, tuple[int, float]] = {}  # expression -> (latest step claiming it, value)
-    taken_back: set[int] = set()  # steps a later step has rejected
-    for j, c in enumerate(contents):
-        s: dict[int, float] = defaultdict(float)
-        r: dict[int, float] = defaultdict(float)
-        pr: dict[int, float] = defaultdict(float)
-        u: dict[int, float] = defaultdict(float)
-        for v in sorted(c.rejected | (c.blamed - c.results)):
-            # A given of the question is no claim of the trace's to take back ("the tax
-            # is on $60, not $80" confirms the base): only a value the trace computed is.
-            i = producer.get(v, None if v in asked_values else stated.get(v))
-            if i is not None:
-                r[i] += STRENGTH["rejected"]
-        d: dict[int, float] = defaultdict(float)
-        for e, x in sorted(c.claims):  # "Actually, 0.15 × 240 is 36": redone, another value
-            prior = claimed.get(e)
-            if prior is not None and prior[0] not in taken_back and disagree(prior[1], x):
-                d[prior[0]] += STRENGTH["rejected"]
-        for form in sorted(c.rejected_forms):  # the step that first wrote it
-            if (i := _first_writing(form, texts, j, compacted)) is not None:
-                r[i] += STRENGTH["rejected"]
-        for e in sorted(c.exprs):
-            if (i := expr_first.get(e)) is not None:
-                pr[i] += STRENGTH["expression"]
-                u[i] += STRENGTH["expression"]
-        for v in sorted(c.values - c.rejected):
-            if v in asked_values:
-                continue
-            k = STRENGTH["small"] if small(v) else 1.0
-            if (i := producer.get(v, rounded.get(v))) is not None:
-                pr[i] += k * STRENGTH["result"]
-                u[i] += k * STRENGTH["result"]
-            elif (i := first.get(v)) is not None:
-                s[i] += k * STRENGTH["mention"]
-            # A value is used from where it was last written ("Total: 756." then "756 - 168").
-            if (i := stated.get(v)) is not None and i not in pr:
-                u[i] += k * STRENGTH["restated"]
-        terms: dict[int, float] = defaultdict(float)
-        for t in c.terms:
-            if t in asked_terms or df[t] > MAX_TERM_STEPS:
-                continue
-            if (i := term_first.get(t)) is not None:
-                terms[i] += STRENGTH["term"]
-        for i, x in terms.items():
-            s[i] += min(STRENGTH["terms_max"], x)
-        for i, x in pr.items():
-            s[i] += x
-        for i, x in (*r.items(), *d.items()):
-            s[i] += x
-        best = sorted(s.items(), key=lambda kv: (-kv[1], -kv[0]))[:top]
-        scores.append(dict(best))
-        rejects.append(dict(r))
-        redos.append(dict(d))
-        taken_back.update(r, d)  # a redo after the correction agrees with it, corrects nothing
-        producers.append(dict(pr))
-        uses.append(dict(u))
-        # A step whose results and expressions were all stated before restates them.
-        old = [producer[v] for v in c.results if v in producer]
-        old += [expr_first[e] for e in c.exprs if e in expr_first]
-        new = any(v not in producer and v not in asked_values for v in c.results)
-        origins.append(min(old) if old and not new else j)
-        for v in c.results:
-            if v not in asked_values:
-                producer.setdefault(v, j)
-                for whole in roundings(v):  # "121.8 packs, so 122": 122 comes from here
-                    rounded.setdefault(whole, j)
-        for v in c.values:
-            if v not in asked_values:
-                first.setdefault(v, j)
-            stated[v] = j
-        for e in c.exprs:
-            expr_first.setdefault(e, j)
-        for e, x in c.claims:  # the latest claim: a redo after a correction agrees with it
-            claimed[e] = (j, x)
-        for t in c.terms:
-            term_first.setdefault(t, j)
-    return Evidence(scores, rejects, redos, producers, uses, contents, texts, origins)
+# A check that computes a result and whose own content names a step this strongly is
+# self-contained: the step after it goes on ("So the product is 510."), it does not carry
+# the check out.
+SELF_CONTAINED = 1.0
 
 
 @dataclass
@@ -415,7 +163,8 @@ def _reflection_target(
         cand[anchor] = cand.get(anchor, 0.0) + STRENGTH["recent"]
     # The steps that carry out the check say what it checks ("let me check the students
     # again" is followed by the multiplication it redoes).
-    for k in range(j + 1, min(len(ev.scores), j + 1 + LOOKAHEAD)):
+    whole = own >= SELF_CONTAINED and bool(ev.contents[j].results)
+    for k in range(j + 1, j + 1 if whole else min(len(ev.scores), j + 1 + LOOKAHEAD)):
         if ends[k]:  # a check of its own, or a new branch, ends this one
             break
         for i, x in _weighed(ev.scores[k], is_refl).items():
@@ -424,11 +173,6 @@ def _reflection_target(
     if max(cand.values(), default=0.0) < MIN_EVIDENCE:
         return None
     return max(cand, key=lambda i: (round(cand[i] + 0.25 * energy(j, i), 6), i))
-
-
-def _claims(c: Content) -> bool:
-    """Whether a step states something a check could be about ("Let me think." does not)."""
-    return bool(c.values) or len(c.terms) >= MIN_TERMS
 
 
 def _weighed(scores: dict[int, float], is_refl: Sequence[bool]) -> dict[int, float]:

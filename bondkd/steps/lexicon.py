@@ -40,10 +40,8 @@ _WAIT = r"wait(?!\s+(?:times?|lists?)\b)"  # not the noun ("Wait time: 7 minutes
 _REFLECTION_EN = [
     _WAIT,
     r"h+m{2,}|hm",
-    r"hold on",
-    r"hang on",
+    r"hold on|hang on|oops|whoops",
     r"on (?:second thought|reflection|closer inspection)",
-    r"oops|whoops",
     r"actually\s*,",
     r"let(?:'s|’s| me| us)(?: also| quickly| now| just| first| again| carefully)?"
     r" (?:double[- ]?check|re-?check|check|verify|confirm|make sure|reconsider|re-?examine"
@@ -82,11 +80,8 @@ _REFLECTION_ZH = [
     r"让我们?(?:再|来|先|重新)?(?:仔细)?(?:检查|验证|核对|核实|确认|回顾|想想|看看|算一下|算一遍)",
     r"(?:仔细)?(?:检查|验证|验算|核对|核实|确认|检验|复核|复查|回顾)",
     r"回头|回过头|不对|错了|有误|算错|搞错|弄错",
-    r"重新(?:计算|核对|检查|算|验证|考虑|审视)",
-    r"再次?(?:确认|检查|验证|核对|算一遍)",
-    r"实际上|事实上",
-    r"代入|代回",
-    r"两种(?:方法|算法|解法|思路)",
+    r"重新(?:计算|核对|检查|算|验证|考虑|审视)|再次?(?:确认|检查|验证|核对|算一遍)",
+    r"实际上|事实上|代入|代回|两种(?:方法|算法|解法|思路)",
     r"(?:这|这个|此)?(?:是)?(?:对的|正确的|没错|正确|合理)(?=[，,。！!]|$)",
 ]
 
@@ -122,9 +117,7 @@ _EXPLORATION_ZH = [
     r"假设|假如|假定|设想|倘若|要是|若(?!干)",
     r"换(?:一种|一个|个)(?:思路|方法|角度|算法|办法|做法|方式)",
     r"另(?:外)?一种(?:方法|思路|解法|做法|算法|办法|方式)?|另一个(?:思路|角度|办法)",
-    r"不妨|试试|试一下|试着|尝试",
-    r"也可以|还可以|可以尝试|可以试着",
-    r"考虑",
+    r"不妨|试试|试一下|试着|尝试|也可以|还可以|可以尝试|可以试着|考虑",
 ]
 
 _CONCLUSION_EN = [
@@ -196,6 +189,9 @@ _REFLECTION_ANYWHERE_EN = [
     r"when (?:i|we) (?:treated|converted|computed|calculated|did|used|considered|counted)",
     r"(?:why|where) (?:the|this|is the) (?:discrepancy|difference|contradiction|conflict)",
     r"(?:this|that|it) (?:contradicts|conflicts with|disagrees with)",
+    # Redoing one's own work ("Let me convert it step by step again").
+    r"let(?:'s|’s| me| us) (?:do|convert|compute|calculate|count|add|work|go through)\b"
+    r"[^.!?\n]{0,30}?\b(?:again|once more|one more time)\b",
 ]
 _REFLECTION_ANYWHERE_ZH = [
     r"让我们?(?:再|来|先)?(?:检查|验证|核对|核实|确认|回顾)",
@@ -203,7 +199,8 @@ _REFLECTION_ANYWHERE_ZH = [
     r"再次?(?:检查|验证|核对|确认)|重新(?:计算|核对|检查|验算|算)",
     r"(?:再|重新)[^，。！？；\n]{0,15}?(?:算一遍|算一次|检查一遍)",
     r"算错|搞错|弄错|出错|错了|不对(?=[，,。！!；;])",
-    r"[与和跟同](?:上面|前面|之前|上述|前述|原来|第一种)[^。！？；\n]{0,10}?(?:相同|一致|相符|吻合)",
+    r"[与和跟同](?:(?:上面|前面|之前|上述|前述|原来|第一种)[^。！？；\n]{0,10}?|[^，。！？；\n]{0,8}?(?:结果|答案))"
+    r"(?:相同|一致|相符|吻合)",
     r"前后一致|结果(?:是)?(?:正确|可靠|无误)|结果(?:完全)?一致|代回|(?<=[，,。])(?:没错|对的)(?=[。！!]|$)",
     r"两种(?:方法|算法|解法|思路)[^。！？；\n]{0,12}?(?:一致|相同|吻合)",
     r"(?:之前|前面|刚才|原来|一开始)(?:我们)?(?:算|得|求|写|认为|以为|假设)",
@@ -212,7 +209,7 @@ _REFLECTION_ANYWHERE_ZH = [
 _CHECKMARK = r"[✓✔☑]"
 
 # Corrections: a step that says an earlier claim was wrong (anywhere in it). A rejected
-# number ("408, not 418", "而不是 418") is read by bondkd.molecule.links, which makes the
+# number ("408, not 418", "而不是 418") is read by bondkd.molecule.evidence, which makes the
 # step a correction only when that number was stated earlier. Phrases that also open plans
 # ("the total should be ...", 应该是) are left out: a false correction would mark a clean
 # step superseded.
@@ -372,7 +369,9 @@ def has_cue(text: str, kind: str) -> bool:
 # "可能算错了". Read in the few words before the phrase (a bounded window: linear time).
 _HEDGE_BEFORE = re.compile(
     r"(?:maybe|perhaps|might|must|may|could|if|whether|didn['’]t|did not|not|easy to|possibl[ey]"
-    r"|可能|也许|是否|有没有|如果|或许|以免|避免)\W{0,3}(?:\w{1,12}\W{1,3}){0,3}$",
+    # An error with no place named is a doubt: "so one of them is wrong", 某个地方犯了错误.
+    r"|one of (?:them|these|those|the two)|something|somewhere|可能|也许|是否|有没有|如果|或许"
+    r"|以免|避免|某个地方|某处|哪里)\W{0,3}(?:\w{1,12}\W{1,3}){0,3}$",
     re.IGNORECASE,
 )
 
