@@ -7,6 +7,7 @@ import pytest
 
 from bondkd.config import AnalyzeConfig
 from bondkd.molecule import content
+from bondkd.molecule.bonds import behaviours
 from bondkd.pipeline import analyze
 
 LEX = AnalyzeConfig(backend="lexical")
@@ -191,3 +192,34 @@ def test_a_method_named_in_an_agreement_is_the_first_method():
              "40 + 2x = 56，x = 8，和假设法的结果相同。"]  # fmt: skip
     mol = _mol("笼子里有鸡和兔共 20 只，脚共 56 只，鸡和兔各有几只？", steps)
     assert mol.steps[5].role == "reflection" and _target(mol, 5) == 2
+
+
+def test_a_fraction_written_later_is_the_value_computed_earlier():
+    assert content.read("8/3 × 1/6 = 8/18 = 4/9").values >= {"2.66666666667", "0.444444444444"}
+    assert content.read("Pipe A fills 1,200 / 40 = 30 litres.").values == {"1200", "40", "30"}
+    steps = ["Ann paints 1/6 of the fence per hour, Bob 1/9.", "Together: 1/6 + 1/9 = 5/18.",
+             "In 2 hours they paint 2 × 5/18 = 5/9.", "That leaves 1 − 5/9 = 4/9 for Ann.",
+             "Ann needs (4/9) ÷ (1/6) = 24/9 = 8/3 hours.", "So she works 2 + 8/3 = 14/3 hours.",
+             "Let me check: in 8/3 hours at 1/6 per hour, Ann paints 8/3 × 1/6 = 4/9 ✓."]  # fmt: skip
+    mol = _mol("Ann paints a fence in 6 hours, Bob in 9; Bob leaves after 2 hours.", steps)
+    assert _target(mol, 6) == 4
+
+
+def test_a_step_using_the_variable_just_introduced_carries_on_from_it():
+    steps = ["嗯，设这个数是 x。", "根据题意，3x + 14 = 5x − 6。", "移项得 20 = 2x，所以 x = 10。"]
+    mol = _mol("一个数的 3 倍加上 14 等于这个数的 5 倍减去 6，这个数是多少？", steps)
+    assert any(b.source == 1 and b.target == 0 and b.type == "strong_logic" for b in mol.bonds)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("两边相等，所以 x = 10。", "reflection"),
+        ("80 × 0.825 = 66, so the final price of $66 is consistent.", "reflection"),
+        ("情况一：x − 3 = 5，则 x = 8。", "exploration"),
+        ("Hmm, 215 vs 205. Something is off.", "reflection"),
+    ],
+)
+def test_verdicts_and_cases(text, kind):
+    steps = ["x − 3 = 5 或 x − 3 = −5, and 20 + 180 + 15 = 205.", text]
+    assert behaviours(steps)[1] == kind

@@ -52,7 +52,8 @@ def read(text: str) -> Content:
     every = quantities.numbers(text)
     found = [q for q in every if not _COEFFICIENT.match(text, q.end)]
     spans = {q.start for q in found}
-    rejected, exprs = set(), set()
+    rejected: set[str] = set()
+    exprs: set[str] = set()
     forms = {
         compact(text[q.start : _clause_end(text, q.end)][:40])
         for q in every
@@ -66,7 +67,8 @@ def read(text: str) -> Content:
     blamed = {quantities.canon(named[-1].value)} if named else set()
     run: list[str] = []  # the expression being read: value, op, value, ...
     prev_end = -1
-    for q in found:
+    fractions: dict[str, str] = {}  # "8/3" written as one number -> its value
+    for k, q in enumerate(found):
         c = quantities.canon(q.value)
         if _REJECT_BEFORE.search(
             text[max(0, q.start - 14) : q.start]
@@ -76,15 +78,15 @@ def read(text: str) -> Content:
         op = _OPERATOR.match(gap) if len(gap) <= 3 else None
         if run and op:
             run += [op.group(1).translate(_OP_CANON), c]
+            if gap == "/" and _fraction(text, found, k):
+                fractions[f"{run[-3]}/{c}"] = quantities.canon(found[k - 1].value / q.value)
         else:
-            if len(run) >= 3:
-                exprs.add("".join(run))
+            _close(run, exprs, fractions)
             run = [c]
         prev_end = q.end
-    if len(run) >= 3:
-        exprs.add("".join(run))
+    _close(run, exprs, fractions)
     return Content(
-        values=frozenset(quantities.canon(q.value) for q in found),
+        values=frozenset(quantities.canon(q.value) for q in found) | set(fractions.values()),
         results=frozenset(
             quantities.canon(q.value) for q in quantities.results(text) if q.start in spans
         ),
@@ -99,6 +101,22 @@ def read(text: str) -> Content:
             if a.value is not None
         ),
     )
+
+
+def _fraction(text: str, found: list, k: int) -> bool:
+    """Whether found[k - 1] "/" found[k] is one number written as a fraction: whole numbers,
+    unspaced ("8/3", also inside "8/3 × 1/6": an unspaced a/b binds first; "1,200 / 40" is
+    a division)."""
+    a, b = found[k - 1], found[k]
+    whole = float(a.value).is_integer() and float(b.value).is_integer()
+    return whole and b.value != 0 and text[a.start - 1 : a.start] != "/"
+
+
+def _close(run: list[str], exprs: set[str], fractions: dict[str, str]) -> None:
+    """An expression read to its end counts, unless it is one fraction: a value (8/3 is the
+    2.67 computed earlier), not a calculation to trace."""
+    if len(run) >= 3 and not (len(run) == 3 and "".join(run) in fractions):
+        exprs.add("".join(run))
 
 
 def _clause_end(text: str, start: int) -> int:

@@ -64,7 +64,7 @@ MAX_TERM_STEPS = 4
 # 两种方法得到的速度相同): it is about the first method's result, not the one just found.
 _COMPARES = re.compile(
     r"(?<![\w'’])(?:(?:both|the two) (?:methods|approaches|ways|calculations|computations"
-    r"|results|answers)|two (?:methods|approaches)|(?:same as|matches|agrees with) (?:the|our"
+    r"|results|answers)|two (?:methods|approaches)|vs\.?|versus|(?:same as|matches|agrees with) (?:the|our"
     r"|my) (?:formula|first|earlier|previous|other|original|direct))(?![\w'’])"
     r"|两种(?:方法|算法|思路|途径|解法)|两(?:个|种)结果|法的?(?:结果|答案)(?:完全)?(?:相同|一致|吻合)",
     re.IGNORECASE,
@@ -91,6 +91,8 @@ class Evidence:
     contents: list[Content]
     texts: Sequence[str]
     origins: list[int]  # j -> the step that first stated what j states (j if it is new)
+    # j -> the variables (x, n) j is the first to write, none of them in the question
+    introduced: list[frozenset[str]]
 
     def pairs(self, behaviour: Sequence[str | None]) -> list[tuple[int, int]]:
         """Every pair `choose` may link: for a check, its own candidates, those of the
@@ -210,6 +212,7 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
     term_first: dict[str, int] = {}
     scores, rejects, redos, producers, uses = [], [], [], [], []
     origins: list[int] = []
+    introduced: list[frozenset[str]] = []
     compacted: dict[int, str] = {}  # step -> compact(text), made when a rejection asks
     claimed: dict[str, tuple[int, float]] = {}  # expression -> (latest step claiming it, value)
     claimed_first: dict[str, tuple[int, float]] = {}
@@ -294,9 +297,21 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         for e, x in c.claims:  # the latest claim: a redo after a correction agrees with it
             claimed[e] = (j, x)
             claimed_first.setdefault(e, (j, x))
+        introduced.append(
+            frozenset(
+                t for t in c.terms if _variable(t) and t not in term_first and t not in asked_terms
+            )
+        )
         for t in c.terms:
             term_first.setdefault(t, j)
-    return Evidence(scores, rejects, redos, reruns, producers, uses, contents, texts, origins)
+    return Evidence(
+        scores, rejects, redos, reruns, producers, uses, contents, texts, origins, introduced
+    )
+
+
+def _variable(term: str) -> bool:
+    """A one-letter name ("x", "n"): "a" and "i" are words."""
+    return len(term) == 1 and term.isascii() and term.isalpha() and term not in "ai"
 
 
 def _claims(c: Content) -> bool:

@@ -125,6 +125,7 @@ def _continues(ev: Evidence, j: int) -> bool:
         or text.lstrip()[:1] in _CONTINUATION
         or bool(a.values & b.values)
         or len(a.terms & b.terms) >= SHARED_TERMS
+        or bool(a.terms & ev.introduced[j - 1])  # "设这个数是 x。" "3x + 14 = 5x − 6"
     )
 
 

@@ -118,6 +118,7 @@ _EXPLORATION_ZH = [
     r"换(?:一种|一个|个)(?:思路|方法|角度|算法|办法|做法|方式)",
     r"另(?:外)?一种(?:方法|思路|解法|做法|算法|办法|方式)?|另一个(?:思路|角度|办法)",
     r"不妨|试试|试一下|试着|尝试|也可以|还可以|可以尝试|可以试着|考虑",
+    r"情况[一二三四五六七八九十\d]|第[一二三四五六七八九十\d]种情况",
 ]
 
 _CONCLUSION_EN = [
@@ -132,8 +133,7 @@ _CONCLUSION_EN = [
 ]
 _CONCLUSION_ZH = [
     r"因此|所以|于是|因而|从而|故(?![事障意乡居宫])|最终|综上(?:所述)?|总之",
-    r"总共|一共|这样|由此(?:可得|可知|得出)?|可见|那么|即(?!使|便|将|刻)",
-    r"也就是说|结论",
+    r"总共|一共|这样|由此(?:可得|可知|得出)?|可见|那么|即(?!使|便|将|刻)|也就是(?:说)?|结论",
 ]
 
 _SEQUENCE_EN = [
@@ -172,7 +172,8 @@ _REFLECTION_ANYWHERE_EN = [
     r"same as (?:before|above|earlier|the first|(?:the|our|my) (?:formula|earlier|previous"
     r"|other|original|direct|first) ?(?:method|approach|result|answer|count|one|gave)?)",
     # A verdict closing a clause ("..., which matches."; "so it is in the right range").
-    r"(?:which|that|this|it) (?:matches|agrees|checks out)(?=[ \t]*(?:[.!;,)]|$))",
+    r"(?:(?:which|that|this|it) (?:matches|agrees|checks out)|(?:is|are|looks|seems) consistent)"
+    r"(?=[ \t]*(?:[.!;,)]|$))",
     r"(?:give|gives|gave|got|get|yield|yields) (?:the same|different) (?:answers?|results?"
     r"|values?)|(?:answers|results) (?:agree|match|differ|disagree)",
     r"(?:matches|matching|agrees with|consistent with) (?:the |our )?"
@@ -201,7 +202,7 @@ _REFLECTION_ANYWHERE_ZH = [
     r"算错|搞错|弄错|出错|错了|不对(?=[，,。！!；;])",
     r"[与和跟同](?:(?:上面|前面|之前|上述|前述|原来|第一种)[^。！？；\n]{0,10}?|[^，。！？；\n]{0,8}?(?:结果|答案))"
     r"(?:相同|一致|相符|吻合)",
-    r"前后一致|结果(?:是)?(?:正确|可靠|无误)|结果(?:完全)?一致|代回|(?<=[，,。])(?:没错|对的)(?=[。！!]|$)",
+    r"前后一致|两边相等|等式成立|结果(?:是)?(?:正确|可靠|无误)|结果(?:完全)?一致|代回|(?<=[，,。])(?:没错|对的)(?=[。！!]|$)",
     r"两种(?:方法|算法|解法|思路)[^。！？；\n]{0,12}?(?:一致|相同|吻合)",
     r"(?:之前|前面|刚才|原来|一开始)(?:我们)?(?:算|得|求|写|认为|以为|假设)",
     r"矛盾|这是不可能的|这不可能|重新(?:审视|考虑|评估)|回到(?:原始|原来|最初|前面)",
