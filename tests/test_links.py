@@ -218,8 +218,19 @@ def test_a_step_using_the_variable_just_introduced_carries_on_from_it():
         ("80 × 0.825 = 66, so the final price of $66 is consistent.", "reflection"),
         ("情况一：x − 3 = 5，则 x = 8。", "exploration"),
         ("Hmm, 215 vs 205. Something is off.", "reflection"),
+        ("That is again 11/36, so both ways agree.", "reflection"),
+        ("210 + 150 = 360 千米，正好是两地距离，说明 3 小时是对的。", "reflection"),
     ],
 )
 def test_verdicts_and_cases(text, kind):
     steps = ["x − 3 = 5 或 x − 3 = −5, and 20 + 180 + 15 = 205.", text]
     assert behaviours(steps)[1] == kind
+
+
+def test_a_verdict_that_matches_names_the_first_methods_step():
+    steps = ["The acceleration is a = 24 / 8 = 3 m/s².", "Distance s = ½ × 3 × 8² = 96 m.",
+             "Hmm, let me double-check with the average speed.",
+             "The average speed is (0 + 24) / 2 = 12 m/s.",
+             "Over 8 s that's 12 × 8 = 96 m, which matches."]  # fmt: skip
+    mol = _mol("A car goes from rest to 24 m/s in 8 s. How far does it travel?", steps)
+    assert _target(mol, 4) == 1

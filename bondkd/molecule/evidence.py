@@ -65,7 +65,8 @@ MAX_TERM_STEPS = 4
 _COMPARES = re.compile(
     r"(?<![\w'’])(?:(?:both|the two) (?:methods|approaches|ways|calculations|computations"
     r"|results|answers)|two (?:methods|approaches)|vs\.?|versus|(?:same as|matches|agrees with) (?:the|our"
-    r"|my) (?:formula|first|earlier|previous|other|original|direct))(?![\w'’])"
+    r"|my) (?:formula|first|earlier|previous|other|original|direct)"
+    r"|(?:which|that|this|it) (?:matches|agrees)(?=[ \t]*(?:[.!;,)]|$)))(?![\w'’])"
     r"|两种(?:方法|算法|思路|途径|解法)|两(?:个|种)结果|法的?(?:结果|答案)(?:完全)?(?:相同|一致|吻合)",
     re.IGNORECASE,
 )

@@ -171,11 +171,10 @@ _REFLECTION_ANYWHERE_EN = [
     r"|(?<=[.!;] )(?:correct|right|yes|exactly)(?=[.!])",  # "2 × 0.9 = 1.8. Correct."
     r"same as (?:before|above|earlier|the first|(?:the|our|my) (?:formula|earlier|previous"
     r"|other|original|direct|first) ?(?:method|approach|result|answer|count|one|gave)?)",
-    # A verdict closing a clause ("..., which matches."; "so it is in the right range").
     r"(?:(?:which|that|this|it) (?:matches|agrees|checks out)|(?:is|are|looks|seems) consistent)"
-    r"(?=[ \t]*(?:[.!;,)]|$))",
+    r"(?=[ \t]*(?:[.!;,)]|$))",  # a verdict closing a clause ("..., which matches.")
     r"(?:give|gives|gave|got|get|yield|yields) (?:the same|different) (?:answers?|results?"
-    r"|values?)|(?:answers|results) (?:agree|match|differ|disagree)",
+    r"|values?)|(?:answers|results|ways|methods|approaches) (?:agree|match|differ|disagree)",
     r"(?:matches|matching|agrees with|consistent with) (?:the |our )?"
     r"(?:first|earlier|previous|above|original)",
     rf"(?:^|(?<=[,;.!?]))\s*(?:but |so |and )?{_WAIT}",
@@ -202,7 +201,8 @@ _REFLECTION_ANYWHERE_ZH = [
     r"算错|搞错|弄错|出错|错了|不对(?=[，,。！!；;])",
     r"[与和跟同](?:(?:上面|前面|之前|上述|前述|原来|第一种)[^。！？；\n]{0,10}?|[^，。！？；\n]{0,8}?(?:结果|答案))"
     r"(?:相同|一致|相符|吻合)",
-    r"前后一致|两边相等|等式成立|结果(?:是)?(?:正确|可靠|无误)|结果(?:完全)?一致|代回|(?<=[，,。])(?:没错|对的)(?=[。！!]|$)",
+    r"前后一致|两边相等|等式成立|结果(?:是)?(?:正确|可靠|无误)|结果(?:完全)?一致|代回|(?<=[，,。])(?:没错|对的)(?=[。！!]|$)"
+    r"|说明[^，。！？；\n]{0,12}?(?:是对的|正确|没错|无误)",
     r"两种(?:方法|算法|解法|思路)[^。！？；\n]{0,12}?(?:一致|相同|吻合)",
     r"(?:之前|前面|刚才|原来|一开始)(?:我们)?(?:算|得|求|写|认为|以为|假设)",
     r"矛盾|这是不可能的|这不可能|重新(?:审视|考虑|评估)|回到(?:原始|原来|最初|前面)",
