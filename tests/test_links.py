@@ -234,3 +234,11 @@ def test_a_verdict_that_matches_names_the_first_methods_step():
              "Over 8 s that's 12 × 8 = 96 m, which matches."]  # fmt: skip
     mol = _mol("A car goes from rest to 24 m/s in 8 s. How far does it travel?", steps)
     assert _target(mol, 4) == 1
+
+
+def test_a_rerun_points_where_its_last_calculation_was_first_made():
+    steps = ["3182 − 319 = 2863.", "2863 + 1 = 2864.", "So there are 2864 zeros.",
+             "Hmm, the interval is open, so the endpoints stay out.", "Let me recount.",
+             "3182 − 319 = 2863; 2863 + 1 = 2864."]  # fmt: skip
+    mol = _mol("How many integers k satisfy 319 ≤ k ≤ 3182?", steps)
+    assert _target(mol, 5) == 1

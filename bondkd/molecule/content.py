@@ -40,7 +40,7 @@ class Content:
     rejected: frozenset[str]  # values the step says are not so
     rejected_forms: frozenset[str]  # algebra it says is not so ("不是 6x − 5"), compacted
     blamed: frozenset[str]  # values named before the step says something was wrong
-    claims: frozenset[tuple[str, float]]  # calculations: (expression, value written)
+    claims: tuple[tuple[str, float], ...]  # calculations in order: (expression, value written)
 
 
 def compact(text: str) -> str:
@@ -95,10 +95,12 @@ def read(text: str) -> Content:
         rejected=frozenset(rejected),
         rejected_forms=frozenset(forms),
         blamed=frozenset() if rejected or forms else frozenset(blamed),
-        claims=frozenset(  # cached: the conflicts read the same calculations
-            ("".join(a.expr.split()), a.value)
-            for a in quantities.calculations(text)
-            if a.value is not None
+        claims=tuple(  # cached: the conflicts read the same calculations
+            dict.fromkeys(
+                ("".join(a.expr.split()), a.value)
+                for a in quantities.calculations(text)
+                if a.value is not None
+            )
         ),
     )
 

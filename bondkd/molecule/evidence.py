@@ -86,7 +86,8 @@ class Evidence:
     scores: list[dict[int, float]]  # j -> {i: evidence}
     rejects: list[dict[int, float]]  # j -> {i: rejected-value evidence alone}
     redos: list[dict[int, float]]  # j -> {i: i claimed j's calculation with another value}
-    reruns: list[int | None]  # j -> the step that first claimed a calculation j redoes alike
+    reruns: list[int | None]  # j -> the step that first claimed the last calculation j
+    # redoes alike
     producers: list[dict[int, float]]  # j -> {i: evidence from i's results and exprs}
     uses: list[dict[int, float]]  # j -> {i: i computed or last wrote a value j uses}
     contents: list[Content]
@@ -240,7 +241,7 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
             for e, x in c.claims
             if (was := claimed_first.get(e)) and j - was[0] >= RERUN_GAP and not disagree(was[1], x)
         ]
-        reruns.append(min(alike, default=None))
+        reruns.append(alike[-1] if alike else None)  # where its last calculation was made
         for form in sorted(c.rejected_forms):  # the step that first wrote it
             if (i := _first_writing(form, texts, j, compacted)) is not None:
                 r[i] += STRENGTH["rejected"]

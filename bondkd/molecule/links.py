@@ -145,6 +145,8 @@ def _reflection_target(
     check's lookahead (checks and alternatives); `named`: `Evidence.rejections`."""
     if named:  # a rejected value or a redo with another value names the corrected step
         return max(named, key=lambda i: (named[i], i))
+    if ev.reruns[j] is not None and not lexicon.says_wrong(ev.texts[j]):
+        return ev.reruns[j]  # "Then, 2863 + 1 = 2864." again: where it was first claimed
     if anchor is not None and lexicon.says_wrong(ev.texts[j]):
         # A correction redoes an earlier expression or result ("算错了，144 ÷ 8 应该是 18"),
         # else "Wait, no, that's not right" rejects the claim just made.
