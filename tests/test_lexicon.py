@@ -2,7 +2,7 @@
 
 import pytest
 
-from bondkd.steps import lexicon
+from bondkd.steps import lexicon, markers
 from bondkd.steps.lexicon import CUE_KINDS, cue_kind, has_cue
 
 
@@ -200,7 +200,7 @@ def test_opening_cue_reports_where_the_cue_ends() -> None:
     ],
 )
 def test_split_marker_found(text: str, marker: str) -> None:
-    m = lexicon.SPLIT_MARKER_RE.search(text)
+    m = markers.SPLIT_MARKER_RE.search(text)
     assert m is not None and m.group() == marker
 
 
@@ -215,7 +215,7 @@ def test_split_marker_found(text: str, marker: str) -> None:
     ],
 )
 def test_split_marker_needs_boundaries(text: str) -> None:
-    assert lexicon.SPLIT_MARKER_RE.search(text) is None
+    assert markers.SPLIT_MARKER_RE.search(text) is None
 
 
 # -- negation and refusal -------------------------------------------------------------

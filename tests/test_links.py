@@ -219,6 +219,10 @@ def test_a_step_using_the_variable_just_introduced_carries_on_from_it():
         ("情况一：x − 3 = 5，则 x = 8。", "exploration"),
         ("Hmm, 215 vs 205. Something is off.", "reflection"),
         ("That is again 11/36, so both ways agree.", "reflection"),
+        ("So, that's correct.", "reflection"),
+        ("1. I started by expanding the product and found a pattern.", "reflection"),
+        ("I think the confusion is whether leading zeros count.", "reflection"),
+        ("I think that all makes sense.", "reflection"),
         ("210 + 150 = 360 千米，正好是两地距离，说明 3 小时是对的。", "reflection"),
     ],
 )

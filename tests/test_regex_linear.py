@@ -285,7 +285,7 @@ def test_every_module_pattern_is_collected():
     # vacuously: the cue table inside a dict, and patterns of every stage that reads text.
     for label in (
         "bondkd.steps.lexicon.OPENING_RE['reflection']",
-        "bondkd.steps.lexicon.SPLIT_MARKER_RE",
+        "bondkd.steps.markers.SPLIT_MARKER_RE",
         "bondkd.steps.segment._LIST_RE",
         "bondkd.steps.segment._CUT_RES[0]",
         "bondkd.quantities.claims._CHAIN",
@@ -378,8 +378,8 @@ _OLD_PREFIX = (
 _OLD_PREFIX_RE = re.compile(_OLD_PREFIX, re.I)
 _OLD_OPENING_RE = {
     kind: re.compile(
-        rf"{_OLD_PREFIX}(?:{lexicon._LEAD}){{0,3}}(?P<cue>(?:{lexicon._alternation(en)})"
-        rf"(?![\w'’])|(?:{lexicon._alternation(zh)}))",
+        rf"{_OLD_PREFIX}(?:{lexicon._LEAD}){{0,3}}(?P<cue>(?:{lexicon.alternation(en)})"
+        rf"(?![\w'’])|(?:{lexicon.alternation(zh)}))",
         re.I,
     )
     for kind, (en, zh) in lexicon._PHRASES.items()

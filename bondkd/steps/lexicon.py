@@ -68,12 +68,15 @@ _REFLECTION_EN = [
     r"both (?:methods|approaches|ways|answers|results|calculations|computations)",
     # Verdicts on what came before: a step that only judges an earlier claim checks it.
     r"(?:yes|correct|right|exactly|indeed|good|perfect|not sure)(?=[ \t]?[,.!;:—]|[ \t]*$)",
-    r"(?:that|this|it|which) (?:seems|looks|sounds|is|was|'s|’s)(?: also| still)?"
+    r"(?:that|this|it|which)(?: (?:seems|looks|sounds|is|was)|['’]s)(?: also| still)?"
     r" (?:right|correct|good|fine|logical|reasonable|consistent|plausible|off|wrong|odd"
     r"|strange|weird|suspicious|different|conflicting|contradictory)",
     r"(?:that|this|it) (?:makes sense|works|checks out|matches|agrees|can['’]?t be right"
     r"|cannot be right|doesn['’]t (?:make sense|seem right|add up|match))",
     r"makes sense|i think (?:not|that['’]s (?:right|correct|it))",
+    # A recap of one's own work ("1. I started by expanding …", "Then, I multiplied by 4").
+    r"(?:then,? )?i (?:started|used|related|substituted|multiplied|converted|computed|expanded"
+    r"|applied|simplified|recognized|expressed|factored)",
 ]
 _REFLECTION_ZH = [
     r"等等|等一下|等一等|且慢|嗯",
@@ -188,7 +191,8 @@ _REFLECTION_ANYWHERE_EN = [
     r"|confusion|attempt)",
     r"when (?:i|we) (?:treated|converted|computed|calculated|did|used|considered|counted)",
     r"(?:why|where) (?:the|this|is the) (?:discrepancy|difference|contradiction|conflict)",
-    r"(?:this|that|it) (?:contradicts|conflicts with|disagrees with)",
+    r"(?:this|that|it) (?:contradicts|conflicts with|disagrees with)|the confusion (?:is|was|arises)"
+    r"|(?:that|this|it|which) (?:all |also )?makes sense(?=[ \t]*(?:[.!;,)]|$))",
     # Redoing one's own work ("Let me convert it step by step again").
     r"let(?:'s|’s| me| us) (?:do|convert|compute|calculate|count|add|work|go through)\b"
     r"[^.!?\n]{0,30}?\b(?:again|once more|one more time)\b",
@@ -261,12 +265,12 @@ _LEAD = rf"(?:{_LEAD_EN}\b[\s,，.!]+|{_LEAD_ZH}[\s,，]*)"
 _LETTER = r"[^\W\d_①-⑳]"
 
 
-def _alternation(fragments: list[str]) -> str:
+def alternation(fragments: list[str]) -> str:
     return "|".join(f"(?:{f})" for f in fragments)
 
 
 def _opening(en: list[str], zh: list[str]) -> re.Pattern[str]:
-    body = rf"(?:{_alternation(en)})(?![\w'’])|(?:{_alternation(zh)})"
+    body = rf"(?:{alternation(en)})(?![\w'’])|(?:{alternation(zh)})"
     # Every lead-in and cue starts with a letter: the lookaheads turn down each shorter
     # prefix of a long run of marks ("1. 1. 1. ...", "①①①...") and each shorter tail of
     # blanks after a lead-in at once, instead of trying every cue there.
@@ -278,8 +282,8 @@ def _opening(en: list[str], zh: list[str]) -> re.Pattern[str]:
 OPENING_RE: dict[str, re.Pattern[str]] = {k: _opening(*v) for k, v in _PHRASES.items()}
 _PREFIX_RE = re.compile(_PREFIX, re.IGNORECASE)
 REFLECTION_ANYWHERE_RE = re.compile(
-    rf"(?<![\w'’])(?:{_alternation(_REFLECTION_ANYWHERE_EN)})(?![\w'’])"
-    rf"|{_alternation(_REFLECTION_ANYWHERE_ZH)}|{_CHECKMARK}",
+    rf"(?<![\w'’])(?:{alternation(_REFLECTION_ANYWHERE_EN)})(?![\w'’])"
+    rf"|{alternation(_REFLECTION_ANYWHERE_ZH)}|{_CHECKMARK}",
     re.IGNORECASE,
 )
 
@@ -297,7 +301,7 @@ _ALTERNATIVE_ZH = [
 ]
 _CHECK_PURPOSE = r"verify|check|make sure|confirm|be sure|double-check|验证|检验|核对|检查|验算"
 ALTERNATIVE_RE = re.compile(
-    rf"(?<![\w'’])(?:{_alternation(_ALTERNATIVE_EN)})(?![\w'’])|{_alternation(_ALTERNATIVE_ZH)}",
+    rf"(?<![\w'’])(?:{alternation(_ALTERNATIVE_EN)})(?![\w'’])|{alternation(_ALTERNATIVE_ZH)}",
     re.IGNORECASE,
 )
 CHECK_PURPOSE_RE = re.compile(rf"(?<![\w'’])(?:{_CHECK_PURPOSE})", re.IGNORECASE)
@@ -309,7 +313,7 @@ def opens_alternative(text: str) -> bool:
 
 
 CORRECTION_RE = re.compile(
-    rf"(?<![\w'’])(?:{_alternation(_CORRECTION_EN)})(?![\w'’])|{_alternation(_CORRECTION_ZH)}",
+    rf"(?<![\w'’])(?:{alternation(_CORRECTION_EN)})(?![\w'’])|{alternation(_CORRECTION_ZH)}",
     re.IGNORECASE,
 )
 
@@ -396,38 +400,6 @@ def says_wrong(text: str) -> bool:
         for m in CORRECTION_RE.finditer(text)
     )
 
-
-# -- split markers ----------------------------------------------------------------------
-
-# Markers that open a new move even with no sentence punctuation before them
-# ("... = 12 Wait, that's wrong", "……所以是12等等，让我检查一下"). English markers need
-# a capital initial (the only sign of a new sentence when punctuation is missing), so
-# "I'll wait here" never splits; lowercase "but wait" counts right after a comma.
-_SPLIT_EN = [
-    r"(?:But|And|So|Oh|No)[ ,]+(?:[Ww]ait|[Hh]m+|[Hh]old on|[Aa]ctually)",
-    r"Wait(?!\s+(?:times?|lists?)\b)|Hm+|Alternatively|Actually|Hold on|Hang on|On second thought",
-    r"Let me (?:double[- ]?check|re-?check|check|verify|reconsider|re-?examine|re-?evaluate"
-    r"|make sure)",
-    r"Let(?:'s|’s| us) (?:double[- ]?check|re-?check|check|verify|reconsider)",
-]
-_SPLIT_EN_AFTER_COMMA = r"(?<=[,;] )(?:but|and|so) wait"
-# 等等 is also "etc." ("苹果、梨等等"); the segmenter drops those hits (a 、-list before).
-_SPLIT_ZH = [
-    r"(?:但是|不过|可是|但)?(?:等等|等一下|等一等|且慢)"
-    r"(?=[，,、！!：:。\s…]|让|我|这|不|好像|似乎|刚才|前面)",
-    r"或者(?=[，,：:]|用|换|也|可以|我们|直接|设|假设|另|试|不妨)",
-    r"(?:让我们?|我们|我)?(?:再|来|先|重新)?(?:仔细)?(?:检查|验证|核对|核实|确认)一下",
-    r"让我们?(?:再|来|先|重新)?(?:仔细)?(?:检查|验证|核对|核实|确认|想想|看看|算)",
-    r"(?:我们|也可以)?(?:用|换)?(?:换一种思路|换个思路|换个角度|换一种方法|另一种方法|另一种思路)",
-    r"不对(?=[，,！!。：:])",
-]
-# Every Chinese marker starts with one of these characters. The leading lookahead lets the
-# regex engine skip ahead (6x faster on megabytes); extend it with the list above.
-_SPLIT_ZH_FIRST = "但不可等且或让我们再来先重仔检验核确也用换另"
-SPLIT_MARKER_RE = re.compile(
-    rf"(?<![\w'’])(?:{_alternation(_SPLIT_EN)})(?![\w'’])"
-    rf"|{_SPLIT_EN_AFTER_COMMA}(?![\w'’])|(?=[{_SPLIT_ZH_FIRST}])(?:{_alternation(_SPLIT_ZH)})"
-)
 
 # -- negation and refusal ---------------------------------------------------------------
 

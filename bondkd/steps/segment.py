@@ -23,7 +23,7 @@ from functools import lru_cache
 
 from bondkd.config import SegmentConfig
 from bondkd.schema import STEP_JOINER
-from bondkd.steps import lexicon
+from bondkd.steps import lexicon, markers
 
 Span = tuple[int, int]
 
@@ -168,7 +168,7 @@ def _boundaries(text: str, granularity: str, prot: _Protected) -> dict[int, int]
         found[LINE] = [m.end() for m in _LINE_RE.finditer(text)]  # GSM8K: a line is a step
         found[SENTENCE] = list(_sentence_starts(text))
         found[MARKER] = [
-            m.start() for m in lexicon.SPLIT_MARKER_RE.finditer(text) if not _is_etc(text, m)
+            m.start() for m in markers.SPLIT_MARKER_RE.finditer(text) if not _is_etc(text, m)
         ]
     if granularity == "clause":
         found[CLAUSE] = [m.end() for m in _CLAUSE_RE.finditer(text)]
