@@ -220,6 +220,7 @@ def test_a_step_using_the_variable_just_introduced_carries_on_from_it():
         ("Hmm, 215 vs 205. Something is off.", "reflection"),
         ("That is again 11/36, so both ways agree.", "reflection"),
         ("So, that's correct.", "reflection"),
+        ("That gives 5 × 25 = 125 again, so both counts agree.", "reflection"),
         ("1. I started by expanding the product and found a pattern.", "reflection"),
         ("I think the confusion is whether leading zeros count.", "reflection"),
         ("I think that all makes sense.", "reflection"),
@@ -246,3 +247,33 @@ def test_a_rerun_points_where_its_last_calculation_was_first_made():
              "3182 − 319 = 2863; 2863 + 1 = 2864."]  # fmt: skip
     mol = _mol("How many integers k satisfy 319 ≤ k ≤ 3182?", steps)
     assert _target(mol, 5) == 1
+
+
+def test_a_redo_after_a_check_that_owns_a_slip_corrects():
+    steps = ["Let the width be w, so the length is 3w.", "The perimeter is 2(w + 3w) = 8w.",
+             "So 8w = 64, which gives w = 8 cm.", "The length is 3 × 8 = 24 cm.",
+             "The area is 24 × 8 = 182 cm².", "Hmm, let me double-check the perimeter.",
+             "2 × (24 + 8) = 2 × 32 = 64 cm ✓.",
+             "And the area again: 24 × 8 = 192, so the 182 above was a slip.",
+             "So the area is 192 cm²."]  # fmt: skip
+    mol = _mol("A rectangle's length is 3 times its width; its perimeter is 64 cm. Area?", steps)
+    assert mol.steps[7].kind == "correction" and _target(mol, 7) == 4
+    assert mol.steps[4].superseded_by == 7
+
+
+def test_a_check_after_a_correction_is_about_the_corrected_claim():
+    steps = ["250 / 18 = 13.89, so about 13.9 days.", "So he needs 13 days.",
+             "Wait, no. After 13 days he has read 13 × 18 = 234 pages, less than 250.",
+             "So he needs 14 days, not 13.", "Check: 14 × 18 = 252 ≥ 250 ✓, and 13 days fall short.",
+             "Sam needs 14 days."]  # fmt: skip
+    mol = _mol("Sam reads 18 pages a day. How many days for a 250-page book?", steps)
+    assert _target(mol, 4) == 3
+
+
+def test_a_second_formula_that_matches_checks_the_plain_step_before_it():
+    steps = ["The quadratic factors as (x − 2)(x − 3) = 0.", "So x = 2 or x = 3.",
+             "Checking x = 2: 4 − 10 + 6 = 0 ✓.", "For x = 3: 9 − 15 + 6 = 0 ✓.",
+             "The sum is 2 + 3 = 5.",
+             "By Vieta's formula the sum is −(−5)/1 = 5, which matches."]  # fmt: skip
+    mol = _mol("Find all real x with x² − 5x + 6 = 0, and give their sum.", steps)
+    assert _target(mol, 5) == 4

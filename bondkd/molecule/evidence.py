@@ -123,7 +123,10 @@ class Evidence:
         not itself part of a check: the claim a check is about when nothing else says."""
         out: list[int | None] = [None]
         for j in range(1, len(self.contents)):
-            last = j - 1 if not is_refl[j - 1] and _claims(self.contents[j - 1]) else out[-1]
+            # A correction that rejects a value states the claim now standing ("So he needs
+            # 14 days, not 13."); other checks only look back.
+            states = not is_refl[j - 1] or bool(self.rejects[j - 1])
+            last = j - 1 if states and _claims(self.contents[j - 1]) else out[-1]
             out.append(last)
         return out
 
@@ -156,9 +159,12 @@ class Evidence:
         named = own + sorted(v for v in self.contents[j].values - set(own) if not small(v))
         found = quantities.results(self.texts[last]) if last is not None and last >= branch else []
         earlier = range(branch - 1, max(-1, branch - 1 - LOOKBACK), -1)
+        # Else a plain step since then computed it ("The sum is 2 + 3 = 5." "By Vieta's
+        # formula the sum is 5, which matches."): the check itself is the second method.
+        since = [i for i in range(j - 1, branch - 1, -1) if named and not is_refl[i]]
         for value in named or [quantities.canon(q.value) for q in found[-1:]]:
-            for kind in ("results", "values"):
-                for i in earlier:
+            for kind, steps in (("results", earlier), ("values", earlier), ("results", since)):
+                for i in steps:
                     if value in getattr(self.contents[i], kind):
                         return i
         return anchors[branch] if anchors[branch] is not None else branch - 1

@@ -177,7 +177,8 @@ _REFLECTION_ANYWHERE_EN = [
     r"(?:(?:which|that|this|it) (?:matches|agrees|checks out)|(?:is|are|looks|seems) consistent)"
     r"(?=[ \t]*(?:[.!;,)]|$))",  # a verdict closing a clause ("..., which matches.")
     r"(?:give|gives|gave|got|get|yield|yields) (?:the same|different) (?:answers?|results?"
-    r"|values?)|(?:answers|results|ways|methods|approaches) (?:agree|match|differ|disagree)",
+    r"|values?)|(?:answers|results|ways|methods|approaches|counts|values) (?:agree|match|differ"
+    r"|disagree)",
     r"(?:matches|matching|agrees with|consistent with) (?:the |our )?"
     r"(?:first|earlier|previous|above|original)",
     rf"(?:^|(?<=[,;.!?]))\s*(?:but |so |and )?{_WAIT}",
@@ -220,7 +221,7 @@ _CHECKMARK = r"[✓✔☑]"
 # step superseded.
 _CORRECTION_EN = [
     r"(?:(?:that|this|it|which)['’]s|is|was|are|were) (?:wrong|incorrect|not (?:right|correct)"
-    r"|a mistake|an error)",
+    r"|a mistake|an error|a slip|a typo)",
     r"(?:made|make|have made|making) (?:a |an )?(?:mistake|error|slip|typo)",
     r"(?:my|an|the|that|this) (?:mistake|error) (?:was|is|here|earlier|before|above)",
     r"miscalculat(?:ed|ion|ing|e)|mis-?(?:read|copied|counted|computed|added|multiplied)",
