@@ -147,9 +147,9 @@ class Evidence:
                  branch: int | None) -> int | None:  # fmt: skip
         """For a check that sets two methods side by side ("Both methods give 12"), the
         step it is about: the latest step before the second method began (`branch`)
-        that computed (else wrote) the value the check names, or else the value the
-        second method ended with; failing both, the first method's last claim. None for
-        any other step."""
+        that computed (else wrote) the value the check names, else the latest plain step
+        since then that computed it, or else the value the second method ended with;
+        failing all, the first method's last claim. None for any other step."""
         if branch is None or not is_refl[j] or not _COMPARES.search(self.texts[j]):
             return None
         last = anchors[j]
