@@ -1,5 +1,7 @@
 """Cue classes (EN + ZH), their priority, word boundaries, split markers, negation, refusal."""
 
+import re
+
 import pytest
 
 from bondkd.steps import lexicon, markers
@@ -260,3 +262,26 @@ def test_negation(text: str, negated: bool) -> None:
 )
 def test_refusal(text: str, refusal: bool) -> None:
     assert bool(lexicon.REFUSAL_RE.search(text)) is refusal
+
+
+def test_no_cue_fragment_matches_nothing():
+    # A fragment that matches the empty string (a stray leading "|" after a comma) makes
+    # every step a reflection: each list entry must need at least one character.
+    lists = [v for k, v in vars(lexicon).items() if k.startswith("_") and isinstance(v, list)]
+    fragments = [f for frags in lists for f in frags if isinstance(f, str)]
+    assert len(fragments) > 50
+    for f in fragments:
+        assert re.fullmatch(f"(?:{f})", "") is None, f
+
+
+@pytest.mark.parametrize(
+    ("text", "wrong"),
+    [
+        ("等等，出水管是放水的，应该减去，不是加上。", True),
+        ("So it should be subtracted, not added.", True),
+        ("And 74 sits between 65 and 83, as the two guesses suggested.", False),
+    ],
+)
+def test_corrections_that_name_the_operation(text, wrong):
+    assert lexicon.says_wrong(text) is wrong
+    assert lexicon.has_cue(text, "reflection") or wrong

@@ -220,6 +220,7 @@ def test_a_step_using_the_variable_just_introduced_carries_on_from_it():
         ("Hmm, 215 vs 205. Something is off.", "reflection"),
         ("That is again 11/36, so both ways agree.", "reflection"),
         ("So, that's correct.", "reflection"),
+        ("Guessing is slow; let me set it up algebraically instead.", "exploration"),
         ("That gives 5 × 25 = 125 again, so both counts agree.", "reflection"),
         ("1. I started by expanding the product and found a pattern.", "reflection"),
         ("I think the confusion is whether leading zeros count.", "reflection"),

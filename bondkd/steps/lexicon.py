@@ -194,6 +194,7 @@ _REFLECTION_ANYWHERE_EN = [
     r"(?:why|where) (?:the|this|is the) (?:discrepancy|difference|contradiction|conflict)",
     r"(?:this|that|it) (?:contradicts|conflicts with|disagrees with)|the confusion (?:is|was|arises)"
     r"|(?:that|this|it|which) (?:all |also )?makes sense(?=[ \t]*(?:[.!;,)]|$))",
+    r"as (?:expected|predicted|estimated|(?:the|my|our) [^.,;!?\n]{1,25}?(?:suggested|predicted))",
     # Redoing one's own work ("Let me convert it step by step again").
     r"let(?:'s|’s| me| us) (?:do|convert|compute|calculate|count|add|work|go through)\b"
     r"[^.!?\n]{0,30}?\b(?:again|once more|one more time)\b",
@@ -231,12 +232,13 @@ _CORRECTION_EN = [
     r"|calculation|sum|product))",
     r"correction|oops|whoops|(?:wait|hmm|oh|ah|but)[,.]? (?:actually[,.]? )?no(?=[,.!;:])|no,? wait",
     r"(?:can['’]?t|cannot|couldn['’]t) be (?:right|correct|true)",
+    r"should (?:have )?(?:been |be )?[^,.;!?\n]{1,25}?, not",  # "should be subtracted, not added"
 ]
 _CORRECTION_ZH = [
     # "没有算错" (no slip) and "不对称" are no corrections.
     r"(?<!没有)(?<!没)(?<!未)(?<!不)(?<!无)(?:错了|算错|搞错|弄错|写错|看错了|抄错)|不对(?!称|应)|有误",
     r"(?:是|有|出现了?|犯了?(?:一个)?)(?:错误|失误)",
-    r"更正|改正|纠正",
+    r"更正|改正|纠正|应该[^，,。！？；\n]{1,12}?[，,](?:而)?不是",  # 应该减去，不是加上
 ]
 
 # -- where a step's opening words start -------------------------------------------------
@@ -296,6 +298,7 @@ _ALTERNATIVE_EN = [
     r"a (?:different|simpler|better|new|more direct) (?:method|approach|way|strategy)",
     r"think (?:about it |of it )?(?:differently|in terms of)",
     r"(?:maybe|perhaps) (?:using|by using|i (?:should|could|can) (?:use|convert|try|think))",
+    r"let(?:'s|’s| me| us) [^.,;!?\n]{1,30}? instead",  # "let me set it up algebraically instead"
 ]
 _ALTERNATIVE_ZH = [
     r"换(?:一种|一个|个)(?:思路|方法|角度|办法)|另一种(?:方法|思路|解法)|更简单的方法"
