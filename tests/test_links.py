@@ -220,6 +220,7 @@ def test_a_step_using_the_variable_just_introduced_carries_on_from_it():
         ("Hmm, 215 vs 205. Something is off.", "reflection"),
         ("That is again 11/36, so both ways agree.", "reflection"),
         ("So, that's correct.", "reflection"),
+        ("用组合数验证：C(3,2) ÷ C(5,2) = 3 ÷ 10 = 3/10，一致。", "reflection"),
         ("Guessing is slow; let me set it up algebraically instead.", "exploration"),
         ("That gives 5 × 25 = 125 again, so both counts agree.", "reflection"),
         ("1. I started by expanding the product and found a pattern.", "reflection"),
@@ -278,3 +279,17 @@ def test_a_second_formula_that_matches_checks_the_plain_step_before_it():
              "By Vieta's formula the sum is −(−5)/1 = 5, which matches."]  # fmt: skip
     mol = _mol("Find all real x with x² − 5x + 6 = 0, and give their sum.", steps)
     assert _target(mol, 5) == 4
+
+
+def test_a_step_named_by_number_is_the_one_meant():
+    steps = ["Let Ann have a marbles, so Tom has 3a.", "Together: a + 3a = 48, so 4a = 48.",
+             "Then a = 14.", "So Tom has 3 × 14 = 42.", "Hmm, check: 14 + 42 = 56, not 48.",
+             "I see, step 3 was wrong: 48 / 4 = 12, so a = 12.", "Tom has 3 × 12 = 36 marbles."]  # fmt: skip
+    mol = _mol("Tom has 3 times as many marbles as Ann. Together they have 48. Tom?", steps)
+    assert mol.steps[5].kind == "correction" and _target(mol, 5) == 2
+    assert content.read("Step 7. From step 3, I know f(6) = 2.").cited == 3
+    assert content.read("Step 3. So x = 2.").cited is None  # its own label
+    assert content.read("嗯，再看一下第一步：1.2 千米确实是 1200 米。").cited == 1
+    used = _mol("f(2) = 6 and f(1) = 2.", ["Step 1. f(2) = 6.", "Step 2. f(1) = 2.",
+                "Step 3. Now compute g.", "Step 4. From step 1, f⁻¹(6) = 2."])  # fmt: skip
+    assert any(b.source == 3 and b.target == 0 and b.type == "strong_logic" for b in used.bonds)

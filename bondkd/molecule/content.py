@@ -29,6 +29,12 @@ _COEFFICIENT = re.compile(r"[a-dijknp-ru-z](?![A-Za-z])")
 # A rejected expression ("不是 6x − 5") runs to the end of its clause.
 _FORM_END = re.compile(r"[,，。;；!！?？\n]")
 _COMPACT = str.maketrans({"−": "-", "×": "*", "÷": "/", "（": "(", "）": ")"})
+# A step named by its number ("From step 3, …", "I see, step 3 was wrong", 再看一下第一步),
+# counted from 1 as people and "Step N." labels count.
+_CITES = re.compile(
+    r"(?<![\w'’])step (\d{1,3})(?![\d.,]\d)|第([一二三四五六七八九十]|\d{1,3})步", re.IGNORECASE
+)
+_ZH_DIGITS = {c: k for k, c in enumerate("一二三四五六七八九十", start=1)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +47,7 @@ class Content:
     rejected_forms: frozenset[str]  # algebra it says is not so ("不是 6x − 5"), compacted
     blamed: frozenset[str]  # values named before the step says something was wrong
     claims: tuple[tuple[str, float], ...]  # calculations in order: (expression, value written)
+    cited: int | None  # the step it names by number, counted from 1 ("from step 3")
 
 
 def compact(text: str) -> str:
@@ -95,6 +102,7 @@ def read(text: str) -> Content:
         rejected=frozenset(rejected),
         rejected_forms=frozenset(forms),
         blamed=frozenset() if rejected or forms else frozenset(blamed),
+        cited=_cited(text),
         claims=tuple(  # cached: the conflicts read the same calculations
             dict.fromkeys(
                 ("".join(a.expr.split()), a.value)
@@ -103,6 +111,15 @@ def read(text: str) -> Content:
             )
         ),
     )
+
+
+def _cited(text: str) -> int | None:
+    """The first step number the text names, past its own label ("Step 7. From step 3, …")."""
+    opening = len(text) - len(text.lstrip()) + 1
+    for m in _CITES.finditer(text):
+        if m.start() > opening:
+            return int(m.group(1)) if m.group(1) else _ZH_DIGITS.get(m.group(2)) or int(m.group(2))
+    return None
 
 
 def _fraction(text: str, found: list, k: int) -> bool:

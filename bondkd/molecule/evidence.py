@@ -95,6 +95,7 @@ class Evidence:
     origins: list[int]  # j -> the step that first stated what j states (j if it is new)
     # j -> the variables (x, n) j is the first to write, none of them in the question
     introduced: list[frozenset[str]]
+    cites: list[int | None]  # j -> the earlier step it names by number ("from step 3")
 
     def pairs(self, behaviour: Sequence[str | None]) -> list[tuple[int, int]]:
         """Every pair `choose` may link: for a check, its own candidates, those of the
@@ -106,6 +107,8 @@ class Evidence:
         is_refl = self.reflecting(behaviour)
         anchors, branches = self.anchors(is_refl), self.branches(behaviour, is_refl)
         for j, anchor in enumerate(anchors):
+            if (cited := self.cites[j]) is not None:
+                out.add((j, cited))
             if (compared := self.compared(j, is_refl, anchors, branches[j])) is not None:
                 out.add((j, compared))
             elif is_refl[j]:
@@ -221,6 +224,7 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
     scores, rejects, redos, producers, uses = [], [], [], [], []
     origins: list[int] = []
     introduced: list[frozenset[str]] = []
+    cites: list[int | None] = []
     compacted: dict[int, str] = {}  # step -> compact(text), made when a rejection asks
     claimed: dict[str, tuple[int, float]] = {}  # expression -> (latest step claiming it, value)
     claimed_first: dict[str, tuple[int, float]] = {}
@@ -310,10 +314,11 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
                 t for t in c.terms if _variable(t) and t not in term_first and t not in asked_terms
             )
         )
+        cites.append(c.cited - 1 if c.cited is not None and 0 < c.cited <= j else None)
         for t in c.terms:
             term_first.setdefault(t, j)
     return Evidence(
-        scores, rejects, redos, reruns, producers, uses, contents, texts, origins, introduced
+        scores, rejects, redos, reruns, producers, uses, contents, texts, origins, introduced, cites
     )
 
 

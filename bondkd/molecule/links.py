@@ -103,6 +103,8 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
             used.sort(key=lambda i: (-ev.uses[j][i], -i))
             if j - 1 not in used and _continues(ev, j):
                 used.insert(0, j - 1)
+            if (cited := ev.cites[j]) is not None:  # "From step 3, I know f⁻¹(6) = 2."
+                used = [cited, *(i for i in used if i != cited)]
             if used:
                 out.deductions[j] = used[:MAX_DEDUCTIONS]
     out.tainted = replaced.tainted(ev.contents, out.superseded)
@@ -145,6 +147,8 @@ def _reflection_target(
     check's lookahead (checks and alternatives); `named`: `Evidence.rejections`."""
     if named:  # a rejected value or a redo with another value names the corrected step
         return max(named, key=lambda i: (named[i], i))
+    if ev.cites[j] is not None:  # "I see, step 3 was wrong": the step it names
+        return ev.cites[j]
     if ev.reruns[j] is not None and not lexicon.says_wrong(ev.texts[j]):
         return ev.reruns[j]  # "Then, 2863 + 1 = 2864." again: where it was first claimed
     if anchor is not None and lexicon.says_wrong(ev.texts[j]):
