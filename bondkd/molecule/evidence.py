@@ -64,8 +64,9 @@ MAX_TERM_STEPS = 4
 # 两种方法得到的速度相同): it is about the first method's result, not the one just found.
 _COMPARES = re.compile(
     r"(?<![\w'’])(?:(?:both|the two) (?:methods|approaches|ways|calculations|computations"
-    r"|results|answers)|two (?:methods|approaches)|vs\.?|versus|(?:same as|matches|agrees with) (?:the|our"
-    r"|my) (?:formula|first|earlier|previous|other|original|direct)"
+    r"|results|answers)|two (?:methods|approaches)|vs\.?|versus"
+    r"|(?:same as|matches|agrees with) (?:the|our|my) (?:formula|first|earlier|previous|other"
+    r"|original|direct)"
     r"|(?:which|that|this|it) (?:matches|agrees)(?=[ \t]*(?:[.!;,)]|$)))(?![\w'’])"
     r"|两种(?:方法|算法|思路|途径|解法)|两(?:个|种)结果|法的?(?:结果|答案)(?:完全)?(?:相同|一致|吻合)",
     re.IGNORECASE,
@@ -86,8 +87,8 @@ class Evidence:
     scores: list[dict[int, float]]  # j -> {i: evidence}
     rejects: list[dict[int, float]]  # j -> {i: rejected-value evidence alone}
     redos: list[dict[int, float]]  # j -> {i: i claimed j's calculation with another value}
-    reruns: list[int | None]  # j -> the step that first claimed the last calculation j
-    # redoes alike
+    # j -> where the last calculation j redoes alike (same value) was first claimed
+    reruns: list[int | None]
     producers: list[dict[int, float]]  # j -> {i: evidence from i's results and exprs}
     uses: list[dict[int, float]]  # j -> {i: i computed or last wrote a value j uses}
     contents: list[Content]
