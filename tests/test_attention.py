@@ -14,6 +14,10 @@ from bondkd.energy.attention import StepAttentionReader, normalise, token_steps,
 from bondkd.energy.kernels import segment_sum_reference
 
 QUESTION = "What is 3 times k?"
+# The tiny model's weights are scaled up (sharp attention), which amplifies float32
+# rounding: SDPA and eager agree to 1e-7 here but differed by 5e-5 on the CI machine's
+# CPU. A wrong token -> step mapping or normalisation moves step masses by > 1e-2.
+ATOL = 2e-4
 
 
 def trace(n_steps: int) -> tuple[str, list[tuple[int, int]]]:
@@ -106,7 +110,7 @@ def test_read_equals_eager_reference(tiny_llama) -> None:
     )
     want = eager_raw(tiny_llama, ids, steps, len(spans), [0, 1], [0, 1, 2, 3])
     assert got.windows == 1 and got.tokens == len(text)
-    np.testing.assert_allclose(got.raw, want, atol=1e-5)
+    np.testing.assert_allclose(got.raw, want, atol=ATOL)
     lower = np.tril_indices(len(spans), -1)
     assert np.all((got.energy[lower] >= 0) & (got.energy[lower] <= 1))
     assert np.isnan(got.energy[0, 1])  # a step cannot attend to a later one
@@ -125,7 +129,7 @@ def test_layer_head_selection_and_receivers(tiny_llama) -> None:
     )
     ids = [tiny_llama.tokenizer.bos_token_id, *enc["input_ids"]]
     np.testing.assert_allclose(
-        single.raw, eager_raw(tiny_llama, ids, steps, 8, [1], [2]), atol=1e-5
+        single.raw, eager_raw(tiny_llama, ids, steps, 8, [1], [2]), atol=ATOL
     )
 
     top = StepAttentionReader(tiny_llama, AttentionConfig(receiver_heads=1, depth=(0, 1))).read(
