@@ -280,6 +280,10 @@ def test_no_cue_fragment_matches_nothing():
         ("等等，出水管是放水的，应该减去，不是加上。", True),
         ("So it should be subtracted, not added.", True),
         ("And 74 sits between 65 and 83, as the two guesses suggested.", False),
+        # "Actually," with a new value replaces; a plan or a verdict does not
+        ("Actually, consecutive even numbers differ by 2, so the larger is n + 2.", True),
+        ("Actually, let me compute 5 × 3 first.", False),
+        ("Actually, that is right: 5.", False),
     ],
 )
 def test_corrections_that_name_the_operation(text, wrong):

@@ -205,6 +205,57 @@ def test_a_fraction_written_later_is_the_value_computed_earlier():
     assert _target(mol, 6) == 4
 
 
+def test_a_fractions_parts_are_not_values_of_their_own():
+    assert content.read("so the probability is 5/36.").values == {"0.138888888889"}
+    steps = ["There are 6 × 6 = 36 equally likely outcomes.",
+             "The pairs summing to 8 are (2,6), (3,5), (4,4), (5,3) and (6,2).",
+             "That is 5 pairs, so the probability is 5/36.",
+             "What if I count by the first die instead? Rolls 2 to 6 each have one partner.",
+             "That again gives 5 outcomes, so 5/36."]  # fmt: skip
+    assert _target(_mol("A die is rolled twice. P(sum is 8)?", steps), 4) == 2
+
+
+@pytest.mark.parametrize(
+    ("question", "steps", "j", "target"),
+    [
+        (  # no value named: the recent step it is about, not the product after it
+            "袋中有 3 个红球和 2 个白球，不放回地摸两次。两次都是红球的概率是多少？",
+            ["第一次摸到红球的概率是 3/5。", "第二次还是红球的概率也是 3/5。",
+             "所以两次都是红球的概率是 3/5 × 3/5 = 9/25。",
+             "不对，不放回的话，第二次时袋里只剩 2 个红球和 2 个白球，概率应该是 2/4 = 1/2。",
+             "两次都是红球的概率是 3/5 × 1/2 = 3/10。"],
+            3,
+            1,
+        ),
+        (
+            "The sum of two consecutive even numbers is 86. What are they?",
+            ["Let the smaller number be n, so the larger is n + 1.",
+             "Then n + (n + 1) = 86, so 2n = 85.",
+             "Actually, consecutive even numbers differ by 2, so the larger is n + 2.",
+             "Then n + (n + 2) = 86, so 2n = 84 and n = 42."],
+            2,
+            0,
+        ),
+    ],
+)  # fmt: skip
+def test_a_correction_naming_no_value_corrects_the_step_it_is_about(question, steps, j, target):
+    mol = _mol(question, steps)
+    assert mol.steps[j].kind == "correction" and _target(mol, j) == target
+    assert mol.steps[target].superseded_by == j
+
+
+def test_a_check_after_a_correction_checks_the_corrected_value():
+    # The correction is no second method to compare with, and the value it computes (15)
+    # is the claim the check is about, not the superseded perimeter before it.
+    steps = ["The hypotenuse is √(9² + 12²).", "9² + 12² = 81 + 144 = 225.",
+             "√225 = 16, so the hypotenuse is 16 cm.", "The perimeter is 9 + 12 + 16 = 37 cm.",
+             "Hold on, 16² is 256, not 225; √225 is 15.",
+             "So the hypotenuse is 15 cm and the perimeter is 9 + 12 + 15 = 36 cm.",
+             "That is the 3-4-5 triangle scaled by 3, whose sides are 9, 12, 15, which agrees."]  # fmt: skip
+    mol = _mol("A right triangle has legs 9 cm and 12 cm. What is its perimeter?", steps)
+    assert mol.steps[6].role == "reflection" and _target(mol, 6) == 4
+
+
 def test_a_step_using_the_variable_just_introduced_carries_on_from_it():
     steps = ["嗯，设这个数是 x。", "根据题意，3x + 14 = 5x − 6。", "移项得 20 = 2x，所以 x = 10。"]
     mol = _mol("一个数的 3 倍加上 14 等于这个数的 5 倍减去 6，这个数是多少？", steps)
@@ -227,6 +278,16 @@ def test_a_step_using_the_variable_just_introduced_carries_on_from_it():
         ("I think the confusion is whether leading zeros count.", "reflection"),
         ("I think that all makes sense.", "reflection"),
         ("210 + 150 = 360 千米，正好是两地距离，说明 3 小时是对的。", "reflection"),
+        ("1/40 + 1/60 = 1/24, so 24 minutes again.", "reflection"),
+        ("1 − 1/4 = 3/4, the same as counting.", "reflection"),
+        ("3 × 0.25 = $0.75, which matches the given price.", "reflection"),
+        ("The formula agrees with listing the values.", "reflection"),
+        ("3.6 × 250 = 900 g. Same answer.", "reflection"),
+        ("That again gives 5 outcomes, so 5/36.", "reflection"),
+        ("把 x = 4 代入原方程：左边 4 × (4 + 3) = 28。", "reflection"),
+        # a repeated operation, or a sameness that is the deduction itself, checks nothing
+        ("Then subtract 5 again, and halve it.", None),
+        ("Multiplying by 0.5 is the same as dividing by 2.", None),
     ],
 )
 def test_verdicts_and_cases(text, kind):

@@ -75,6 +75,7 @@ def read(text: str) -> Content:
     run: list[str] = []  # the expression being read: value, op, value, ...
     prev_end = -1
     fractions: dict[str, str] = {}  # "8/3" written as one number -> its value
+    parts: set[int] = set()  # numerators and denominators of those: not values of their own
     for k, q in enumerate(found):
         c = quantities.canon(q.value)
         if _REJECT_BEFORE.search(
@@ -87,13 +88,15 @@ def read(text: str) -> Content:
             run += [op.group(1).translate(_OP_CANON), c]
             if gap == "/" and _fraction(text, found, k):
                 fractions[f"{run[-3]}/{c}"] = quantities.canon(found[k - 1].value / q.value)
+                parts.update((k - 1, k))
         else:
             _close(run, exprs, fractions)
             run = [c]
         prev_end = q.end
     _close(run, exprs, fractions)
     return Content(
-        values=frozenset(quantities.canon(q.value) for q in found) | set(fractions.values()),
+        values=frozenset(quantities.canon(q.value) for k, q in enumerate(found) if k not in parts)
+        | set(fractions.values()),
         results=frozenset(
             quantities.canon(q.value) for q in quantities.results(text) if q.start in spans
         ),

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 from bondkd import quantities
 from bondkd.molecule.content import Content, compact, disagree, read, roundings, small
+from bondkd.steps import lexicon
 
 STRENGTH = {
     "rejected": 3.0,
@@ -66,7 +67,7 @@ _COMPARES = re.compile(
     r"(?<![\w'’])(?:(?:both|the two) (?:methods|approaches|ways|calculations|computations"
     r"|results|answers)|two (?:methods|approaches)|vs\.?|versus"
     r"|(?:same as|matches|agrees with) (?:the|our|my) (?:formula|first|earlier|previous|other"
-    r"|original|direct)"
+    r"|original|direct)|same as (?:by )?[a-z]+ing(?=[ \t]*(?:[.!;,)]|$))"
     r"|(?:which|that|this|it) (?:matches|agrees)(?=[ \t]*(?:[.!;,)]|$)))(?![\w'’])"
     r"|两种(?:方法|算法|思路|途径|解法)|两(?:个|种)结果|法的?(?:结果|答案)(?:完全)?(?:相同|一致|吻合)",
     re.IGNORECASE,
@@ -138,11 +139,12 @@ class Evidence:
         self, behaviour: Sequence[str | None], is_refl: Sequence[bool]
     ) -> list[int | None]:
         """For each step, the latest earlier step that opened another method: an
-        alternative, or the first step of a check."""
+        alternative, or the first step of a check. A correction opens none: the steps
+        after it replace the work it rejects rather than set a second method beside it."""
         out: list[int | None] = [None]
         for k in range(1, len(self.contents)):
             opens = behaviour[k - 1] == "exploration" or (
-                is_refl[k - 1] and not (k > 1 and is_refl[k - 2])
+                is_refl[k - 1] and not (k > 1 and is_refl[k - 2]) and not self.corrects(k - 1)
             )
             out.append(k - 1 if k > 1 and opens else out[-1])
         return out
@@ -189,6 +191,10 @@ class Evidence:
             )
             check = k if out[-1] else None if b == "exploration" else check
         return out
+
+    def corrects(self, k: int) -> bool:
+        """Whether step k takes something back: a value it rejects, or it says so."""
+        return bool(self.rejects[k]) or lexicon.says_wrong(self.texts[k])
 
     def _carries(self, k: int, behaviour: Sequence[str | None]) -> bool:
         return k > 0 and behaviour[k - 1] == "reflection" and behaviour[k] is None

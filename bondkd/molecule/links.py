@@ -21,7 +21,8 @@ decides:
   computed the value it names (`Evidence.compared`);
 - a correction (lexicon.says_wrong, or a rejected value): the step that wrote the rejected
   value, else the step whose expression or result it redoes, else, owning up right after
-  a correction ("I slipped"), that correction's target, else the claim just made. That
+  a correction ("I slipped"), that correction's target, else, of the claim just made and
+  the two before it, the one its content shares most with (the claim just made on a tie). That
   step is superseded by it, and so are, for the dataflow and conflicts, the steps between
   them that computed with the superseded values (bondkd.molecule.replaced);
 - a plain step: deduction links to the steps that computed or last wrote the values it
@@ -47,6 +48,8 @@ MIN_EVIDENCE = 0.5  # below this a step's own content does not name a target
 # self-contained: the step after it goes on ("So the product is 510."), it does not carry
 # the check out.
 SELF_CONTAINED = 1.0
+# A correction that names no value corrects one of the claims this close before it.
+NEAR_CORRECTION = 2
 
 
 @dataclass
@@ -158,8 +161,14 @@ def _reflection_target(
         redone = {i: x for i, x in ev.producers[j].items() if x >= STRENGTH["result"]}
         if redone:
             return max(redone, key=lambda i: (redone[i], i))
-        return anchor if corrected is None else corrected
-    cand = _weighed(ev.scores[j], is_refl)
+        if corrected is not None:
+            return corrected
+        # Naming no value, it corrects the recent step it is about ("不放回的话，第二次……
+        # 概率应该是 2/4" corrects "第二次……也是 3/5", not the product after it).
+        near = {i: x for i, x in ev.scores[j].items() if anchor - NEAR_CORRECTION <= i <= anchor}
+        best = max(near, key=lambda i: (near[i], i), default=anchor)
+        return best if near.get(best, 0.0) > near.get(anchor, 0.0) else anchor
+    cand = _weighed(ev, j, is_refl)
     own = max(cand.values(), default=0.0)
     if own < MIN_EVIDENCE and previous is not None:
         return previous  # "I slipped in the first step" goes on with the check before it
@@ -174,7 +183,7 @@ def _reflection_target(
     for k in range(j + 1, j + 1 if whole else min(len(ev.scores), j + 1 + LOOKAHEAD)):
         if ends[k]:  # a check of its own, or a new branch, ends this one
             break
-        for i, x in _weighed(ev.scores[k], is_refl).items():
+        for i, x in _weighed(ev, k, is_refl).items():
             if i < j:
                 cand[i] = cand.get(i, 0.0) + STRENGTH["lookahead"] * x
     if max(cand.values(), default=0.0) < MIN_EVIDENCE:
@@ -182,8 +191,11 @@ def _reflection_target(
     return max(cand, key=lambda i: (round(cand[i] + 0.25 * energy(j, i), 6), i))
 
 
-def _weighed(scores: dict[int, float], is_refl: Sequence[bool]) -> dict[int, float]:
-    """A check of a check points at what the first check verified, unless only it fits."""
+def _weighed(ev: Evidence, k: int, is_refl: Sequence[bool]) -> dict[int, float]:
+    """Step k's evidence. A check of a check points at what the first check verified,
+    unless only it fits; a correction that rejects a value states the claim now standing,
+    checked in full."""
     return {
-        i: x * (STRENGTH["reflection_target"] if is_refl[i] else 1.0) for i, x in scores.items()
+        i: x * (STRENGTH["reflection_target"] if is_refl[i] and not ev.rejects[i] else 1.0)
+        for i, x in ev.scores[k].items()
     }

@@ -180,7 +180,15 @@ _REFLECTION_ANYWHERE_EN = [
     r"|values?)|(?:answers|results|ways|methods|approaches|counts|values) (?:agree|match|differ"
     r"|disagree)",
     r"(?:matches|matching|agrees with|consistent with) (?:the |our )?"
-    r"(?:first|earlier|previous|above|original)",
+    r"(?:first|earlier|previous|above|original|given|stated)",
+    # A result set beside another ("The formula agrees with listing the values").
+    r"(?:formula|result|answer|method|approach|count|value|total|sum|calculation|estimate)s?"
+    r" (?:agrees?|match(?:es)?) with",
+    # The same value reached again ("so 24 minutes again", "1 − 1/4 = 3/4, the same as
+    # counting"); closing the clause, so "subtract 5 again, then" is not one.
+    r"(?:so|gives?|got|get|is|=)\s*\$?\d[\d,.]*(?:\s+[a-z]+){0,2}\s+again(?=[ \t]*(?:[.!;,)]|$))",
+    r"same as (?:by )?[a-z]+ing(?=[ \t]*(?:[.!;,)]|$))|again (?:gives|yields|comes to|equals)",
+    r"(?:the )?same (?:answer|result|value|total)(?=[ \t]*(?:[.!;)]|$))",
     rf"(?:^|(?<=[,;.!?]))\s*(?:but |so |and )?{_WAIT}",
     # Looking back at one's own earlier work ("earlier I got 20 bits", "my initial answer").
     r"(?:earlier|before|previously|initially|originally|at first),? (?:i|we) (?:thought|got"
@@ -201,7 +209,7 @@ _REFLECTION_ANYWHERE_EN = [
 ]
 _REFLECTION_ANYWHERE_ZH = [
     r"让我们?(?:再|来|先)?(?:检查|验证|核对|核实|确认|回顾)",
-    r"(?:检查|验证|核对|核实|确认)一下|验算|代入检验|检验一下",
+    r"(?:检查|验证|核对|核实|确认)一下|验算|代入检验|检验一下|代入(?:到)?原(?:方程|式|等式|题)",
     r"再次?(?:检查|验证|核对|确认)|重新(?:计算|核对|检查|验算|算)",
     r"(?:再|重新)[^，。！？；\n]{0,15}?(?:算一遍|算一次|检查一遍)",
     r"算错|搞错|弄错|出错|错了|不对(?=[，,。！!；;])",
@@ -233,6 +241,10 @@ _CORRECTION_EN = [
     r"correction|oops|whoops|(?:wait|hmm|oh|ah|but)[,.]? (?:actually[,.]? )?no(?=[,.!;:])|no,? wait",
     r"(?:can['’]?t|cannot|couldn['’]t) be (?:right|correct|true)",
     r"should (?:have )?(?:been |be )?[^,.;!?\n]{1,25}?, not",  # "should be subtracted, not added"
+    # Opening a step, "Actually," with a new value replaces what came before ("Actually,
+    # consecutive even numbers differ by 2"); not a plan or a verdict ("Actually, let me
+    # …", "Actually, that's right", "Actually, no further steps are needed").
+    r"^\s{0,3}actually\s*,(?! (?:let|i|we|that|this|it|no)(?![\w'’]))(?=[^\n]{0,200}?\d)",
 ]
 _CORRECTION_ZH = [
     # "没有算错" (no slip) and "不对称" are no corrections.
