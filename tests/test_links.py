@@ -285,6 +285,9 @@ def test_a_step_using_the_variable_just_introduced_carries_on_from_it():
         ("3.6 × 250 = 900 g. Same answer.", "reflection"),
         ("That again gives 5 outcomes, so 5/36.", "reflection"),
         ("把 x = 4 代入原方程：左边 4 × (4 + 3) = 28。", "reflection"),
+        ("Let me re-read the question: it says 1/4 of the rest.", "reflection"),
+        ("And x = 3: 9 − 15 + 6 = 0. Also good.", "reflection"),
+        ("That is 3 or 2, matching the factoring.", "reflection"),
         # a repeated operation, or a sameness that is the deduction itself, checks nothing
         ("Then subtract 5 again, and halve it.", None),
         ("Multiplying by 0.5 is the same as dividing by 2.", None),

@@ -45,7 +45,7 @@ _REFLECTION_EN = [
     r"actually\s*,",
     r"let(?:'s|’s| me| us)(?: also| quickly| now| just| first| again| carefully)?"
     r" (?:double[- ]?check|re-?check|check|verify|confirm|make sure|reconsider|re-?examine"
-    r"|re-?evaluate|re-?visit|re-?compute|re-?calculate|re-?do|go back|look (?:back|again)"
+    r"|re-?evaluate|re-?visit|re-?compute|re-?calculate|re-?do|re-?read|go back|look (?:back|again)"
     r"|sanity[- ]check|see if|test (?:this|it|that))",
     r"(?:i|we) (?:should|need to|must|can|will|'ll|’ll)(?: also| now| quickly| first)?"
     r" (?:double[- ]?check|re-?check|check|verify|confirm|make sure|reconsider)",
@@ -54,7 +54,8 @@ _REFLECTION_EN = [
     r"confirm(?:ing|ation)?",
     r"as a (?:quick |final |sanity |further |rough |simple |second )?check",
     r"to (?:double[- ]?check|verify|confirm|make sure|be sure)",
-    r"re-?(?:compute|computing|calculate|calculating|evaluate|evaluating|examine|examining"
+    r"re-?(?:compute|computing|calculate|calculating|evaluate|evaluating|examine|examining|read"
+    r"|reading"
     r"|visit|visiting|run|running|do|doing|derive|deriving|count|counting|trace|tracing)",
     r"(?:that|this|it)(?:'s|’s| is| was) (?:not right|wrong|incorrect|not correct|a mistake"
     r"|an error|off)",
@@ -171,7 +172,8 @@ _REFLECTION_ANYWHERE_EN = [
     r"(?:that|this)(?:'s|’s| is| was) (?:wrong|not right|incorrect|a mistake)",
     r"made (?:a |an )?(?:mistake|error)|miscalculat\w*",
     r"(?:is|are|was) (?:indeed |also )?correct|checks out|in the right (?:range|ballpark)"
-    r"|(?<=[.!;] )(?:correct|right|yes|exactly)(?=[.!])",  # "2 × 0.9 = 1.8. Correct."
+    r"|(?<=[.!;] )(?:(?:also|still) )?(?:correct|right|yes|exactly|good|fine)(?=[.!])",
+    # ↑ a verdict sentence of its own: "2 × 0.9 = 1.8. Correct.", "9 − 15 + 6 = 0. Also good."
     r"same as (?:before|above|earlier|the first|(?:the|our|my) (?:formula|earlier|previous"
     r"|other|original|direct|first) ?(?:method|approach|result|answer|count|one|gave)?)",
     r"(?:(?:which|that|this|it) (?:matches|agrees|checks out)|(?:is|are|looks|seems) consistent)"
@@ -180,7 +182,8 @@ _REFLECTION_ANYWHERE_EN = [
     r"|values?)|(?:answers|results|ways|methods|approaches|counts|values) (?:agree|match|differ"
     r"|disagree)",
     r"(?:matches|matching|agrees with|consistent with) (?:the |our )?"
-    r"(?:first|earlier|previous|above|original|given|stated)",
+    r"(?:first|earlier|previous|above|original|given|stated|factoring|factorization|formula"
+    r"|counting|count|listing|enumeration|substitution|expansion|estimate|direct)",
     # A result set beside another ("The formula agrees with listing the values").
     r"(?:formula|result|answer|method|approach|count|value|total|sum|calculation|estimate)s?"
     r" (?:agrees?|match(?:es)?) with",
