@@ -244,6 +244,28 @@ def test_a_correction_naming_no_value_corrects_the_step_it_is_about(question, st
     assert mol.steps[target].superseded_by == j
 
 
+@pytest.mark.parametrize(
+    ("question", "steps"),
+    [
+        (
+            "进水管 6 小时注满水池，出水管 8 小时放完。两管同时开，几小时注满？",
+            ["进水管每小时注入 1/6。", "出水管每小时放出 1/8。", "两管同时开，每小时净注入 1/6 + 1/8。",
+             "1/6 + 1/8 = 4/24 + 3/24 = 7/24。", "所以注满需要 1 ÷ 7/24 = 24/7 小时。",
+             "等等，出水管是放水的，应该减去，不是加上。"],
+        ),
+        (
+            "A tank fills in 6 hours and drains in 8. With both open, how long to fill it?",
+            ["The inlet adds 1/6 of the tank per hour.", "The drain removes 1/8 per hour.",
+             "Together per hour: 1/6 + 1/8.", "1/6 + 1/8 = 4/24 + 3/24 = 7/24.",
+             "So it fills in 24/7 hours.", "Hmm, the drain's rate should be subtracted, not added."],
+        ),
+    ],
+)  # fmt: skip
+def test_a_rejected_operation_corrects_the_step_that_first_wrote_it(question, steps):
+    mol = _mol(question, steps)
+    assert mol.steps[5].kind == "correction" and _target(mol, 5) == 2
+
+
 def test_a_check_after_a_correction_checks_the_corrected_value():
     # The correction is no second method to compare with, and the value it computes (15)
     # is the claim the check is about, not the superseded perimeter before it.

@@ -35,6 +35,14 @@ _CITES = re.compile(
     r"(?<![\w'’])step (\d{1,3})(?![\d.,]\d)|第([一二三四五六七八九十]|\d{1,3})步", re.IGNORECASE
 )
 _ZH_DIGITS = {c: k for k, c in enumerate("一二三四五六七八九十", start=1)}
+# An operation a correction rejects ("should be subtracted, not added", 应该减去，不是加上).
+_REJECT_OP = re.compile(
+    r"(?<![\w'’])(?:not|n['’]t)[ \t](?:be[ \t])?(add|plus|subtract|minus|multipl|divid)"
+    r"|(?<!是)不是(?:用|去)?([加减乘除])",
+    re.IGNORECASE,
+)
+_OP_WORDS = {"add": "+", "plus": "+", "subtract": "-", "minus": "-", "multipl": "*",
+             "divid": "/", "加": "+", "减": "-", "乘": "*", "除": "/"}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +54,7 @@ class Content:
     rejected: frozenset[str]  # values the step says are not so
     rejected_forms: frozenset[str]  # algebra it says is not so ("不是 6x − 5"), compacted
     blamed: frozenset[str]  # values named before the step says something was wrong
+    rejected_ops: frozenset[str]  # operations a correction says were wrong ("+", "-", "*", "/")
     claims: tuple[tuple[str, float], ...]  # calculations in order: (expression, value written)
     cited: int | None  # the step it names by number, counted from 1 ("from step 3")
 
@@ -105,6 +114,11 @@ def read(text: str) -> Content:
         rejected=frozenset(rejected),
         rejected_forms=frozenset(forms),
         blamed=frozenset() if rejected or forms else frozenset(blamed),
+        rejected_ops=frozenset(
+            _OP_WORDS[(m.group(1) or m.group(2)).lower()] for m in _REJECT_OP.finditer(text)
+        )
+        if wrong
+        else frozenset(),
         cited=_cited(text),
         claims=tuple(  # cached: the conflicts read the same calculations
             dict.fromkeys(

@@ -9,6 +9,8 @@ Evidence that step j points at an earlier step i (`gather`), summed:
 |----------------------------------------------------|---------------|
 | a value j rejects ("not 418") that i computed/wrote| 3.0           |
 | an expression j rejects ("不是 6x − 5"), first in i | 3.0           |
+| an operation j rejects ("不是加上"): where the latest | 3.0           |
+| expression using it was first written               |               |
 | an expression (17 × 24) first written in i         | 1.0           |
 | a value computed in i (a result there)             | 1.0 (0.3 ≤ 9) |
 | a value first written in i, not computed there     | 0.5 (0.15 ≤ 9)|
@@ -58,6 +60,8 @@ MAX_DEDUCTIONS = 3
 RERUN_GAP, RERUN = 3, 6
 # Steps back that a comparison of methods, or a rejected expression, looks for its origin.
 LOOKBACK = 256
+# Steps back that a rejected operation ("应该减去，不是加上") looks for the expression using it.
+OP_LOOKBACK = 6
 # Terms in more steps than this say nothing about where content came from.
 MAX_TERM_STEPS = 4
 
@@ -262,6 +266,11 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         for form in sorted(c.rejected_forms):  # the step that first wrote it
             if (i := _first_writing(form, texts, j, compacted)) is not None:
                 r[i] += STRENGTH["rejected"]
+        for op in sorted(c.rejected_ops):  # where the latest sum (product ...) was first written
+            i = next((k for k in range(j - 1, max(-1, j - 1 - OP_LOOKBACK), -1)
+                      if any(op in e for e in contents[k].exprs)), None)  # fmt: skip
+            if i is not None:
+                r[min(expr_first[e] for e in contents[i].exprs if op in e)] += STRENGTH["rejected"]
         for e in sorted(c.exprs):
             if (i := expr_first.get(e)) is not None:
                 pr[i] += STRENGTH["expression"]
