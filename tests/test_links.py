@@ -278,6 +278,18 @@ def test_a_check_after_a_correction_checks_the_corrected_value():
     assert mol.steps[6].role == "reflection" and _target(mol, 6) == 4
 
 
+def test_a_check_of_words_points_at_the_step_naming_the_same_things():
+    # No number to trace, and every name is the question's: the recent step sharing most
+    # of them (Lee, cat, dog, fish) is what "Check Lee" checks, not the claim just made.
+    steps = ["Lee owns neither the dog nor the fish, so Lee owns the cat.",
+             "Kim does not own the dog, and the cat is taken, so Kim owns the fish.",
+             "That leaves the dog for Max.",
+             "Check Lee: the cat is neither the dog nor the fish, so the second clue holds."]  # fmt: skip
+    question = ("Kim, Lee and Max each own one pet: a cat, a dog or a fish. Kim does not own "
+                "the dog. Lee owns neither the dog nor the fish. Who owns what?")  # fmt: skip
+    assert _target(_mol(question, steps), 3) == 0
+
+
 def test_a_step_using_the_variable_just_introduced_carries_on_from_it():
     steps = ["嗯，设这个数是 x。", "根据题意，3x + 14 = 5x − 6。", "移项得 20 = 2x，所以 x = 10。"]
     mol = _mol("一个数的 3 倍加上 14 等于这个数的 5 倍减去 6，这个数是多少？", steps)

@@ -102,6 +102,7 @@ class Evidence:
     # j -> the variables (x, n) j is the first to write, none of them in the question
     introduced: list[frozenset[str]]
     cites: list[int | None]  # j -> the earlier step it names by number ("from step 3")
+    asked: list[frozenset[str]]  # j -> the question's terms it writes
 
     def pairs(self, behaviour: Sequence[str | None]) -> list[tuple[int, int]]:
         """Every pair `choose` may link: for a check, its own candidates, those of the
@@ -334,7 +335,18 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         for t in c.terms:
             term_first.setdefault(t, j)
     return Evidence(
-        scores, rejects, redos, reruns, producers, uses, contents, texts, origins, introduced, cites
+        scores,
+        rejects,
+        redos,
+        reruns,
+        producers,
+        uses,
+        contents,
+        texts,
+        origins,
+        introduced,
+        cites,
+        [c.terms & asked_terms for c in contents],
     )
 
 

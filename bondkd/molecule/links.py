@@ -14,7 +14,10 @@ decides:
   to where that claim was first stated: `origins`), plus the evidence of the next two
   steps, which carry the check out ("let me check the students again" is followed by the
   multiplication it redoes), unless the check computes its own result and names its step
-  itself; a check of a check counts half; energy breaks ties;
+  itself; a check of a check counts half; a check that writes no number and names
+  nothing of its own gets 0.3 per question term it shares (two or more) with each of the
+  ten plain steps before it, at most 0.9 ("Check Lee: the cat is neither …" is about the
+  step that said so of Lee); energy breaks ties;
 - a calculation redone alike inside a check ("6 × 4096 = 24576" again after "Let me
   convert it again"): the step that first claimed it;
 - a check that compares two methods ("Both methods give 12"): the first method's step that
@@ -50,6 +53,9 @@ MIN_EVIDENCE = 0.5  # below this a step's own content does not name a target
 SELF_CONTAINED = 1.0
 # A correction that names no value corrects one of the claims this close before it.
 NEAR_CORRECTION = 2
+# A check that writes no number is about a step this close before it that names at least
+# ASKED_SHARED of the same question terms (names, objects), 0.3 for each.
+ASKED_WINDOW, ASKED_SHARED = 10, 2
 
 
 @dataclass
@@ -172,6 +178,12 @@ def _reflection_target(
     own = max(cand.values(), default=0.0)
     if own < MIN_EVIDENCE and previous is not None:
         return previous  # "I slipped in the first step" goes on with the check before it
+    if own < MIN_EVIDENCE and not ev.contents[j].values:
+        # A check of words, not numbers ("Check Lee: the cat is neither the dog nor the
+        # fish"): the recent plain step naming most of the same things from the question.
+        for i in range(max(0, j - ASKED_WINDOW), j):
+            if not is_refl[i] and (o := len(ev.asked[j] & ev.asked[i])) >= ASKED_SHARED:
+                cand[i] = cand.get(i, 0.0) + min(STRENGTH["terms_max"], STRENGTH["term"] * o)
     # Without other evidence a check is about the claim just made: the latest step that
     # is not itself part of a check.
     if anchor is not None:
