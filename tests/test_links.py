@@ -278,6 +278,20 @@ def test_a_check_after_a_correction_checks_the_corrected_value():
     assert mol.steps[6].role == "reflection" and _target(mol, 6) == 4
 
 
+def test_a_check_by_the_inverse_operation_tests_the_step_it_inverts():
+    # "not 432" rejects a correct value: the multiplication undoes "432 / 4 = 118"
+    steps = ["24 × 18 = 24 × 20 − 24 × 2 = 480 − 48 = 432.", "75% sold means 25% are empty.",
+             "25% of 432 is 432 / 4 = 118.", "Hmm, that doesn't look right. 4 × 118 = 472, not 432.",
+             "432 / 4 = 108."]  # fmt: skip
+    mol = _mol("24 rows of 18 seats, 75% sold. How many are empty?", steps)
+    assert _target(mol, 3) == 2
+    # a replacement value that computes nothing takes back the step that wrote the old one
+    steps = ["Each digit is 4 bits, so 5 digits would be 5 * 4 = 20 bits.",
+             "The leading zero is dropped, so the total is 20 - 1 = 19 bits.",
+             "So, that's why the number of bits is 19, not 20."]  # fmt: skip
+    assert _target(_mol("How many bits does 66666 in base 16 need?", steps), 2) == 0
+
+
 def test_a_check_of_words_points_at_the_step_naming_the_same_things():
     # No number to trace, and every name is the question's: the recent step sharing most
     # of them (Lee, cat, dog, fish) is what "Check Lee" checks, not the claim just made.
@@ -322,6 +336,7 @@ def test_a_step_using_the_variable_just_introduced_carries_on_from_it():
         ("Let me re-read the question: it says 1/4 of the rest.", "reflection"),
         ("And x = 3: 9 − 15 + 6 = 0. Also good.", "reflection"),
         ("That is 3 or 2, matching the factoring.", "reflection"),
+        ("不会，两枚硬币是可以区分的，所以 1/2 是对的。", "reflection"),
         # a repeated operation, or a sameness that is the deduction itself, checks nothing
         ("Then subtract 5 again, and halve it.", None),
         ("Multiplying by 0.5 is the same as dividing by 2.", None),

@@ -8,6 +8,8 @@ Evidence that step j points at an earlier step i (`gather`), summed:
 | j's content                                        | strength      |
 |----------------------------------------------------|---------------|
 | a value j rejects ("not 418") that i computed/wrote| 3.0           |
+| (or, when j checks by the inverse operation, the   |               |
+| step that computed with it: `_tested`)             |               |
 | an expression j rejects ("不是 6x − 5"), first in i | 3.0           |
 | an operation j rejects ("不是加上"): where the latest | 3.0           |
 | expression using it was first written               |               |
@@ -60,6 +62,7 @@ MAX_DEDUCTIONS = 3
 RERUN_GAP, RERUN = 3, 6
 # Steps back that a comparison of methods, or a rejected expression, looks for its origin.
 LOOKBACK = 256
+_OPERAND = re.compile(r"\d+(?:\.\d+)?")  # the numbers of a canonical expression ("4*118")
 # Steps back that a rejected operation ("应该减去，不是加上") looks for the expression using it.
 OP_LOOKBACK = 6
 # Terms in more steps than this say nothing about where content came from.
@@ -252,7 +255,7 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
             # is on $60, not $80" confirms the base): only a value the trace computed is.
             i = producer.get(v, None if v in asked_values else stated.get(v))
             if i is not None:
-                r[i] += STRENGTH["rejected"]
+                r[_tested(contents, c, v, i, j)] += STRENGTH["rejected"]
         d: dict[int, float] = defaultdict(float)
         for e, x in sorted(c.claims):  # "Actually, 0.15 × 240 is 36": redone, another value
             prior = claimed.get(e)
@@ -348,6 +351,18 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         cites,
         [c.terms & asked_terms for c in contents],
     )
+
+
+def _tested(contents: Sequence[Content], c: Content, v: str, i: int, j: int) -> int:
+    """The step a rejected value `v` (first from step i) takes back. Checking by the inverse
+    operation rejects a correct value: "4 × 118 = 472, not 432" tests "432 / 4 = 118", the
+    latest step between that computed with v and whose result is an operand of j's
+    arithmetic ("the number of bits is 19, not 20" computes nothing: it takes back 20)."""
+    operands = {x for e in c.exprs for x in _OPERAND.findall(e)} - {v}
+    for k in range(j - 1, i, -1) if operands else ():
+        if v in contents[k].values and contents[k].results & operands:
+            return k
+    return i
 
 
 def _variable(term: str) -> bool:
