@@ -54,9 +54,9 @@ _REFLECTION_EN = [
     r"confirm(?:ing|ation)?",
     r"as a (?:quick |final |sanity |further |rough |simple |second )?check",
     r"to (?:double[- ]?check|verify|confirm|make sure|be sure)",
-    r"re-?(?:compute|computing|calculate|calculating|evaluate|evaluating|examine|examining|read"
-    r"|reading"
-    r"|visit|visiting|run|running|do|doing|derive|deriving|count|counting|trace|tracing)",
+    r"re-?(?:compute|computing|calculate|calculating|evaluate|evaluating|examine|examining"
+    r"|read|reading|visit|visiting|run|running|do|doing|derive|deriving|count|counting|trace"
+    r"|tracing)",
     r"(?:that|this|it)(?:'s|’s| is| was) (?:not right|wrong|incorrect|not correct|a mistake"
     r"|an error|off)",
     r"(?:is|does) (?:that|this|it) (?:right|correct|make sense|plausible|reasonable|realistic)",
