@@ -53,8 +53,8 @@ from bondkd.schema import STEP_JOINER, Trace
 LABELLED = Path(__file__).resolve().parents[1] / "datasets" / "labelled.jsonl"
 LONG_CHARS, LONG_STEPS = 3000, 30
 SPLITS = ("tune", "holdout", "all")
-# "written": the short traces written for bondkd (no `source`), with "written:holdout" the 10
-# written and labelled before anything ran on them; "public": the rest.
+# "written": the short traces written for bondkd (no `source`), with "written:holdout" those
+# written, labelled and scored before anything was tuned on them; "public": the rest.
 GROUPS = (*SPLITS, *(f"long:{s}" for s in SPLITS), "written", "written:holdout", "public")
 # Metrics scored as precision / recall of a predicted set against a gold set.
 SET_METRICS = (
