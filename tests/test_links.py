@@ -285,6 +285,10 @@ def test_a_check_by_the_inverse_operation_tests_the_step_it_inverts():
              "432 / 4 = 108."]  # fmt: skip
     mol = _mol("24 rows of 18 seats, 75% sold. How many are empty?", steps)
     assert _target(mol, 3) == 2
+    # a check by the inverse operation, with nothing rejected, tests the step it inverts
+    steps = ["水的体积是 5 × 4 × 3 = 60 立方分米。", "水深 = 体积 ÷ 底面积 = 60 ÷ 10 = 6 分米。",
+             "检验：10 × 6 = 60 立方分米，和水箱的容积相等。"]  # fmt: skip
+    assert _target(_mol("5×4×3 分米的水倒入底面积 10 平方分米的容器，水深多少？", steps), 2) == 1
     # a replacement value that computes nothing takes back the step that wrote the old one
     steps = ["Each digit is 4 bits, so 5 digits would be 5 * 4 = 20 bits.",
              "The leading zero is dropped, so the total is 20 - 1 = 19 bits.",
@@ -337,6 +341,9 @@ def test_a_step_using_the_variable_just_introduced_carries_on_from_it():
         ("And x = 3: 9 − 15 + 6 = 0. Also good.", "reflection"),
         ("That is 3 or 2, matching the factoring.", "reflection"),
         ("不会，两枚硬币是可以区分的，所以 1/2 是对的。", "reflection"),
+        ("Same result, since multiplying by 0.85 and 1.05 commutes.", "reflection"),
+        ("Let me trace it to be safe: after i=1 total is 1, after i=2 it is 5.", "reflection"),
+        ("15/45 = 1/3, which agrees with the step-by-step product.", "reflection"),
         # a repeated operation, or a sameness that is the deduction itself, checks nothing
         ("Then subtract 5 again, and halve it.", None),
         ("Multiplying by 0.5 is the same as dividing by 2.", None),

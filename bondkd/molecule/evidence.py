@@ -14,7 +14,8 @@ Evidence that step j points at an earlier step i (`gather`), summed:
 | an operation j rejects ("不是加上"): where the latest | 3.0           |
 | expression using it was first written               |               |
 | an expression (17 × 24) first written in i         | 1.0           |
-| a value computed in i (a result there)             | 1.0 (0.3 ≤ 9) |
+| a value computed in i (a result there; or a result | 1.0 (0.3 ≤ 9) |
+| of j's that undoes a later step: `_tested`)        |               |
 | a value first written in i, not computed there     | 0.5 (0.15 ≤ 9)|
 | a rare term first written in i                     | 0.3, ≤ 0.9    |
 
@@ -284,8 +285,14 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
                 continue
             k = STRENGTH["small"] if small(v) else 1.0
             if (i := producer.get(v, rounded.get(v))) is not None:
-                pr[i] += k * STRENGTH["result"]
                 u[i] += k * STRENGTH["result"]
+                # Computed again by the inverse operation ("10 × 6 = 60" after "60 ÷ 10 =
+                # 6"), it points at the step inverted, not at the one that computed 60.
+                inverted = _tested(contents, c, v, i, j) if v in c.results else i
+                if inverted == i:
+                    pr[i] += k * STRENGTH["result"]
+                else:
+                    s[inverted] += k * STRENGTH["result"]
             elif (i := first.get(v)) is not None:
                 s[i] += k * STRENGTH["mention"]
             # A value is used from where it was last written ("Total: 756." then "756 - 168").
@@ -354,10 +361,11 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
 
 
 def _tested(contents: Sequence[Content], c: Content, v: str, i: int, j: int) -> int:
-    """The step a rejected value `v` (first from step i) takes back. Checking by the inverse
-    operation rejects a correct value: "4 × 118 = 472, not 432" tests "432 / 4 = 118", the
-    latest step between that computed with v and whose result is an operand of j's
-    arithmetic ("the number of bits is 19, not 20" computes nothing: it takes back 20)."""
+    """The step that step j's value `v` (first from step i) is about: i, unless j undoes a
+    later step by the inverse operation. "10 × 6 = 60" tests "60 ÷ 10 = 6", and "4 × 118 =
+    472, not 432" tests "432 / 4 = 118": the latest step between that computed with v and
+    whose result is an operand of j's arithmetic ("the number of bits is 19, not 20"
+    computes nothing: it takes back 20)."""
     operands = {x for e in c.exprs for x in _OPERAND.findall(e)} - {v}
     for k in range(j - 1, i, -1) if operands else ():
         if v in contents[k].values and contents[k].results & operands:

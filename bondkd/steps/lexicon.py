@@ -68,7 +68,8 @@ _REFLECTION_EN = [
     r"review(?:ing)?|revisit(?:ing)?",
     r"both (?:methods|approaches|ways|answers|results|calculations|computations)",
     # Verdicts on what came before: a step that only judges an earlier claim checks it.
-    r"(?:yes|correct|right|exactly|indeed|good|perfect|not sure)(?=[ \t]?[,.!;:—]|[ \t]*$)",
+    r"(?:yes|correct|right|exactly|indeed|good|perfect|not sure|(?:the )?same (?:result|answer))"
+    r"(?=[ \t]?[,.!;:—]|[ \t]*$)",
     r"(?:that|this|it|which)(?: (?:seems|looks|sounds|is|was)|['’]s)(?: also| still)?"
     r" (?:right|correct|good|fine|logical|reasonable|consistent|plausible|off|wrong|odd"
     r"|strange|weird|suspicious|different|conflicting|contradictory)",
@@ -166,7 +167,7 @@ _REFLECTION_ANYWHERE_EN = [
     r"let(?:'s|’s| me| us)(?: also| quickly| now| just| first| again| carefully)?"
     r" (?:double[- ]?check|re-?check|check|verify|confirm|make sure|reconsider|re-?examine)",
     r"(?:i|we) (?:should|need to|must)(?: also| now)? (?:double[- ]?check|re-?check|check|verify)",
-    r"to (?:double[- ]?check|verify|confirm|make sure|be sure)",
+    r"to (?:double[- ]?check|verify|confirm|make sure|be sure|be safe)",
     r"as a (?:quick |final |sanity |rough |simple |second )?check|sanity[- ]check"
     r"|double[- ]?check(?:ing|ed)?",
     r"(?:that|this)(?:'s|’s| is| was) (?:wrong|not right|incorrect|a mistake)",
@@ -176,6 +177,7 @@ _REFLECTION_ANYWHERE_EN = [
     # ↑ a verdict sentence of its own: "2 × 0.9 = 1.8. Correct.", "9 − 15 + 6 = 0. Also good."
     r"same as (?:before|above|earlier|the first|(?:the|our|my) (?:formula|earlier|previous"
     r"|other|original|direct|first) ?(?:method|approach|result|answer|count|one|gave)?)",
+    r"(?:which|that|this|it) agrees with (?:the|our|my|what|both)",
     r"(?:(?:which|that|this|it) (?:matches|agrees|checks out)|(?:is|are|looks|seems) consistent)"
     r"(?=[ \t]*(?:[.!;,)]|$))",  # a verdict closing a clause ("..., which matches.")
     r"(?:give|gives|gave|got|get|yield|yields) (?:the same|different) (?:answers?|results?"
