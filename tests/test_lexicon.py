@@ -284,8 +284,15 @@ def test_no_cue_fragment_matches_nothing():
         ("Actually, consecutive even numbers differ by 2, so the larger is n + 2.", True),
         ("Actually, let me compute 5 × 3 first.", False),
         ("Actually, that is right: 5.", False),
+        ("That makes 28.20, so I was a dollar off.", True),
+        ("The count is off by one: it should be 9.", True),
     ],
 )
 def test_corrections_that_name_the_operation(text, wrong):
     assert lexicon.says_wrong(text) is wrong
     assert lexicon.has_cue(text, "reflection") or wrong
+
+
+def test_off_is_an_error_only_when_the_work_was_off():
+    assert not lexicon.says_wrong("The price is $5 off the list price of $40.")
+    assert not lexicon.says_wrong("We were told to take 20% off.")

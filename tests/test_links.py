@@ -266,6 +266,40 @@ def test_a_rejected_operation_corrects_the_step_that_first_wrote_it(question, st
     assert mol.steps[5].kind == "correction" and _target(mol, 5) == 2
 
 
+@pytest.mark.parametrize(
+    ("question", "steps", "j", "target"),
+    [
+        (  # the 13 starts the wrong calculation; it was right where it was computed
+            "一支钢笔 18 元，笔记本比钢笔便宜 5 元。买 3 支钢笔和 4 本笔记本一共多少元？",
+            ["笔记本每本 18 − 5 = 13 元。", "3 支钢笔是 3 × 18 = 54 元。", "4 本笔记本是 4 × 13 = 42 元。",
+             "一共 54 + 42 = 96 元。", "等一下，4 × 13 算错了，应该是 52 元。"],
+            4,
+            2,
+        ),
+        (  # no value named, but 28.20 is 27.20 with one digit put right
+            "Notebooks cost $2.35 each. Mia buys 12 and pays with $50. How much change?",
+            ["12 notebooks cost 12 × 2.35.", "12 × 2.35 = 27.20.", "So her change is 50 − 27.20 = 22.80.",
+             "Hold on, 10 × 2.35 = 23.50 and 2 × 2.35 = 4.70, which makes 28.20, so I was a dollar off."],
+            3,
+            1,
+        ),
+    ],
+)  # fmt: skip
+def test_a_correction_takes_back_the_calculation_it_redoes(question, steps, j, target):
+    mol = _mol(question, steps)
+    assert mol.steps[j].kind == "correction" and _target(mol, j) == target
+
+
+def test_a_power_is_no_calculation_of_its_operands():
+    # "(2^3)^3 × 2" and "1^3 × 2" both held "3 × 2": the second step seemed to restate the
+    # first, and a check of the remainder was sent back to the first
+    steps = ["2^3 = 8, which is 1 more than 7, so 2^3 leaves remainder 1.",
+             "10 = 3 × 3 + 1, so 2^10 = (2^3)^3 × 2.", "The remainder is 1^3 × 2 = 2.",
+             "Let me verify directly: 2^10 = 1024, and 7 × 146 = 1022, so 1024 − 1022 = 2."]  # fmt: skip
+    assert _target(_mol("What is the remainder when 2^10 is divided by 7?", steps), 3) == 2
+    assert content.read("2^10 = (2^3)^3 × 2").exprs == frozenset()
+
+
 def test_a_check_after_a_correction_checks_the_corrected_value():
     # The correction is no second method to compare with, and the value it computes (15)
     # is the claim the check is about, not the superseded perimeter before it.
@@ -344,6 +378,12 @@ def test_a_step_using_the_variable_just_introduced_carries_on_from_it():
         ("Same result, since multiplying by 0.85 and 1.05 commutes.", "reflection"),
         ("Let me trace it to be safe: after i=1 total is 1, after i=2 it is 5.", "reflection"),
         ("15/45 = 1/3, which agrees with the step-by-step product.", "reflection"),
+        ("Quick check of the perimeter: 2 × (9 + 14) = 46, as given.", "reflection"),
+        ("One last check: 7 × 146 = 1022.", "reflection"),
+        ("Stars and bars gives the same count: C(6, 2) = 15.", "reflection"),
+        ("Both give 96 m, so the car travels 96 m.", "reflection"),
+        ("咦，会不会是先减 20 元再打折？题目说先打八折。", "reflection"),
+        ("Using another method to check: 12 parts, 3 parts a day, 4 days.", "reflection"),
         # a repeated operation, or a sameness that is the deduction itself, checks nothing
         ("Then subtract 5 again, and halve it.", None),
         ("Multiplying by 0.5 is the same as dividing by 2.", None),

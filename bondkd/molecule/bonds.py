@@ -73,6 +73,7 @@ def behaviours(texts: list[str]) -> list[Behaviour]:
                 kind == "reflection"
                 or lexicon.has_cue(text, "reflection")
                 or lexicon.says_wrong(text)
+                or lexicon.checks_another_way(text)
             )
             cue = cues[text] = (kind, reflects)
         kind, reflects = cue

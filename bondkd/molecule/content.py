@@ -21,6 +21,7 @@ _REJECT_BEFORE = re.compile(
 # A number that qualifies what follows it is not the value rejected: "不是3的倍数" (not a
 # multiple of 3), "not 3 times as many", "not 2 more than".
 _QUALIFIES_AFTER = re.compile(r"[ \t]?(?:的|倍|times\b|more\b|less\b|fewer\b)", re.IGNORECASE)
+_POWER = re.compile(r"\)?\^")  # the number before is a base: "2^10", "(2^3)^3"
 _OPERATOR = re.compile(r"[ \t]?([-−–+*/×÷·xX])[ \t]?$")
 _OP_CANON = str.maketrans({"×": "*", "·": "*", "x": "*", "X": "*", "÷": "/", "−": "-", "–": "-"})
 # A number glued to a variable ("6x", "2y") is its coefficient, not a value of the
@@ -82,6 +83,8 @@ def read(text: str) -> Content:
     named = [q for q in found if wrong and since < q.start < wrong.start()]
     blamed = {quantities.canon(named[-1].value)} if named else set()
     run: list[str] = []  # the expression being read: value, op, value, ...
+    run_at: list[int] = []  # the indices in `found` of its values
+    in_expr: dict[int, str] = {}  # index in `found` -> the text of the expression it is in
     prev_end = -1
     fractions: dict[str, str] = {}  # "8/3" written as one number -> its value
     parts: set[int] = set()  # numerators and denominators of those: not values of their own
@@ -93,16 +96,26 @@ def read(text: str) -> Content:
             rejected.add(c)
         gap = text[prev_end : q.start] if prev_end >= 0 else ""
         op = _OPERATOR.match(gap) if len(gap) <= 3 else None
-        if run and op:
+        if _POWER.match(text, q.end) or text[q.start - 1 : q.start] == "^":
+            # A base or an exponent ("2^10", "(2^3)^3 × 2") is no operand of ours: "3 × 2"
+            # read out of "(2^3)^3 × 2" would be a calculation the step never made.
+            _close(run, exprs, fractions, found, run_at, in_expr, text)
+            run, run_at = [], []
+        elif run and op:
             run += [op.group(1).translate(_OP_CANON), c]
+            run_at.append(k)
             if gap == "/" and _fraction(text, found, k):
                 fractions[f"{run[-3]}/{c}"] = quantities.canon(found[k - 1].value / q.value)
                 parts.update((k - 1, k))
         else:
-            _close(run, exprs, fractions)
-            run = [c]
+            _close(run, exprs, fractions, found, run_at, in_expr, text)
+            run, run_at = [c], [k]
         prev_end = q.end
-    _close(run, exprs, fractions)
+    _close(run, exprs, fractions, found, run_at, in_expr, text)
+    if named and (k := found.index(named[-1])) in in_expr:
+        # "4 × 13 算错了": the calculation was wrong, not the 13 it starts from.
+        forms.add(compact(in_expr[k]))
+        blamed = set()
     return Content(
         values=frozenset(quantities.canon(q.value) for k, q in enumerate(found) if k not in parts)
         | set(fractions.values()),
@@ -148,11 +161,14 @@ def _fraction(text: str, found: list, k: int) -> bool:
     return whole and b.value != 0 and text[a.start - 1 : a.start] != "/"
 
 
-def _close(run: list[str], exprs: set[str], fractions: dict[str, str]) -> None:
+def _close(run: list[str], exprs: set[str], fractions: dict[str, str], found: list,
+           run_at: list[int], in_expr: dict[int, str], text: str) -> None:  # fmt: skip
     """An expression read to its end counts, unless it is one fraction: a value (8/3 is the
-    2.67 computed earlier), not a calculation to trace."""
+    2.67 computed earlier), not a calculation to trace. `in_expr` learns where it is."""
     if len(run) >= 3 and not (len(run) == 3 and "".join(run) in fractions):
         exprs.add("".join(run))
+        written = text[found[run_at[0]].start : found[run_at[-1]].end]
+        in_expr.update(dict.fromkeys(run_at, written))
 
 
 def _clause_end(text: str, start: int) -> int:
@@ -170,6 +186,16 @@ def roundings(value: str) -> set[str]:
 def disagree(a: float, b: float) -> bool:
     """Two values written for one expression that are not one value, rounded or not."""
     return not (rounds_to(a, b) or rounds_to(b, a))
+
+
+def slip(a: str, b: str) -> bool:
+    """Whether two values differ as a slip of the pen does: one digit changed or two
+    neighbours swapped ("27.2" for 28.2, 42 for 52, 1,245 for 1,254)."""
+    if len(a) != len(b) or a == b or small(a):  # a single digit changes for many reasons
+        return False
+    diff = [k for k, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+    return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
+                               and a[diff[1]] == b[diff[0]])  # fmt: skip
 
 
 def small(value: str) -> bool:

@@ -41,6 +41,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from bondkd.molecule import replaced
+from bondkd.molecule.content import slip
 from bondkd.molecule.evidence import LOOKAHEAD, MAX_DEDUCTIONS, STRENGTH, Evidence
 from bondkd.steps import lexicon
 
@@ -172,6 +173,11 @@ def _reflection_target(
         # Naming no value, it corrects the recent step it is about ("不放回的话，第二次……
         # 概率应该是 2/4" corrects "第二次……也是 3/5", not the product after it).
         near = {i: x for i, x in ev.scores[j].items() if anchor - NEAR_CORRECTION <= i <= anchor}
+        # A result that differs from one of theirs by a slip of the pen redoes that step
+        # ("10 × 2.35 + 2 × 2.35 makes 28.20, so I was a dollar off" after "… = 27.20").
+        for i in range(max(0, anchor - NEAR_CORRECTION), anchor + 1):
+            if any(slip(v, w) for v in ev.contents[j].results for w in ev.contents[i].results):
+                near[i] = near.get(i, 0.0) + STRENGTH["result"]
         best = max(near, key=lambda i: (near[i], i), default=anchor)
         return best if near.get(best, 0.0) > near.get(anchor, 0.0) else anchor
     cand = _weighed(ev, j, is_refl)

@@ -50,6 +50,9 @@ _REFLECTION_EN = [
     r"(?:i|we) (?:should|need to|must|can|will|'ll|’ll)(?: also| now| quickly| first)?"
     r" (?:double[- ]?check|re-?check|check|verify|confirm|make sure|reconsider)",
     r"(?:double[- ]?|re-?|cross[- ]?|sanity[- ]?)?check(?:ing|s)?",
+    # "Quick check of the perimeter: …", "One last check:", "A final sanity check"
+    r"(?:a |one )?(?:(?:quick|final|last|brief|simple|rough|second|further|extra|more)[ \t]){1,2}"
+    r"(?:sanity[- ])?check",
     r"verif(?:y|ying|ication|ied)",
     r"confirm(?:ing|ation)?",
     r"as a (?:quick |final |sanity |further |rough |simple |second )?check",
@@ -81,7 +84,7 @@ _REFLECTION_EN = [
     r"|applied|simplified|recognized|expressed|factored)",
 ]
 _REFLECTION_ZH = [
-    r"等等|等一下|等一等|且慢|嗯",
+    r"等等|等一下|等一等|且慢|嗯|咦|哎呀|哎哟|诶",
     r"让我们?(?:再|来|先|重新)?(?:仔细)?(?:检查|验证|核对|核实|确认|回顾|想想|看看|算一下|算一遍)",
     r"(?:仔细)?(?:检查|验证|验算|核对|核实|确认|检验|复核|复查|回顾)",
     r"回头|回过头|不对|错了|有误|算错|搞错|弄错",
@@ -181,8 +184,8 @@ _REFLECTION_ANYWHERE_EN = [
     r"(?:(?:which|that|this|it) (?:matches|agrees|checks out)|(?:is|are|looks|seems) consistent)"
     r"(?=[ \t]*(?:[.!;,)]|$))",  # a verdict closing a clause ("..., which matches.")
     r"(?:give|gives|gave|got|get|yield|yields) (?:the same|different) (?:answers?|results?"
-    r"|values?)|(?:answers|results|ways|methods|approaches|counts|values) (?:agree|match|differ"
-    r"|disagree)",
+    r"|values?|counts?|totals?|numbers?)|(?:answers|results|ways|methods|approaches|counts"
+    r"|values) (?:agree|match|differ|disagree)|both (?:give|gave|yield|agree|match)",
     r"(?:matches|matching|agrees with|consistent with) (?:the |our )?"
     r"(?:first|earlier|previous|above|original|given|stated|factoring|factorization|formula"
     r"|counting|count|listing|enumeration|substitution|expansion|estimate|direct)",
@@ -246,6 +249,8 @@ _CORRECTION_EN = [
     r"|calculation|sum|product))",
     r"correction|oops|whoops|(?:wait|hmm|oh|ah|but)[,.]? (?:actually[,.]? )?no(?=[,.!;:])|no,? wait",
     r"(?:can['’]?t|cannot|couldn['’]t) be (?:right|correct|true)",
+    # "so I was a dollar off", "the count is off by one"
+    r"(?:i|we) (?:was|were)(?: [^\s,.;!?]{1,12}){0,2} off|off by (?:one|a|an|\d)",
     r"should (?:have )?(?:been |be )?[^,.;!?\n]{1,25}?, not",  # "should be subtracted, not added"
     # Opening a step, "Actually," with a new value replaces what came before ("Actually,
     # consecutive even numbers differ by 2"); not a plan or a verdict ("Actually, let me
@@ -327,6 +332,11 @@ ALTERNATIVE_RE = re.compile(
     re.IGNORECASE,
 )
 CHECK_PURPOSE_RE = re.compile(rf"(?<![\w'’])(?:{_CHECK_PURPOSE})", re.IGNORECASE)
+
+
+def checks_another_way(text: str) -> bool:
+    """Whether `text` turns to another method to check the one it has ("用另一种方法核对")."""
+    return ALTERNATIVE_RE.search(text) is not None and CHECK_PURPOSE_RE.search(text) is not None
 
 
 def opens_alternative(text: str) -> bool:
