@@ -342,6 +342,21 @@ def test_a_check_of_words_points_at_the_step_naming_the_same_things():
     assert _target(_mol(question, steps), 3) == 0
 
 
+@pytest.mark.parametrize(
+    "steps",
+    [
+        ["The price of A is the dividend over the rate of return.",
+         "For B, whose dividend grows, we use the growth model:", "P_B = D_1 / (r − g)"],
+        ["A 股票的股利不变，用永续年金公式。", "对于 B 股票，我们可以使用增长模型来计算其价值：",
+         "P_B = D_1 / (r − g)"],
+    ],
+)  # fmt: skip
+def test_a_step_after_a_colon_carries_on_from_it(steps):
+    # The formula shares no value or term with the sentence that announces it.
+    mol = _mol("Value stocks A and B.", steps)
+    assert any(b.source == 2 and b.target == 1 and b.type == "strong_logic" for b in mol.bonds)
+
+
 def test_a_step_using_the_variable_just_introduced_carries_on_from_it():
     steps = ["嗯，设这个数是 x。", "根据题意，3x + 14 = 5x − 6。", "移项得 20 = 2x，所以 x = 10。"]
     mol = _mol("一个数的 3 倍加上 14 等于这个数的 5 倍减去 6，这个数是多少？", steps)
