@@ -286,6 +286,9 @@ def test_no_cue_fragment_matches_nothing():
         ("Actually, that is right: 5.", False),
         ("That makes 28.20, so I was a dollar off.", True),
         ("The count is off by one: it should be 9.", True),
+        ("Wait, I only multiplied the x by 3; 3(x − 4) is 3x − 12.", True),
+        ("Hmm, I forgot to subtract the 5 people who left.", True),
+        ("等等，我漏了周末的两天，应该是 9 天。", True),
     ],
 )
 def test_corrections_that_name_the_operation(text, wrong):
@@ -296,3 +299,4 @@ def test_corrections_that_name_the_operation(text, wrong):
 def test_off_is_an_error_only_when_the_work_was_off():
     assert not lexicon.says_wrong("The price is $5 off the list price of $40.")
     assert not lexicon.says_wrong("We were told to take 20% off.")
+    assert not lexicon.says_wrong("注意不要漏了单位。")

@@ -399,6 +399,9 @@ def test_a_step_using_the_variable_just_introduced_carries_on_from_it():
         ("Both give 96 m, so the car travels 96 m.", "reflection"),
         ("咦，会不会是先减 20 元再打折？题目说先打八折。", "reflection"),
         ("Using another method to check: 12 parts, 3 parts a day, 4 days.", "reflection"),
+        ("Does that count (4,4) only once? Yes, it is one outcome, so 5 is right.", "reflection"),
+        ("降价是按 120 元算的，降得更多，所以比原价低是合理的。", "reflection"),
+        ("Dee is right after Ann in the line.", None),
         # a repeated operation, or a sameness that is the deduction itself, checks nothing
         ("Then subtract 5 again, and halve it.", None),
         ("Multiplying by 0.5 is the same as dividing by 2.", None),

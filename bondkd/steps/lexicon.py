@@ -176,6 +176,7 @@ _REFLECTION_ANYWHERE_EN = [
     r"(?:that|this)(?:'s|’s| is| was) (?:wrong|not right|incorrect|a mistake)",
     r"made (?:a |an )?(?:mistake|error)|miscalculat\w*",
     r"(?:is|are|was) (?:indeed |also )?correct|checks out|in the right (?:range|ballpark)"
+    r"|(?:is|are|was) (?:indeed |also )?right(?=[ \t]*(?:[.!;,)]|$))"  # "so 5 is right."
     r"|(?<=[.!;] )(?:(?:also|still) )?(?:correct|right|yes|exactly|good|fine)(?=[.!])",
     # ↑ a verdict sentence of its own: "2 × 0.9 = 1.8. Correct.", "9 − 15 + 6 = 0. Also good."
     r"same as (?:before|above|earlier|the first|(?:the|our|my) (?:formula|earlier|previous"
@@ -226,7 +227,7 @@ _REFLECTION_ANYWHERE_ZH = [
     r"前后一致|两边相等|等式成立|结果(?:是)?(?:正确|可靠|无误)|结果(?:完全)?一致|代回|(?<=[，,。])(?:没错|对的|一致|相同|吻合)(?=[。！!]|$)"
     r"|说明[^，。！？；\n]{0,12}?(?:是对的|正确|没错|无误)",
     r"两种(?:方法|算法|解法|思路)[^。！？；\n]{0,12}?(?:一致|相同|吻合)",
-    r"(?:是|就是)对的(?=[。！!]|$)",  # "所以 1/2 是对的。": a verdict closing a sentence
+    r"(?:是|就是)(?:对的|合理的)(?=[。！!]|$)",  # "所以 1/2 是对的。": a verdict closing a sentence
     r"(?:之前|前面|刚才|原来|一开始)(?:我们)?(?:算|得|求|写|认为|以为|假设)",
     r"矛盾|这是不可能的|这不可能|重新(?:审视|考虑|评估)|回到(?:原始|原来|最初|前面)",
 ]
@@ -245,6 +246,9 @@ _CORRECTION_EN = [
     r"miscalculat(?:ed|ion|ing|e)|mis-?(?:read|copied|counted|computed|added|multiplied)",
     r"(?:i|we) (?:slipped|messed up|got (?:it|this|that) wrong|(?:added|subtracted|multiplied"
     r"|divided|counted|computed|calculated) (?:it |that |this )?wrong)",
+    # A slip owned in words: "I forgot to multiply the −4", "I only multiplied the x by 3".
+    r"(?:i|we) (?:forgot|neglected|left out|only (?:multiplied|added|subtracted|divided|counted"
+    r"|included|applied))",
     r"correct(?:ed|ing)? (?:it|this|that|the (?:value|total|answer|result|count|number"
     r"|calculation|sum|product))",
     r"correction|oops|whoops|(?:wait|hmm|oh|ah|but)[,.]? (?:actually[,.]? )?no(?=[,.!;:])|no,? wait",
@@ -261,6 +265,7 @@ _CORRECTION_ZH = [
     # "没有算错" (no slip) and "不对称" are no corrections.
     r"(?<!没有)(?<!没)(?<!未)(?<!不)(?<!无)(?:错了|算错|搞错|弄错|写错|看错了|抄错)|不对(?!称|应)|有误",
     r"(?:是|有|出现了?|犯了?(?:一个)?)(?:错误|失误)",
+    r"(?<!没有)(?<!没)(?<!不要)(?<!别)(?:忘了|忘记了|漏了|漏掉了|少算了|多算了)",
     r"更正|改正|纠正|应该[^，,。！？；\n]{1,12}?[，,](?:而)?不是",  # 应该减去，不是加上
 ]
 
