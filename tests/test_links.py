@@ -402,6 +402,13 @@ def test_a_step_using_the_variable_just_introduced_carries_on_from_it():
         ("Does that count (4,4) only once? Yes, it is one outcome, so 5 is right.", "reflection"),
         ("降价是按 120 元算的，降得更多，所以比原价低是合理的。", "reflection"),
         ("Dee is right after Ann in the line.", None),
+        # doubts: checks, not corrections
+        ("But I'm not entirely sure about that.", "reflection"),
+        ("But that doesn't sound right to me.", "reflection"),
+        ("Again, this confirms that there are 33 multiples of 3.", "reflection"),
+        ("So, there are indeed 33 multiples of 3 between 1 and 100.", "reflection"),
+        ("这意味着我们在某个地方犯了错误。", "reflection"),
+        ("但是，我们需要检查页码271是否真的包含足够的零。", "reflection"),
         # a repeated operation, or a sameness that is the deduction itself, checks nothing
         ("Then subtract 5 again, and halve it.", None),
         ("Multiplying by 0.5 is the same as dividing by 2.", None),

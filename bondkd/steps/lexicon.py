@@ -77,7 +77,9 @@ _REFLECTION_EN = [
     r" (?:right|correct|good|fine|logical|reasonable|consistent|plausible|off|wrong|odd"
     r"|strange|weird|suspicious|different|conflicting|contradictory)",
     r"(?:that|this|it) (?:makes sense|works|checks out|matches|agrees|can['’]?t be right"
-    r"|cannot be right|doesn['’]t (?:make sense|seem right|add up|match))",
+    r"|cannot be right|doesn['’]t (?:make sense|(?:seem|sound|look) right|add up|match))",
+    # Doubts about what was just done: "But I'm not entirely sure about that."
+    r"(?:i['’]m|i am) not (?:entirely |completely |quite |so |too )?sure",
     r"makes sense|i think (?:not|that['’]s (?:right|correct|it))",
     # A recap of one's own work ("1. I started by expanding …", "Then, I multiplied by 4").
     r"(?:then,? )?i (?:started|used|related|substituted|multiplied|converted|computed|expanded"
@@ -176,6 +178,7 @@ _REFLECTION_ANYWHERE_EN = [
     r"(?:that|this)(?:'s|’s| is| was) (?:wrong|not right|incorrect|a mistake)",
     r"made (?:a |an )?(?:mistake|error)|miscalculat\w*",
     r"(?:is|are|was) (?:indeed |also )?correct|checks out|in the right (?:range|ballpark)"
+    r"|(?:this|that|which|it) (?:confirms|verifies)|(?:there )?(?:is|are|was|were) indeed"
     r"|(?:is|are|was) (?:indeed |also )?right(?=[ \t]*(?:[.!;,)]|$))"  # "so 5 is right."
     r"|(?<=[.!;] )(?:(?:also|still) )?(?:correct|right|yes|exactly|good|fine)(?=[.!])",
     # ↑ a verdict sentence of its own: "2 × 0.9 = 1.8. Correct.", "9 − 15 + 6 = 0. Also good."
@@ -229,6 +232,9 @@ _REFLECTION_ANYWHERE_ZH = [
     r"两种(?:方法|算法|解法|思路)[^。！？；\n]{0,12}?(?:一致|相同|吻合)",
     r"(?:是|就是)(?:对的|合理的)(?=[。！!]|$)",  # "所以 1/2 是对的。": a verdict closing a sentence
     r"(?:之前|前面|刚才|原来|一开始)(?:我们)?(?:算|得|求|写|认为|以为|假设)",
+    # A doubt that an error was made somewhere is a check ("我们在某个地方犯了错误"), not
+    # a correction (says_wrong turns it down: no place named).
+    r"犯了?(?:一个|什么)?(?:错误|失误)|(?:需要|应该|必须)(?:再|重新)?(?:检查|验证|核对|核实|确认)",
     r"矛盾|这是不可能的|这不可能|重新(?:审视|考虑|评估)|回到(?:原始|原来|最初|前面)",
 ]
 _CHECKMARK = r"[✓✔☑]"
