@@ -74,7 +74,8 @@ _REFLECTION_EN = [
     r"(?:yes|correct|right|exactly|indeed|good|perfect|not sure|(?:the )?same (?:result|answer))"
     r"(?=[ \t]?[,.!;:—]|[ \t]*$)",
     r"(?:that|this|it|which)(?: (?:seems|looks|sounds|is|was)|['’]s)(?: also| still)?"
-    r" (?:right|correct|good|fine|logical|reasonable|consistent|plausible|off|wrong|odd"
+    r"(?: about| roughly| approximately)? (?:right|correct|good|fine|logical|reasonable"
+    r"|consistent|plausible|off|wrong|odd"
     r"|strange|weird|suspicious|different|conflicting|contradictory)",
     r"(?:that|this|it) (?:makes sense|works|checks out|matches|agrees|can['’]?t be right"
     r"|cannot be right|doesn['’]t (?:make sense|(?:seem|sound|look) right|add up|match))",
@@ -91,7 +92,9 @@ _REFLECTION_ZH = [
     r"(?:仔细)?(?:检查|验证|验算|核对|核实|确认|检验|复核|复查|回顾)",
     r"回头|回过头|不对|错了|有误|算错|搞错|弄错",
     r"重新(?:计算|核对|检查|算|验证|考虑|审视)|再次?(?:确认|检查|验证|核对|算一遍)",
-    r"实际上|事实上|代入|代回|两种(?:方法|算法|解法|思路)",
+    r"实际上|事实上|代入|代回|两种(?:方法|算法|解法|思路|数法|做法)",
+    # A question put to oneself: "有没有比 17 更小的？", "会不会是先减 20 元再打折？"
+    r"(?:有没有|会不会|是不是)[^。！？\n]{0,30}?[？?]",
     r"(?:这|这个|此)?(?:是)?(?:对的|正确的|没错|正确|合理)(?=[，,。！!]|$)",
 ]
 
@@ -179,7 +182,8 @@ _REFLECTION_ANYWHERE_EN = [
     r"made (?:a |an )?(?:mistake|error)|miscalculat\w*",
     r"(?:is|are|was) (?:indeed |also )?correct|checks out|in the right (?:range|ballpark)"
     r"|(?:this|that|which|it) (?:confirms|verifies)|(?:there )?(?:is|are|was|were) indeed"
-    r"|(?:is|are|was) (?:indeed |also )?right(?=[ \t]*(?:[.!;,)]|$))"  # "so 5 is right."
+    r"|(?:is|are|was|(?:it|that|this|which)['’]s) (?:indeed |also |about |roughly )?right"
+    r"(?=[ \t]*(?:[.!;,)]|$))"  # "so 5 is right.", "so it's about right."
     r"|(?<=[.!;] )(?:(?:also|still) )?(?:correct|right|yes|exactly|good|fine)(?=[.!])",
     # ↑ a verdict sentence of its own: "2 × 0.9 = 1.8. Correct.", "9 − 15 + 6 = 0. Also good."
     r"same as (?:before|above|earlier|the first|(?:the|our|my) (?:formula|earlier|previous"
@@ -229,7 +233,8 @@ _REFLECTION_ANYWHERE_ZH = [
     r"(?:相同|一致|相符|吻合)",
     r"前后一致|两边相等|等式成立|结果(?:是)?(?:正确|可靠|无误)|结果(?:完全)?一致|代回|(?<=[，,。])(?:没错|对的|一致|相同|吻合)(?=[。！!]|$)"
     r"|说明[^，。！？；\n]{0,12}?(?:是对的|正确|没错|无误)",
-    r"两种(?:方法|算法|解法|思路)[^。！？；\n]{0,12}?(?:一致|相同|吻合)",
+    r"两种(?:方法|算法|解法|思路|数法|做法)[^。！？；\n]{0,12}?(?:一致|相同|吻合|都是|都得)",
+    r"(?:好像|似乎|看起来)(?:不太?对|有问题|太[^，。！？；\n]{1,4}?[？?])",  # "这个结果好像太轻了？"
     r"(?:是|就是)(?:对的|合理的)(?=[。！!]|$)",  # "所以 1/2 是对的。": a verdict closing a sentence
     r"(?:之前|前面|刚才|原来|一开始)(?:我们)?(?:算|得|求|写|认为|以为|假设)",
     # A doubt that an error was made somewhere is a check ("我们在某个地方犯了错误"), not
