@@ -57,6 +57,7 @@ _REFLECTION_EN = [
     r"confirm(?:ing|ation)?",
     r"as a (?:quick |final |sanity |further |rough |simple |second )?check",
     r"to (?:double[- ]?check|verify|confirm|make sure|be sure)",
+    r"to check(?=[,:]| (?:my|our|this|that|it|the (?:answer|result|solution)))",
     r"re-?(?:compute|computing|calculate|calculating|evaluate|evaluating|examine|examining"
     r"|read|reading|visit|visiting|run|running|do|doing|derive|deriving|count|counting|trace"
     r"|tracing)",
@@ -73,7 +74,8 @@ _REFLECTION_EN = [
     # Verdicts on what came before: a step that only judges an earlier claim checks it.
     r"(?:yes|correct|right|exactly|indeed|good|perfect|not sure|(?:the )?same (?:result|answer))"
     r"(?=[ \t]?[,.!;:—]|[ \t]*$)",
-    r"(?:that|this|it|which)(?: (?:seems|looks|sounds|is|was)|['’]s)(?: also| still)?"
+    r"(?:that|this|it|which)(?: also| still)?(?: (?:seems|looks|sounds|is|was)|['’]s)"
+    r"(?: also| still)?"
     r"(?: about| roughly| approximately)? (?:right|correct|good|fine|logical|reasonable"
     r"|consistent|plausible|off|wrong|odd"
     r"|strange|weird|suspicious|different|conflicting|contradictory)",
@@ -176,6 +178,10 @@ _REFLECTION_ANYWHERE_EN = [
     r" (?:double[- ]?check|re-?check|check|verify|confirm|make sure|reconsider|re-?examine)",
     r"(?:i|we) (?:should|need to|must)(?: also| now)? (?:double[- ]?check|re-?check|check|verify)",
     r"to (?:double[- ]?check|verify|confirm|make sure|be sure|be safe)",
+    # An error somewhere, not yet found: "There must be a mistake in one of the methods."
+    r"must be (?:a |an )?(?:mistake|error)|where (?:is|was) (?:the|my) (?:mistake|error)",
+    r"(?:seems|looks|sounds) (?:plausible|reasonable|about right)(?=[ \t]*(?:[.!;,)]|$))"
+    r"|(?<=, )right(?=\?)",  # "…, right?": a question put to one's own step
     r"as a (?:quick |final |sanity |rough |simple |second )?check|sanity[- ]check"
     r"|double[- ]?check(?:ing|ed)?",
     r"(?:that|this)(?:'s|’s| is| was) (?:wrong|not right|incorrect|a mistake)",
@@ -193,8 +199,9 @@ _REFLECTION_ANYWHERE_EN = [
     r"(?=[ \t]*(?:[.!;,)]|$))",  # a verdict closing a clause ("..., which matches.")
     r"(?:give|gives|gave|got|get|yield|yields) (?:the same|different) (?:answers?|results?"
     r"|values?|counts?|totals?|numbers?)|(?:answers|results|ways|methods|approaches|counts"
-    r"|values) (?:agree|match|differ|disagree)|both (?:give|gave|yield|agree|match)",
-    r"(?:matches|matching|agrees with|consistent with) (?:the |our )?"
+    r"|values) (?:agree|match|differ|disagree|confirm)|both (?:give|gave|yield|agree|match)",
+    r"(?:which|that|this|it) (?:is )?consistent with|(?:matches|agrees) with"
+    r"|(?:matches|matching|agrees with|consistent with) (?:the |our )?(?:[a-z]+ )?"
     r"(?:first|earlier|previous|above|original|given|stated|factoring|factorization|formula"
     r"|counting|count|listing|enumeration|substitution|expansion|estimate|direct)",
     # A result set beside another ("The formula agrees with listing the values").
@@ -226,6 +233,7 @@ _REFLECTION_ANYWHERE_EN = [
 _REFLECTION_ANYWHERE_ZH = [
     r"让我们?(?:再|来|先)?(?:检查|验证|核对|核实|确认|回顾)",
     r"(?:检查|验证|核对|核实|确认)一下|验算|代入检验|检验一下|代入(?:到)?原(?:方程|式|等式|题)",
+    r"为了(?:验证|检验|核对|确认)|(?:验证|确认)(?:一下)?[^，。！？；\n]{0,8}?是否",
     r"再次?(?:检查|验证|核对|确认)|重新(?:计算|核对|检查|验算|算)",
     r"(?:再|重新)[^，。！？；\n]{0,15}?(?:算一遍|算一次|检查一遍)",
     r"算错|搞错|弄错|出错|错了|不对(?=[，,。！!；;])",
@@ -235,7 +243,7 @@ _REFLECTION_ANYWHERE_ZH = [
     r"|说明[^，。！？；\n]{0,12}?(?:是对的|正确|没错|无误)",
     r"两种(?:方法|算法|解法|思路|数法|做法)[^。！？；\n]{0,12}?(?:一致|相同|吻合|都是|都得)",
     r"(?:好像|似乎|看起来)(?:不太?对|有问题|太[^，。！？；\n]{1,4}?[？?])",  # "这个结果好像太轻了？"
-    r"(?:是|就是)(?:对的|合理的)(?=[。！!]|$)",  # "所以 1/2 是对的。": a verdict closing a sentence
+    r"(?:是|就是)(?:对的|合理的)(?=[。！!]|$)|(?<!都)是正确的(?=[。！!]|$)",  # "所以 1/2 是对的。": a verdict closing a sentence
     r"(?:之前|前面|刚才|原来|一开始)(?:我们)?(?:算|得|求|写|认为|以为|假设)",
     # A doubt that an error was made somewhere is a check ("我们在某个地方犯了错误"), not
     # a correction (says_wrong turns it down: no place named).
