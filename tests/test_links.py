@@ -422,6 +422,10 @@ def test_a_step_using_the_variable_just_introduced_carries_on_from_it():
         ("To check whether 53 is prime, divide it by 2, 3, 5 and 7.", None),
         ("确保所有步骤都是正确的。", None),
         ("Starting from the right, the digits are 16⁰, 16¹ and 16².", None),
+        ("Let's try that approach to cross-verify.", "exploration"),
+        ("Just to be thorough, I can also consider if there's any other way to approach this.",
+         "exploration"),
+        ("Let me try that: 6 × 7 = 42.", None),
         # doubts: checks, not corrections
         ("There must be a mistake in one of the approaches.", "reflection"),
         ("So, where is the mistake?", "reflection"),

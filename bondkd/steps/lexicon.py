@@ -121,6 +121,8 @@ _EXPLORATION_EN = [
     r"let(?:'s|’s| me| us)(?: now| instead| also| first)?"
     r" (?:try|assume|suppose|guess|explore|approach|test (?:the )?case)" + _NOT_THE_WORK,
     r"try(?:ing)?" + _NOT_THE_WORK + "|trial",
+    # "Let's try that approach to cross-verify": a method named, not the work at hand
+    r"let(?:'s|’s| me| us) try (?:that|this|the other|another) (?:approach|method|way|idea)",
     r"consider(?:ing)? (?:the |a |another )?(?:case|cases|possibility|scenario|option)"
     r"|consider (?:what|whether|if)",
     r"instead|on the other hand",
@@ -341,7 +343,7 @@ REFLECTION_ANYWHERE_RE = re.compile(
 # A new method named anywhere in a step ("Wait, another method: fix one plate",
 # "我们可以尝试一种更简单的方法") opens a branch, unless the step says it is there to check.
 _ALTERNATIVE_EN = [
-    r"another (?:method|approach|way|strategy|idea)",
+    r"another (?:method|approach|way|strategy|idea)|(?:any|some) other (?:way|approach|method)",
     r"a (?:different|simpler|better|new|more direct) (?:method|approach|way|strategy)",
     r"think (?:about it |of it )?(?:differently|in terms of)",
     r"(?:maybe|perhaps) (?:using|by using|i (?:should|could|can) (?:use|convert|try|think))",
