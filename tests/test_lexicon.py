@@ -289,6 +289,8 @@ def test_no_cue_fragment_matches_nothing():
         ("Wait, I only multiplied the x by 3; 3(x − 4) is 3x − 12.", True),
         ("Hmm, I forgot to subtract the 5 people who left.", True),
         ("等等，我漏了周末的两天，应该是 9 天。", True),
+        ("So, clearly, that method is overcounting.", True),
+        ("I feel like I might be double-counting something.", False),
     ],
 )
 def test_corrections_that_name_the_operation(text, wrong):

@@ -182,6 +182,7 @@ _REFLECTION_ANYWHERE_EN = [
     r"to (?:double[- ]?check|verify|confirm|make sure|be sure|be safe)",
     # An error somewhere, not yet found: "There must be a mistake in one of the methods."
     r"must be (?:a |an )?(?:mistake|error)|where (?:is|was) (?:the|my) (?:mistake|error)",
+    r"(?:over|under|double[- ])count(?:ing|ed)|miss(?:ed|ing) something",
     r"(?:seems|looks|sounds) (?:plausible|reasonable|about right)(?=[ \t]*(?:[.!;,)]|$))"
     r"|(?<=, )right(?=\?)",  # "…, right?": a question put to one's own step
     r"as a (?:quick |final |sanity |rough |simple |second )?check|sanity[- ]check"
@@ -270,6 +271,7 @@ _CORRECTION_EN = [
     # A slip owned in words: "I forgot to multiply the −4", "I only multiplied the x by 3".
     r"(?:i|we) (?:forgot|neglected|left out|only (?:multiplied|added|subtracted|divided|counted"
     r"|included|applied))",
+    r"(?:is|was|are|were) (?:over|under|double[- ])counting|(?:over|under|double[- ])counted",
     r"correct(?:ed|ing)? (?:it|this|that|the (?:value|total|answer|result|count|number"
     r"|calculation|sum|product))",
     r"correction|oops|whoops|(?:wait|hmm|oh|ah|but)[,.]? (?:actually[,.]? )?no(?=[,.!;:])|no,? wait",
