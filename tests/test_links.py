@@ -402,8 +402,10 @@ def test_a_step_using_the_variable_just_introduced_carries_on_from_it():
         ("Does that count (4,4) only once? Yes, it is one outcome, so 5 is right.", "reflection"),
         ("降价是按 120 元算的，降得更多，所以比原价低是合理的。", "reflection"),
         ("Dee is right after Ann in the line.", None),
-        ("That's over a third of the price for over a third of the bag, so it's about right.",
-         "reflection"),
+        (
+            "That's over a third of the price for over a third of the bag, so it's about right.",
+            "reflection",
+        ),
         ("有没有比 17 更小的？3 和 10 都不满足，所以 17 是最小的。", "reflection"),
         ("两种数法都是 7 种，概率 7/8。", "reflection"),
         ("这个结果好像太轻了？其实 2 + 8 = 10 千克。", "reflection"),
@@ -423,8 +425,10 @@ def test_a_step_using_the_variable_just_introduced_carries_on_from_it():
         ("确保所有步骤都是正确的。", None),
         ("Starting from the right, the digits are 16⁰, 16¹ and 16².", None),
         ("Let's try that approach to cross-verify.", "exploration"),
-        ("Just to be thorough, I can also consider if there's any other way to approach this.",
-         "exploration"),
+        (
+            "Just to be thorough, I can also consider if there's any other way to approach this.",
+            "exploration",
+        ),
         ("Let me try that: 6 × 7 = 42.", None),
         # doubts: checks, not corrections
         ("There must be a mistake in one of the approaches.", "reflection"),

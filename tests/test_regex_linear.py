@@ -37,7 +37,7 @@ from bondkd.config import SegmentConfig
 from bondkd.gate import checks
 from bondkd.gate.config import RefusalCheck
 from bondkd.read import formats, markup
-from bondkd.steps import lexicon, segment
+from bondkd.steps import lexicon, phrases, segment
 from bondkd.teachers import prompts
 from bondkd.teachers.base import ChatReply
 
@@ -365,7 +365,7 @@ def test_a_trace_with_markdown_rules_is_read_in_time():
 
 # The cue rules before issue 20, kept to check on short openings (where they still finish)
 # that the linear rules match exactly what they did.
-_Z = lexicon._ZH_NUM
+_Z = phrases.ZH_NUM
 _OLD_LIST_MARK = (
     r"\d{1,3}[.)](?!\d)|[(（]\s*(?:\d{1,3}|[a-z]|[ivx]{1,4}|[" + _Z + r"]+)\s*[)）]"
     r"|[a-z][.)](?=\s)|[-*•·‣◦▪+>]+|#{1,6}|[①-⑳]|[" + _Z + r"]+[、.．]|【[^】\n]{0,20}】"
@@ -382,7 +382,7 @@ _OLD_OPENING_RE = {
         rf"(?![\w'’])|(?:{lexicon.alternation(zh)}))",
         re.I,
     )
-    for kind, (en, zh) in lexicon._PHRASES.items()
+    for kind, (en, zh) in phrases.PHRASES.items()
 }
 _OPENING_UNITS = [
     *"-*#+>•_~\"'“(（[【】)）「《:：.,，、", " ", "  ", "\n", "\t", "1.", "1)", "12.", "7", "a.", "a)",

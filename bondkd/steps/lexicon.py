@@ -1,16 +1,13 @@
-"""Cue words and patterns, English and Chinese: data first, plus tiny matchers.
+"""Cue words and patterns, English and Chinese: the phrases of bondkd.steps.phrases compiled,
+plus tiny matchers.
 
-Every cue class is a list of regex fragments per language; extending the lexicon
-means adding a phrase to a list below, nothing else. Fragments are compiled once
-into regexes anchored at the *opening* of a step: after optional whitespace,
+Every cue class is a list of regex fragments per language (bondkd.steps.phrases).
+Fragments are compiled once into regexes anchored at the *opening* of a step: after
+optional whitespace,
 list markers ("1.", "-", "Step 2:", "第一步"), opening punctuation, and up to three
 lead-in words ("So", "But", "Now", "那么", "我们", "再" ...). Lead-ins let
 "So wait, ..." read as a check and "再假设 ..." as a new branch, while a step
 that *is* just "So ..." still falls through to the conclusion class.
-
-English fragments end at a word boundary ("wait" never matches "awaited" or
-"waiting"); Chinese has no word boundaries, so ambiguous single characters
-carry explicit exclusions (故 but not 故事, 若 but not 若干).
 
 Every regex here reads user text and must run in linear time. A repetition never holds
 a part that matches one string in two ways, nor sits next to a part that can take the
@@ -29,268 +26,20 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-CUE_KINDS = ("reflection", "exploration", "conclusion", "sequence")
-
-_ZH_NUM = "一二三四五六七八九十百千两"
-
-# -- cue phrases at the opening of a step -----------------------------------------------
-
-_WAIT = r"wait(?!\s+(?:times?|lists?)\b)"  # not the noun ("Wait time: 7 minutes")
-
-_REFLECTION_EN = [
-    _WAIT,
-    r"h+m{2,}|hm",
-    r"hold on|hang on|oops|whoops",
-    r"on (?:second thought|reflection|closer inspection)",
-    r"actually\s*,",
-    r"let(?:'s|’s| me| us)(?: also| quickly| now| just| first| again| carefully)?"
-    r" (?:double[- ]?check|re-?check|check|verify|confirm|make sure|reconsider|re-?examine"
-    r"|re-?evaluate|re-?visit|re-?compute|re-?calculate|re-?do|re-?read|go back|look (?:back|again)"
-    r"|sanity[- ]check|see if|test (?:this|it|that))",
-    r"(?:i|we) (?:should|need to|must|can|will|'ll|’ll)(?: also| now| quickly| first)?"
-    r" (?:double[- ]?check|re-?check|check|verify|confirm|make sure|reconsider)",
-    r"(?:double[- ]?|re-?|cross[- ]?|sanity[- ]?)?check(?:ing|s)?",
-    # "Quick check of the perimeter: …", "One last check:", "A final sanity check"
-    r"(?:a |one )?(?:(?:quick|final|last|brief|simple|rough|second|further|extra|more)[ \t]){1,2}"
-    r"(?:sanity[- ])?check",
-    r"verif(?:y|ying|ication|ied)",
-    r"confirm(?:ing|ation)?",
-    r"as a (?:quick |final |sanity |further |rough |simple |second )?check",
-    r"to (?:double[- ]?check|verify|confirm|make sure|be sure)",
-    r"to check(?=[,:]| (?:my|our|this|that|it|the (?:answer|result|solution)))",
-    r"re-?(?:compute|computing|calculate|calculating|evaluate|evaluating|examine|examining"
-    r"|read|reading|visit|visiting|run|running|do|doing|derive|deriving|count|counting|trace"
-    r"|tracing)",
-    r"(?:that|this|it)(?:'s|’s| is| was) (?:not right|wrong|incorrect|not correct|a mistake"
-    r"|an error|off)",
-    r"(?:is|does) (?:that|this|it) (?:right|correct|make sense|plausible|reasonable|realistic)",
-    r"(?:i|we) made (?:a |an )?(?:mistake|error)",
-    r"(?:my )?mistake|correction|correcting|to correct",
-    r"(?:plug(?:ging|ged)?|substitut(?:e|ing)|put(?:ting)?)\b[^.\n]{0,40}?\bback\b",
-    r"(?:plug(?:ging|ged)?|substitut(?:e|ing))(?: (?:it|this|these|them|that))? in",
-    r"go(?:ing)? (?:back )?over|looking back|going back|look(?:ing)? again",
-    r"review(?:ing)?|revisit(?:ing)?",
-    r"both (?:methods|approaches|ways|answers|results|calculations|computations)",
-    # Verdicts on what came before: a step that only judges an earlier claim checks it.
-    r"(?:yes|correct|right|exactly|indeed|good|perfect|not sure|(?:the )?same (?:result|answer))"
-    r"(?=[ \t]?[,.!;:—]|[ \t]*$)",
-    r"(?:that|this|it|which)(?: also| still)?(?: (?:seems|looks|sounds|is|was)|['’]s)"
-    r"(?: also| still)?"
-    r"(?: about| roughly| approximately)? (?:right|correct|good|fine|logical|reasonable"
-    r"|consistent|plausible|off|wrong|odd"
-    r"|strange|weird|suspicious|different|conflicting|contradictory)",
-    r"(?:that|this|it) (?:makes sense|works|checks out|matches|agrees|can['’]?t be right"
-    r"|cannot be right|doesn['’]t (?:make sense|(?:seem|sound|look) right|add up|match))",
-    # Doubts about what was just done: "But I'm not entirely sure about that."
-    r"(?:i['’]m|i am) not (?:entirely |completely |quite |so |too )?sure",
-    r"makes sense|i think (?:not|that['’]s (?:right|correct|it))",
-    # A recap of one's own work ("1. I started by expanding …", "Then, I multiplied by 4").
-    r"(?:then,? )?i (?:started|used|related|substituted|multiplied|converted|computed|expanded"
-    r"|applied|simplified|recognized|expressed|factored)",
-]
-_REFLECTION_ZH = [
-    r"等等|等一下|等一等|且慢|嗯|咦|哎呀|哎哟|诶",
-    r"让我们?(?:再|来|先|重新)?(?:仔细)?(?:检查|验证|核对|核实|确认|回顾|想想|看看|算一下|算一遍)",
-    r"(?:仔细)?(?:检查|验证|验算|核对|核实|确认|检验|复核|复查|回顾)",
-    r"回头|回过头|不对|错了|有误|算错|搞错|弄错",
-    r"重新(?:计算|核对|检查|算|验证|考虑|审视)|再次?(?:确认|检查|验证|核对|算一遍)",
-    r"实际上|事实上|代入|代回|两种(?:方法|算法|解法|思路|数法|做法)",
-    # A question put to oneself: "有没有比 17 更小的？", "会不会是先减 20 元再打折？"
-    r"(?:有没有|会不会|是不是)[^。！？\n]{0,30}?[？?]",
-    r"(?:这|这个|此)?(?:是)?(?:对的|正确的|没错|正确|合理)(?=[，,。！!]|$)",
-]
-
-# "Let me try to figure this out", "let me try that", "let me try converting it": the work
-# at hand, not a branch.
-_NOT_THE_WORK = (
-    r"(?! (?:to|that|this|it|converting|computing|calculating|writing|listing|visuali[sz]ing)"
-    r"(?![\w'’]))"
+from bondkd.steps.phrases import (
+    ALTERNATIVE_EN,
+    ALTERNATIVE_ZH,
+    CHECK_PURPOSE,
+    CHECKMARK,
+    CORRECTION_EN,
+    CORRECTION_ZH,
+    PHRASES,
+    REFLECTION_ANYWHERE_EN,
+    REFLECTION_ANYWHERE_ZH,
+    ZH_NUM,
 )
-_EXPLORATION_EN = [
-    r"alternatively|alternative(?:ly)?:?",
-    r"another (?:approach|way|method|option|idea|possibility|strategy|angle|case)",
-    r"a different (?:approach|way|method|strategy|angle)",
-    r"or,? (?:maybe|perhaps|alternatively|instead|(?:we|i) (?:could|can|might))",
-    r"(?:or |maybe |perhaps )?(?:i|we) (?:could|might)(?: also| instead)?"
-    r" (?:try|use|instead|approach|consider|guess|assume)",
-    # "Maybe I messed up ..." doubts what was done (a check), it opens no branch.
-    r"(?:maybe|perhaps|possibly)(?! (?:i|we) (?:messed|made|miscalculated|was|were|got)\b)",
-    r"suppos(?:e|ing)|assum(?:e|ing)",
-    r"what (?:if|about)|how about",
-    # "Let me consider f(x)" and "let me try to figure this out" set up the work at hand.
-    r"let(?:'s|’s| me| us)(?: now| instead| also| first)?"
-    r" (?:try|assume|suppose|guess|explore|approach|test (?:the )?case)" + _NOT_THE_WORK,
-    r"try(?:ing)?" + _NOT_THE_WORK + "|trial",
-    # "Let's try that approach to cross-verify": a method named, not the work at hand
-    r"let(?:'s|’s| me| us) try (?:that|this|the other|another) (?:approach|method|way|idea)",
-    r"consider(?:ing)? (?:the |a |another )?(?:case|cases|possibility|scenario|option)"
-    r"|consider (?:what|whether|if)",
-    r"instead|on the other hand",
-    r"if (?:instead|we instead|i instead)",
-    r"case (?:\d+|[ivx]+|[a-d])\b",
-]
-_EXPLORATION_ZH = [
-    r"或者|或是|或许|也许|可能",
-    r"假设|假如|假定|设想|倘若|要是|若(?!干)",
-    r"换(?:一种|一个|个)(?:思路|方法|角度|算法|办法|做法|方式)",
-    r"另(?:外)?一种(?:方法|思路|解法|做法|算法|办法|方式)?|另一个(?:思路|角度|办法)",
-    r"不妨|试试|试一下|试着|尝试|也可以|还可以|可以尝试|可以试着|考虑",
-    r"情况[一二三四五六七八九十\d]|第[一二三四五六七八九十\d]种情况",
-]
 
-_CONCLUSION_EN = [
-    r"therefore|thus|so|hence|consequently|accordingly",
-    r"(?:this|that|which) (?:means|gives|shows|implies|yields)",
-    r"as a result|in total|altogether|in all|overall",
-    r"in conclusion|to conclude|in summary|to summari[sz]e|summing up",
-    r"finally",
-    r"the (?:final )?answer is",
-    r"it follows",
-    r"we (?:get|obtain|conclude|find|have shown)",
-]
-_CONCLUSION_ZH = [
-    r"因此|所以|于是|因而|从而|故(?![事障意乡居宫])|最终|综上(?:所述)?|总之",
-    r"总共|一共|这样|由此(?:可得|可知|得出)?|可见|那么|即(?!使|便|将|刻)|也就是(?:说)?|结论",
-]
-
-_SEQUENCE_EN = [
-    r"first(?:ly)?|first of all|to (?:begin|start)(?: with)?",
-    r"second(?:ly)?|third(?:ly)?",
-    r"next|then|now|after that|afterwards|subsequently",
-    r"finally|lastly",
-    r"step \d+",
-    r"start(?:ing)? (?:with|by)|begin(?:ning)? (?:with|by)",
-]
-_SEQUENCE_ZH = [
-    r"首先|其次|然后|接着|接下来|随后|之后|最后|再者|下一步|现在|先",
-    rf"第[{_ZH_NUM}\d]+(?:步|[，,、：:])",
-]
-
-_PHRASES: dict[str, tuple[list[str], list[str]]] = {
-    "reflection": (_REFLECTION_EN, _REFLECTION_ZH),
-    "exploration": (_EXPLORATION_EN, _EXPLORATION_ZH),
-    "conclusion": (_CONCLUSION_EN, _CONCLUSION_ZH),
-    "sequence": (_SEQUENCE_EN, _SEQUENCE_ZH),
-}
-
-# Reflection phrases that count anywhere in a step, not only at its opening: a check
-# is often announced mid-sentence ("..., so let me also solve it directly to make sure").
-_REFLECTION_ANYWHERE_EN = [
-    r"let(?:'s|’s| me| us)(?: also| quickly| now| just| first| again| carefully)?"
-    r" (?:double[- ]?check|re-?check|check|verify|confirm|make sure|reconsider|re-?examine)",
-    r"(?:i|we) (?:should|need to|must)(?: also| now)? (?:double[- ]?check|re-?check|check|verify)",
-    r"to (?:double[- ]?check|verify|confirm|make sure|be sure|be safe)",
-    # An error somewhere, not yet found: "There must be a mistake in one of the methods."
-    r"must be (?:a |an )?(?:mistake|error)|where (?:is|was) (?:the|my) (?:mistake|error)",
-    r"(?:over|under|double[- ])count(?:ing|ed)|miss(?:ed|ing) something",
-    r"(?:seems|looks|sounds) (?:plausible|reasonable|about right)(?=[ \t]*(?:[.!;,)]|$))"
-    r"|(?<=, )right(?=\?)",  # "…, right?": a question put to one's own step
-    r"as a (?:quick |final |sanity |rough |simple |second )?check|sanity[- ]check"
-    r"|double[- ]?check(?:ing|ed)?",
-    r"(?:that|this)(?:'s|’s| is| was) (?:wrong|not right|incorrect|a mistake)",
-    r"made (?:a |an )?(?:mistake|error)|miscalculat\w*",
-    r"(?:is|are|was) (?:indeed |also )?correct|checks out|in the right (?:range|ballpark)"
-    r"|(?:this|that|which|it) (?:confirms|verifies)|(?:there )?(?:is|are|was|were) indeed"
-    r"|(?:is|are|was|(?:it|that|this|which)['’]s) (?:indeed |also |about |roughly )?right"
-    r"(?=[ \t]*(?:[.!;,)]|$))"  # "so 5 is right.", "so it's about right."
-    r"|(?<=[.!;] )(?:(?:also|still) )?(?:correct|right|yes|exactly|good|fine)(?=[.!])",
-    # ↑ a verdict sentence of its own: "2 × 0.9 = 1.8. Correct.", "9 − 15 + 6 = 0. Also good."
-    r"same as (?:before|above|earlier|the first|(?:the|our|my) (?:formula|earlier|previous"
-    r"|other|original|direct|first) ?(?:method|approach|result|answer|count|one|gave)?)",
-    r"(?:which|that|this|it) agrees with (?:the|our|my|what|both)",
-    r"(?:(?:which|that|this|it) (?:matches|agrees|checks out)|(?:is|are|looks|seems) consistent)"
-    r"(?=[ \t]*(?:[.!;,)]|$))",  # a verdict closing a clause ("..., which matches.")
-    r"(?:give|gives|gave|got|get|yield|yields) (?:the same|different) (?:answers?|results?"
-    r"|values?|counts?|totals?|numbers?)|(?:answers|results|ways|methods|approaches|counts"
-    r"|values) (?:agree|match|differ|disagree|confirm)|both (?:give|gave|yield|agree|match)",
-    r"(?:which|that|this|it) (?:is )?consistent with|(?:matches|agrees) with"
-    r"|(?:matches|matching|agrees with|consistent with) (?:the |our )?(?:[a-z]+ )?"
-    r"(?:first|earlier|previous|above|original|given|stated|factoring|factorization|formula"
-    r"|counting|count|listing|enumeration|substitution|expansion|estimate|direct)",
-    # A result set beside another ("The formula agrees with listing the values").
-    r"(?:formula|result|answer|method|approach|count|value|total|sum|calculation|estimate)s?"
-    r" (?:agrees?|match(?:es)?) with",
-    # The same value reached again ("so 24 minutes again", "1 − 1/4 = 3/4, the same as
-    # counting"); closing the clause, so "subtract 5 again, then" is not one.
-    r"(?:so|gives?|got|get|is|=)\s*\$?\d[\d,.]*(?:\s+[a-z]+){0,2}\s+again(?=[ \t]*(?:[.!;,)]|$))",
-    r"same as (?:by )?[a-z]+ing(?=[ \t]*(?:[.!;,)]|$))|again (?:gives|yields|comes to|equals)",
-    r"(?:the )?same (?:answer|result|value|total)(?=[ \t]*(?:[.!;)]|$))",
-    rf"(?:^|(?<=[,;.!?]))\s*(?:but |so |and )?{_WAIT}",
-    # Looking back at one's own earlier work ("earlier I got 20 bits", "my initial answer").
-    r"(?:earlier|before|previously|initially|originally|at first),? (?:i|we) (?:thought|got"
-    r"|said|assumed|found|computed|calculated|had|wrote|considered|treated|converted|used)",
-    r"(?:i|we) (?:initially|originally|first|earlier) (?:thought|got|said|assumed|found"
-    r"|computed|calculated|had|wrote|considered)",
-    r"(?:my|the|our) (?:earlier|previous|initial|first|original|other) (?:answer|result"
-    r"|conclusion|calculation|computation|method|approach|idea|thought|reasoning|count"
-    r"|confusion|attempt)",
-    r"when (?:i|we) (?:treated|converted|computed|calculated|did|used|considered|counted)",
-    r"(?:why|where) (?:the|this|is the) (?:discrepancy|difference|contradiction|conflict)",
-    r"(?:this|that|it) (?:contradicts|conflicts with|disagrees with)|the confusion (?:is|was|arises)"
-    r"|(?:that|this|it|which) (?:all |also )?makes sense(?=[ \t]*(?:[.!;,)]|$))",
-    r"as (?:expected|predicted|estimated|(?:the|my|our) [^.,;!?\n]{1,25}?(?:suggested|predicted))",
-    # Redoing one's own work ("Let me convert it step by step again").
-    r"let(?:'s|’s| me| us) (?:do|convert|compute|calculate|count|add|work|go through)\b"
-    r"[^.!?\n]{0,30}?\b(?:again|once more|one more time)\b",
-]
-_REFLECTION_ANYWHERE_ZH = [
-    r"让我们?(?:再|来|先)?(?:检查|验证|核对|核实|确认|回顾)",
-    r"(?:检查|验证|核对|核实|确认)一下|验算|代入检验|检验一下|代入(?:到)?原(?:方程|式|等式|题)",
-    r"为了(?:验证|检验|核对|确认)|(?:验证|确认)(?:一下)?[^，。！？；\n]{0,8}?是否",
-    r"再次?(?:检查|验证|核对|确认)|重新(?:计算|核对|检查|验算|算)",
-    r"(?:再|重新)[^，。！？；\n]{0,15}?(?:算一遍|算一次|检查一遍)",
-    r"算错|搞错|弄错|出错|错了|不对(?=[，,。！!；;])",
-    r"[与和跟同](?:(?:上面|前面|之前|上述|前述|原来|第一种)[^。！？；\n]{0,10}?|[^，。！？；\n]{0,8}?(?:结果|答案))"
-    r"(?:相同|一致|相符|吻合)",
-    r"前后一致|两边相等|等式成立|结果(?:是)?(?:正确|可靠|无误)|结果(?:完全)?一致|代回|(?<=[，,。])(?:没错|对的|一致|相同|吻合)(?=[。！!]|$)"
-    r"|说明[^，。！？；\n]{0,12}?(?:是对的|正确|没错|无误)",
-    r"两种(?:方法|算法|解法|思路|数法|做法)[^。！？；\n]{0,12}?(?:一致|相同|吻合|都是|都得)",
-    r"(?:好像|似乎|看起来)(?:不太?对|有问题|太[^，。！？；\n]{1,4}?[？?])",  # "这个结果好像太轻了？"
-    r"(?:是|就是)(?:对的|合理的)(?=[。！!]|$)|(?<!都)是正确的(?=[。！!]|$)",  # "所以 1/2 是对的。": a verdict closing a sentence
-    r"(?:之前|前面|刚才|原来|一开始)(?:我们)?(?:算|得|求|写|认为|以为|假设)",
-    # A doubt that an error was made somewhere is a check ("我们在某个地方犯了错误"), not
-    # a correction (says_wrong turns it down: no place named).
-    r"犯了?(?:一个|什么)?(?:错误|失误)|(?:需要|应该|必须)(?:再|重新)?(?:检查|验证|核对|核实|确认)",
-    r"矛盾|这是不可能的|这不可能|重新(?:审视|考虑|评估)|回到(?:原始|原来|最初|前面)",
-]
-_CHECKMARK = r"[✓✔☑]"
-
-# Corrections: a step that says an earlier claim was wrong (anywhere in it). A rejected
-# number ("408, not 418", "而不是 418") is read by bondkd.molecule.evidence, which makes the
-# step a correction only when that number was stated earlier. Phrases that also open plans
-# ("the total should be ...", 应该是) are left out: a false correction would mark a clean
-# step superseded.
-_CORRECTION_EN = [
-    r"(?:(?:that|this|it|which)['’]s|is|was|are|were) (?:wrong|incorrect|not (?:right|correct)"
-    r"|a mistake|an error|a slip|a typo)",
-    r"(?:made|make|have made|making) (?:a |an )?(?:mistake|error|slip|typo)",
-    r"(?:my|an|the|that|this) (?:mistake|error) (?:was|is|here|earlier|before|above)",
-    r"miscalculat(?:ed|ion|ing|e)|mis-?(?:read|copied|counted|computed|added|multiplied)",
-    r"(?:i|we) (?:slipped|messed up|got (?:it|this|that) wrong|(?:added|subtracted|multiplied"
-    r"|divided|counted|computed|calculated) (?:it |that |this )?wrong)",
-    # A slip owned in words: "I forgot to multiply the −4", "I only multiplied the x by 3".
-    r"(?:i|we) (?:forgot|neglected|left out|only (?:multiplied|added|subtracted|divided|counted"
-    r"|included|applied))",
-    r"(?:is|was|are|were) (?:over|under|double[- ])counting|(?:over|under|double[- ])counted",
-    r"correct(?:ed|ing)? (?:it|this|that|the (?:value|total|answer|result|count|number"
-    r"|calculation|sum|product))",
-    r"correction|oops|whoops|(?:wait|hmm|oh|ah|but)[,.]? (?:actually[,.]? )?no(?=[,.!;:])|no,? wait",
-    r"(?:can['’]?t|cannot|couldn['’]t) be (?:right|correct|true)",
-    # "so I was a dollar off", "the count is off by one"
-    r"(?:i|we) (?:was|were)(?: [^\s,.;!?]{1,12}){0,2} off|off by (?:one|a|an|\d)",
-    r"should (?:have )?(?:been |be )?[^,.;!?\n]{1,25}?, not",  # "should be subtracted, not added"
-    # Opening a step, "Actually," with a new value replaces what came before ("Actually,
-    # consecutive even numbers differ by 2"); not a plan or a verdict ("Actually, let me
-    # …", "Actually, that's right", "Actually, no further steps are needed").
-    r"^\s{0,3}actually\s*,(?! (?:let|i|we|that|this|it|no)(?![\w'’]))(?=[^\n]{0,200}?\d)",
-]
-_CORRECTION_ZH = [
-    # "没有算错" (no slip) and "不对称" are no corrections.
-    r"(?<!没有)(?<!没)(?<!未)(?<!不)(?<!无)(?:错了|算错|搞错|弄错|写错|看错了|抄错)|不对(?!称|应)|有误",
-    r"(?:是|有|出现了?|犯了?(?:一个)?)(?:错误|失误)",
-    r"(?<!没有)(?<!没)(?<!不要)(?<!别)(?:忘了|忘记了|漏了|漏掉了|少算了|多算了)",
-    r"更正|改正|纠正|应该[^，,。！？；\n]{1,12}?[，,](?:而)?不是",  # 应该减去，不是加上
-]
+CUE_KINDS = ("reflection", "exploration", "conclusion", "sequence")
 
 # -- where a step's opening words start -------------------------------------------------
 
@@ -301,10 +50,10 @@ _CORRECTION_ZH = [
 # letter are left to [a-z]; "step 2" takes its blanks only before a colon; "*" opens the
 # punctuation only after another opener (it is a bullet before that).
 _LIST_MARK = (
-    r"\d{1,3}[.)](?!\d)|[(（]\s*(?:\d{1,3}|[a-z]|[ivx]{2,4}|[" + _ZH_NUM + r"]+)\s*[)）]"
-    r"|[a-z][.)](?=\s)|[-*•·‣◦▪+>#]|[①-⑳]|[" + _ZH_NUM + r"]+[、.．]|【[^】\n]{0,20}】"
+    r"\d{1,3}[.)](?!\d)|[(（]\s*(?:\d{1,3}|[a-z]|[ivx]{2,4}|[" + ZH_NUM + r"]+)\s*[)）]"
+    r"|[a-z][.)](?=\s)|[-*•·‣◦▪+>#]|[①-⑳]|[" + ZH_NUM + r"]+[、.．]|【[^】\n]{0,20}】"
 )
-_STEP_MARK = r"step\s*\d+(?:\s*[:.)：])?|第[" + _ZH_NUM + r"\d]+步[:：,，、.]?"
+_STEP_MARK = r"step\s*\d+(?:\s*[:.)：])?|第[" + ZH_NUM + r"\d]+步[:：,，、.]?"
 _OPEN_PUNCT = r"[\"'“‘(（\[【「『《*_~]"
 _OPEN_FIRST = r"[\"'“‘(（\[【「『《_~]"
 _PREFIX = (
@@ -333,33 +82,24 @@ def _opening(en: list[str], zh: list[str]) -> re.Pattern[str]:
     )
 
 
-OPENING_RE: dict[str, re.Pattern[str]] = {k: _opening(*v) for k, v in _PHRASES.items()}
+OPENING_RE: dict[str, re.Pattern[str]] = {k: _opening(*v) for k, v in PHRASES.items()}
 _PREFIX_RE = re.compile(_PREFIX, re.IGNORECASE)
+# Every phrase starts at a letter (or the "=" of "= 24 again"): a position that holds
+# neither is passed over without trying the hundred alternatives.
 REFLECTION_ANYWHERE_RE = re.compile(
-    rf"(?<![\w'’])(?:{alternation(_REFLECTION_ANYWHERE_EN)})(?![\w'’])"
-    rf"|{alternation(_REFLECTION_ANYWHERE_ZH)}|{_CHECKMARK}",
+    rf"(?=[^\W\d_]|[=✓✔☑])(?:(?<![\w'’])(?:{alternation(REFLECTION_ANYWHERE_EN)})(?![\w'’])"
+    rf"|{alternation(REFLECTION_ANYWHERE_ZH)}|{CHECKMARK})",
     re.IGNORECASE,
 )
 
 
 # A new method named anywhere in a step ("Wait, another method: fix one plate",
 # "我们可以尝试一种更简单的方法") opens a branch, unless the step says it is there to check.
-_ALTERNATIVE_EN = [
-    r"another (?:method|approach|way|strategy|idea)|(?:any|some) other (?:way|approach|method)",
-    r"a (?:different|simpler|better|new|more direct) (?:method|approach|way|strategy)",
-    r"think (?:about it |of it )?(?:differently|in terms of)",
-    r"(?:maybe|perhaps) (?:using|by using|i (?:should|could|can) (?:use|convert|try|think))",
-    r"let(?:'s|’s| me| us) [^.,;!?\n]{1,30}? instead",  # "let me set it up algebraically instead"
-]
-_ALTERNATIVE_ZH = [
-    r"换(?:一种|一个|个)(?:思路|方法|角度|办法)|另一种(?:方法|思路|解法)|更简单的方法"
-]
-_CHECK_PURPOSE = r"verify|check|make sure|confirm|be sure|double-check|验证|检验|核对|检查|验算"
 ALTERNATIVE_RE = re.compile(
-    rf"(?<![\w'’])(?:{alternation(_ALTERNATIVE_EN)})(?![\w'’])|{alternation(_ALTERNATIVE_ZH)}",
+    rf"(?<![\w'’])(?:{alternation(ALTERNATIVE_EN)})(?![\w'’])|{alternation(ALTERNATIVE_ZH)}",
     re.IGNORECASE,
 )
-CHECK_PURPOSE_RE = re.compile(rf"(?<![\w'’])(?:{_CHECK_PURPOSE})", re.IGNORECASE)
+CHECK_PURPOSE_RE = re.compile(rf"(?<![\w'’])(?:{CHECK_PURPOSE})", re.IGNORECASE)
 
 
 def checks_another_way(text: str) -> bool:
@@ -373,7 +113,7 @@ def opens_alternative(text: str) -> bool:
 
 
 CORRECTION_RE = re.compile(
-    rf"(?<![\w'’])(?:{alternation(_CORRECTION_EN)})(?![\w'’])|{alternation(_CORRECTION_ZH)}",
+    rf"(?<![\w'’])(?:{alternation(CORRECTION_EN)})(?![\w'’])|{alternation(CORRECTION_ZH)}",
     re.IGNORECASE,
 )
 
