@@ -290,6 +290,31 @@ def test_a_correction_takes_back_the_calculation_it_redoes(question, steps, j, t
     assert mol.steps[j].kind == "correction" and _target(mol, j) == target
 
 
+@pytest.mark.parametrize(
+    ("question", "steps", "j", "target"),
+    [
+        (
+            "A rectangle has perimeter 54 cm and its length is twice its width. Find its area.",
+            ["Let the width be w, so the length is 2w.", "The perimeter is 2(w + 2w) = 6w.",
+             "Setting 6w = 54 gives w = 9 cm.", "Then the length is 2 × 9 = 18 cm.",
+             "The area is 18 × 9 = 162 cm².", "Before finishing, let me recheck the width: 6 × 9 = 54, good."],
+            5,
+            2,
+        ),
+        (
+            "一个圆的周长是 31.4 厘米，π 取 3.14，它的面积是多少平方厘米？",
+            ["半径 r = 31.4 ÷ (2 × 3.14) = 31.4 ÷ 6.28 = 5 厘米。", "面积 S = 3.14 × 5² = 3.14 × 25 = 78.5 平方厘米。",
+             "验证半径：2 × 3.14 × 5 = 31.4，和周长一致。"],
+            2,
+            0,
+        ),
+    ],
+)  # fmt: skip
+def test_a_calculation_back_to_a_given_tests_the_value_it_substitutes(question, steps, j, target):
+    # The single digit it starts from (w = 9, r = 5) names the step, not the claim just made.
+    assert _target(_mol(question, steps), j) == target
+
+
 def test_a_power_is_no_calculation_of_its_operands():
     # "(2^3)^3 × 2" and "1^3 × 2" both held "3 × 2": the second step seemed to restate the
     # first, and a check of the remainder was sent back to the first

@@ -17,6 +17,8 @@ Evidence that step j points at an earlier step i (`gather`), summed:
 | a value computed in i (a result there; or a result | 1.0 (0.3 ≤ 9) |
 | of j's that undoes a later step: `_tested`)        |               |
 | a value first written in i, not computed there     | 0.5 (0.15 ≤ 9)|
+| a calculation of j's that comes back to a given    | 1.0           |
+| ("6 × 9 = 54"): i computed its latest operand      |               |
 | a rare term first written in i                     | 0.3, ≤ 0.9    |
 
 What a step states is read by `bondkd.molecule.content`. Values and terms of the question
@@ -280,6 +282,14 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
             if (i := expr_first.get(e)) is not None:
                 pr[i] += STRENGTH["expression"]
                 u[i] += STRENGTH["expression"]
+        # A calculation that comes back to a given ("6 × 9 = 54", the perimeter asked
+        # about) substitutes the values it starts from: it tests where the latest was
+        # found, however small ("w = 9"). (Not a producer: the step computes nothing new.)
+        back = [e for e, x in c.claims if quantities.canon(x) in asked_values]
+        found = [producer[o] for e in back for o in _OPERAND.findall(e)
+                 if o not in asked_values and o in producer]  # fmt: skip
+        if found:
+            s[max(found)] += STRENGTH["result"]
         for v in sorted(c.values - c.rejected):
             if v in asked_values:
                 continue
