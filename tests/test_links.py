@@ -315,6 +315,26 @@ def test_a_calculation_back_to_a_given_tests_the_value_it_substitutes(question, 
     assert _target(_mol(question, steps), j) == target
 
 
+def test_a_rejected_given_corrects_only_the_step_that_just_computed_with_it():
+    steps = ["The rise is 50 − 40 = 10 dollars.", "As a percent, 10 / 50 = 20%.",
+             "Wait, the percent change is relative to the original price, which is 40, not 50."]  # fmt: skip
+    mol = _mol("A price rises from $40 to $50. By what percent did it rise?", steps)
+    assert mol.steps[2].kind == "correction" and _target(mol, 2) == 1
+    # the given was used rightly before; the check confirms the base the last steps used
+    steps = ["The discount is 25% of $80, which is $20.", "So the discounted price is 80 − 20 = $60.",
+             "The tax is 10% of $60, which is $6.", "The final price is 60 + 6 = $66.",
+             "Let me make sure: the tax is added to the discounted price, so $60, not $80, is right."]  # fmt: skip
+    mol = _mol("A jacket costs $80, is discounted 25%, then taxed 10%. Final price?", steps)
+    assert mol.steps[4].role == "reflection" and mol.steps[4].kind == "check"
+
+
+def test_a_rejected_word_corrects_the_step_that_wrote_it():
+    steps = ["Time = 1500 / 25 = 60 minutes.", "So it takes 60 hours.",
+             "No, that's minutes, not hours: 60 minutes is 1 hour."]  # fmt: skip
+    mol = _mol("A pump fills 1,500 litres at 25 litres per minute. How many hours?", steps)
+    assert mol.steps[2].kind == "correction" and _target(mol, 2) == 1
+
+
 def test_a_power_is_no_calculation_of_its_operands():
     # "(2^3)^3 × 2" and "1^3 × 2" both held "3 × 2": the second step seemed to restate the
     # first, and a check of the remainder was sent back to the first
@@ -455,6 +475,9 @@ def test_a_step_using_the_variable_just_introduced_carries_on_from_it():
             "exploration",
         ),
         ("Let me try that: 6 × 7 = 42.", None),
+        ("两种想法结果相同，一共握 15 次。", "reflection"),
+        ("24 × 2 + 15 × 2 = 48 + 30 = 78 米，一样。", "reflection"),
+        ("换一种想法：第一个人握 5 次，第二个人再握 4 次。", "exploration"),
         # doubts: checks, not corrections
         ("There must be a mistake in one of the approaches.", "reflection"),
         ("So, where is the mistake?", "reflection"),

@@ -42,6 +42,10 @@ _REJECT_OP = re.compile(
     r"|(?<!是)不是(?:用|去)?([加减乘除])",
     re.IGNORECASE,
 )
+# A word a correction rejects ("that's minutes, not hours"): a unit or a name, not a verdict.
+_REJECT_WORD = re.compile(r"(?<![\w'’])not ([a-z]{3,})(?![\w'’])", re.IGNORECASE)
+_VERDICT_WORDS = frozenset({"right", "correct", "wrong", "true", "false", "sure", "possible",
+                            "enough", "the", "all", "any"})  # fmt: skip
 _OP_WORDS = {"add": "+", "plus": "+", "subtract": "-", "minus": "-", "multipl": "*",
              "divid": "/", "加": "+", "减": "-", "乘": "*", "除": "/"}  # fmt: skip
 
@@ -56,6 +60,7 @@ class Content:
     rejected_forms: frozenset[str]  # algebra it says is not so ("不是 6x − 5"), compacted
     blamed: frozenset[str]  # values named before the step says something was wrong
     rejected_ops: frozenset[str]  # operations a correction says were wrong ("+", "-", "*", "/")
+    rejected_words: frozenset[str]  # words a correction says were wrong ("not hours")
     claims: tuple[tuple[str, float], ...]  # calculations in order: (expression, value written)
     cited: int | None  # the step it names by number, counted from 1 ("from step 3")
 
@@ -129,6 +134,13 @@ def read(text: str) -> Content:
         blamed=frozenset() if rejected or forms else frozenset(blamed),
         rejected_ops=frozenset(
             _OP_WORDS[(m.group(1) or m.group(2)).lower()] for m in _REJECT_OP.finditer(text)
+        )
+        if wrong
+        else frozenset(),
+        rejected_words=frozenset(
+            w
+            for m in _REJECT_WORD.finditer(text)
+            if (w := m.group(1).lower()) not in _VERDICT_WORDS
         )
         if wrong
         else frozenset(),

@@ -13,6 +13,8 @@ Evidence that step j points at an earlier step i (`gather`), summed:
 | an expression j rejects ("不是 6x − 5"), first in i | 3.0           |
 | an operation j rejects ("不是加上"): where the latest | 3.0           |
 | expression using it was first written               |               |
+| a word j rejects ("not hours"): the latest of the  | 3.0           |
+| six steps before that wrote it                     |               |
 | an expression (17 × 24) first written in i         | 1.0           |
 | a value computed in i (a result there; or a result | 1.0 (0.3 ≤ 9) |
 | of j's that undoes a later step: `_tested`)        |               |
@@ -22,7 +24,9 @@ Evidence that step j points at an earlier step i (`gather`), summed:
 | a rare term first written in i                     | 0.3, ≤ 0.9    |
 
 What a step states is read by `bondkd.molecule.content`. Values and terms of the question
-have no origin step (and a rejected given corrects nothing); single digits are weak (they
+have no origin step (and a rejected given corrects nothing, unless the step just before
+computed with it: "10 / 50 = 20%", then "relative to the original price, 40, not 50");
+single digits are weak (they
 are indices and counts everywhere); a value blamed ("I wrote 86, but that's wrong") counts
 as rejected. A calculation redone with another value ("Actually, 0.15 × 240 is 36") takes
 back the step that last claimed it (`Evidence.redos`); redone alike inside a check, it
@@ -255,8 +259,12 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         u: dict[int, float] = defaultdict(float)
         for v in sorted(c.rejected | (c.blamed - c.results)):
             # A given of the question is no claim of the trace's to take back ("the tax
-            # is on $60, not $80" confirms the base): only a value the trace computed is.
+            # is on $60, not $80" confirms the base): only a value the trace computed is,
+            # or a given the step just before computed with ("10 / 50 = 20%", then "relative
+            # to the original price, 40, not 50").
             i = producer.get(v, None if v in asked_values else stated.get(v))
+            if i is None and j > 0 and any(v in _OPERAND.findall(e) for e in contents[j - 1].exprs):
+                i = j - 1
             if i is not None:
                 r[_tested(contents, c, v, i, j)] += STRENGTH["rejected"]
         d: dict[int, float] = defaultdict(float)
@@ -278,6 +286,11 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
                       if any(op in e for e in contents[k].exprs)), None)  # fmt: skip
             if i is not None:
                 r[min(expr_first[e] for e in contents[i].exprs if op in e)] += STRENGTH["rejected"]
+        for w in sorted(c.rejected_words):  # "not hours": the latest step that wrote hours
+            i = next((k for k in range(j - 1, max(-1, j - 1 - OP_LOOKBACK), -1)
+                      if w in contents[k].terms), None)  # fmt: skip
+            if i is not None:
+                r[i] += STRENGTH["rejected"]
         for e in sorted(c.exprs):
             if (i := expr_first.get(e)) is not None:
                 pr[i] += STRENGTH["expression"]
