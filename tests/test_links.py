@@ -335,6 +335,13 @@ def test_a_rejected_word_corrects_the_step_that_wrote_it():
     assert mol.steps[2].kind == "correction" and _target(mol, 2) == 1
 
 
+def test_a_vague_check_of_a_restated_claim_points_where_it_was_first_made():
+    steps = ["Each hex digit is 4 bits, so 5 digits give 5 × 4 = 20 bits.",
+             "In decimal the number is 419,430.", "That lies between 2^18 and 2^19.",
+             "So, converting digit by digit, we have 20 bits.", "Hmm, is that right?"]  # fmt: skip
+    assert _target(_mol("How many bits does 66666 in base 16 need?", steps), 4) == 0
+
+
 def test_a_power_is_no_calculation_of_its_operands():
     # "(2^3)^3 × 2" and "1^3 × 2" both held "3 × 2": the second step seemed to restate the
     # first, and a check of the remainder was sent back to the first

@@ -340,10 +340,17 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         taken_back.update(r, d)  # a redo after the correction agrees with it, corrects nothing
         producers.append(dict(pr))
         uses.append(dict(u))
-        # A step whose results and expressions were all stated before restates them.
-        old = [producer[v] for v in c.results if v in producer]
-        old += [expr_first[e] for e in c.exprs if e in expr_first]
-        new = any(v not in producer and v not in asked_values for v in c.results)
+        # A step whose results and expressions were all stated before restates them; one
+        # that computes nothing restates where its values were first written ("So, digit
+        # by digit, we have 20 bits." after "5 × 4 = 20 bits").
+        if c.results or c.exprs:
+            old = [producer[v] for v in c.results if v in producer]
+            old += [expr_first[e] for e in c.exprs if e in expr_first]
+            new = any(v not in producer and v not in asked_values for v in c.results)
+        else:
+            named = [v for v in c.values if not small(v) and v not in asked_values]
+            old = [first[v] for v in named if v in first]
+            new = len(old) < len(named)
         origins.append(min(old) if old and not new else j)
         for v in c.results:
             if v not in asked_values:
