@@ -290,6 +290,7 @@ def test_no_cue_fragment_matches_nothing():
         ("Hmm, I forgot to subtract the 5 people who left.", True),
         ("等等，我漏了周末的两天，应该是 9 天。", True),
         ("So, clearly, that method is overcounting.", True),
+        ("等一下，这里 2 是加速度不是速度，应该用 s = ½at²。", True),
         ("I feel like I might be double-counting something.", False),
     ],
 )

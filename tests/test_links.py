@@ -342,6 +342,21 @@ def test_a_vague_check_of_a_restated_claim_points_where_it_was_first_made():
     assert _target(_mol("How many bits does 66666 in base 16 need?", steps), 4) == 0
 
 
+def test_a_slip_put_right_outranks_the_operands_it_reuses():
+    # 83 puts right the 73 of the step just before, not the 29 it adds again
+    steps = ["Monday: 18 pages.", "Tuesday: twice Monday, so 36 pages.",
+             "Wednesday: 7 fewer than Tuesday, 36 − 7 = 29 pages.", "Total: 18 + 36 + 29 = 73 pages.",
+             "Hmm wait, 18 + 36 = 54, and 54 + 29 = 83, so the total is 83, I mis-added."]  # fmt: skip
+    mol = _mol("Sara reads 18 pages, twice as many, then 7 fewer. How many in total?", steps)
+    assert mol.steps[4].kind == "correction" and _target(mol, 4) == 3
+
+
+def test_a_check_after_a_correction_that_computes_checks_the_correction():
+    steps = ["打九折就是原价的 90%。", "原价 = 270 × 0.9 = 243 元。",
+             "不对，已知现价求原价应该用除法：270 ÷ 0.9 = 300 元。", "验算：300 × 0.9 = 270 元，对了。"]  # fmt: skip
+    assert _target(_mol("一件商品打九折后是 270 元，原价是多少元？", steps), 3) == 2
+
+
 def test_a_power_is_no_calculation_of_its_operands():
     # "(2^3)^3 × 2" and "1^3 × 2" both held "3 × 2": the second step seemed to restate the
     # first, and a check of the remainder was sent back to the first
@@ -485,6 +500,14 @@ def test_a_step_using_the_variable_just_introduced_carries_on_from_it():
         ("两种想法结果相同，一共握 15 次。", "reflection"),
         ("24 × 2 + 15 × 2 = 48 + 30 = 78 米，一样。", "reflection"),
         ("换一种想法：第一个人握 5 次，第二个人再握 4 次。", "exploration"),
+        (
+            "Rough estimate: 3.4 hundreds of km times 6.5 is a bit over 20, so 22.1 is reasonable.",
+            "reflection",
+        ),
+        ("估算一下：50 × 200 = 10000，9504 比 10000 稍小，合理。", "reflection"),
+        ("如果是小红做的：小明和小红都说了假话，不符合。", "exploration"),
+        ("If Ben did it, two of the statements are true, which is impossible.", "exploration"),
+        ("如果一个物体是金属，它就一定能导电。", None),
         # doubts: checks, not corrections
         ("There must be a mistake in one of the approaches.", "reflection"),
         ("So, where is the mistake?", "reflection"),

@@ -69,6 +69,8 @@ def behaviours(texts: list[str]) -> list[Behaviour]:
             kind = lexicon.cue_kind(text)
             if kind != "exploration" and lexicon.opens_alternative(text):
                 kind = "exploration"  # "Wait, perhaps using the gap method."
+            elif kind is None and lexicon.opens_case(text):
+                kind = "exploration"  # "如果是小红做的：小明和小红都说了假话，不符合。"
             reflects = kind != "exploration" and (
                 kind == "reflection"
                 or lexicon.has_cue(text, "reflection")

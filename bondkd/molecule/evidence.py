@@ -143,9 +143,10 @@ class Evidence:
         not itself part of a check: the claim a check is about when nothing else says."""
         out: list[int | None] = [None]
         for j in range(1, len(self.contents)):
-            # A correction that rejects a value states the claim now standing ("So he needs
-            # 14 days, not 13."); other checks only look back.
-            states = not is_refl[j - 1] or bool(self.rejects[j - 1])
+            # A correction that computes a result states the claim now standing ("So he needs
+            # 14 days, not 13.", "不对，……应该用除法：270 ÷ 0.9 = 300 元"); other checks only
+            # look back.
+            states = not is_refl[j - 1] or self.restates(j - 1)
             last = j - 1 if states and _claims(self.contents[j - 1]) else out[-1]
             out.append(last)
         return out
@@ -206,6 +207,11 @@ class Evidence:
             )
             check = k if out[-1] else None if b == "exploration" else check
         return out
+
+    def restates(self, k: int) -> bool:
+        """Whether step k takes back a claim and states the one now standing: it rejects a
+        value ("14 days, not 13"), or says something was wrong and computes a result."""
+        return bool(self.rejects[k]) or (self.corrects(k) and bool(self.contents[k].results))
 
     def corrects(self, k: int) -> bool:
         """Whether step k takes something back: a value it rejects, or it says so."""

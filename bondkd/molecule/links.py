@@ -166,6 +166,15 @@ def _reflection_target(
         # A correction redoes an earlier expression or result ("算错了，144 ÷ 8 应该是 18"),
         # else "Wait, no, that's not right" rejects the claim just made.
         # Owning up right after a correction ("I slipped in the first step") goes on with it.
+        # A result that differs from a recent one by a slip of the pen redoes that step
+        # ("10 × 2.35 + 2 × 2.35 makes 28.20, so I was a dollar off" after "… = 27.20"), not
+        # the steps whose values it computes from.
+        window = range(max(0, anchor - NEAR_CORRECTION), anchor + 1)
+        mine = ev.contents[j]
+        slips = [i for i in window if any(slip(v, w) for v in mine.results
+                                          for w in ev.contents[i].results - mine.values)]  # fmt: skip
+        if slips:
+            return slips[-1]
         redone = {i: x for i, x in ev.producers[j].items() if x >= STRENGTH["result"]}
         if redone:
             return max(redone, key=lambda i: (redone[i], i))
@@ -174,11 +183,6 @@ def _reflection_target(
         # Naming no value, it corrects the recent step it is about ("不放回的话，第二次……
         # 概率应该是 2/4" corrects "第二次……也是 3/5", not the product after it).
         near = {i: x for i, x in ev.scores[j].items() if anchor - NEAR_CORRECTION <= i <= anchor}
-        # A result that differs from one of theirs by a slip of the pen redoes that step
-        # ("10 × 2.35 + 2 × 2.35 makes 28.20, so I was a dollar off" after "… = 27.20").
-        for i in range(max(0, anchor - NEAR_CORRECTION), anchor + 1):
-            if any(slip(v, w) for v in ev.contents[j].results for w in ev.contents[i].results):
-                near[i] = near.get(i, 0.0) + STRENGTH["result"]
         best = max(near, key=lambda i: (near[i], i), default=anchor)
         return best if near.get(best, 0.0) > near.get(anchor, 0.0) else anchor
     cand = _weighed(ev, j, is_refl)
@@ -212,9 +216,9 @@ def _reflection_target(
 
 def _weighed(ev: Evidence, k: int, is_refl: Sequence[bool]) -> dict[int, float]:
     """Step k's evidence. A check of a check points at what the first check verified,
-    unless only it fits; a correction that rejects a value states the claim now standing,
+    unless only it fits; a correction that computes a result states the claim now standing,
     checked in full."""
     return {
-        i: x * (STRENGTH["reflection_target"] if is_refl[i] and not ev.rejects[i] else 1.0)
+        i: x * (STRENGTH["reflection_target"] if is_refl[i] and not ev.restates(i) else 1.0)
         for i, x in ev.scores[k].items()
     }

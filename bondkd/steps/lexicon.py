@@ -107,6 +107,22 @@ def checks_another_way(text: str) -> bool:
     return ALTERNATIVE_RE.search(text) is not None and CHECK_PURPOSE_RE.search(text) is not None
 
 
+# A supposed case settled in the same step ("如果是小红做的：……不符合。", "If Ben did it,
+# two statements are true: impossible."): an alternative, where a bare conditional in a
+# deduction ("如果一个物体是金属，它就能导电") settles nothing.
+_CASE_OPENING = re.compile(r"\s{0,3}(?:如果|假如|要是|if(?![\w'’]))", re.IGNORECASE)
+_CASE_VERDICT = re.compile(
+    r"不?符合|矛盾|不?成立|不?满足|(?<![\w'’])(?:consistent|contradict\w*|impossible|works"
+    r"|fits|fails)(?![\w'’])",
+    re.IGNORECASE,
+)
+
+
+def opens_case(text: str) -> bool:
+    """Whether `text` supposes a case and settles it."""
+    return _CASE_OPENING.match(text) is not None and _CASE_VERDICT.search(text) is not None
+
+
 def opens_alternative(text: str) -> bool:
     """Whether `text` turns to another method, not to check the one it has."""
     return ALTERNATIVE_RE.search(text) is not None and not CHECK_PURPOSE_RE.search(text)

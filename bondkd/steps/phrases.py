@@ -28,6 +28,7 @@ REFLECTION_EN = [
     r"(?:i|we) (?:should|need to|must|can|will|'ll|’ll)(?: also| now| quickly| first)?"
     r" (?:double[- ]?check|re-?check|check|verify|confirm|make sure|reconsider)",
     r"(?:double[- ]?|re-?|cross[- ]?|sanity[- ]?)?check(?:ing|s)?",
+    r"(?:a )?(?:rough|quick|ballpark) estimate",  # "Rough estimate: … is a bit over 20"
     # "Quick check of the perimeter: …", "One last check:", "A final sanity check"
     r"(?:a |one )?(?:(?:quick|final|last|brief|simple|rough|second|further|extra|more)[ \t]){1,2}"
     r"(?:sanity[- ])?check",
@@ -161,7 +162,7 @@ REFLECTION_ANYWHERE_EN = [
     # An error somewhere, not yet found: "There must be a mistake in one of the methods."
     r"must be (?:a |an )?(?:mistake|error)|where (?:is|was) (?:the|my) (?:mistake|error)",
     r"(?:over|under|double[- ])count(?:ing|ed)|miss(?:ed|ing) something",
-    r"(?:seems|looks|sounds) (?:plausible|reasonable|about right)(?=[ \t]*(?:[.!;,)]|$))"
+    r"(?:seems|looks|sounds|is) (?:plausible|reasonable|sensible|about right)(?=[ \t]*(?:[.!;,)]|$))"
     r"|(?<=, )right(?=\?)",  # "…, right?": a question put to one's own step
     r"as a (?:quick |final |sanity |rough |simple |second )?check|sanity[- ]check"
     r"|double[- ]?check(?:ing|ed)?",
@@ -216,7 +217,7 @@ REFLECTION_ANYWHERE_EN = [
 REFLECTION_ANYWHERE_ZH = [
     r"让我们?(?:再|来|先)?(?:检查|验证|核对|核实|确认|回顾)",
     r"(?:检查|验证|核对|核实|确认)一下|验算|代入检验|检验一下|代入(?:到)?原(?:方程|式|等式|题)",
-    r"为了(?:验证|检验|核对|确认)|(?:验证|确认)(?:一下)?[^，。！？；\n]{0,8}?是否",
+    r"为了(?:验证|检验|核对|确认)|(?:验证|确认)(?:一下)?[^，。！？；\n]{0,8}?是否|估算一下|估计一下",
     r"再次?(?:检查|验证|核对|确认)|重新(?:计算|核对|检查|验算|算)",
     r"(?:再|重新)[^，。！？；\n]{0,15}?(?:算一遍|算一次|检查一遍)",
     r"算错|搞错|弄错|出错|错了|不对(?=[，,。！!；;])",
@@ -272,6 +273,7 @@ CORRECTION_ZH = [
     r"(?:是|有|出现了?|犯了?(?:一个)?)(?:错误|失误)",
     r"(?<!没有)(?<!没)(?<!不要)(?<!别)(?:忘了|忘记了|漏了|漏掉了|少算了|多算了)",
     r"更正|改正|纠正|应该[^，,。！？；\n]{1,12}?[，,](?:而)?不是",  # 应该减去，不是加上
+    r"(?<!是)不是[^，,。！？；\n]{1,8}?[，,]应该",  # "2 是加速度不是速度，应该用 s = ½at²"
 ]
 
 # A new method named anywhere in a step (bondkd.steps.lexicon.opens_alternative).
