@@ -509,6 +509,7 @@ def test_a_step_using_the_variable_just_introduced_carries_on_from_it():
         ("If Ben did it, two of the statements are true, which is impossible.", "exploration"),
         ("如果一个物体是金属，它就一定能导电。", None),
         # doubts: checks, not corrections
+        ("Maybe I messed up the decimal conversion.", "reflection"),
         ("There must be a mistake in one of the approaches.", "reflection"),
         ("So, where is the mistake?", "reflection"),
         ("But I'm not entirely sure about that.", "reflection"),

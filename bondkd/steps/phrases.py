@@ -167,7 +167,7 @@ REFLECTION_ANYWHERE_EN = [
     r"as a (?:quick |final |sanity |rough |simple |second )?check|sanity[- ]check"
     r"|double[- ]?check(?:ing|ed)?",
     r"(?:that|this)(?:'s|’s| is| was) (?:wrong|not right|incorrect|a mistake)",
-    r"made (?:a |an )?(?:mistake|error)|miscalculat\w*",
+    r"made (?:a |an )?(?:mistake|error)|miscalculat\w*|messed up",
     r"(?:is|are|was) (?:indeed |also )?correct|checks out|in the right (?:range|ballpark)"
     r"|(?:this|that|which|it) (?:confirms|verifies)|(?:there )?(?:is|are|was|were) indeed"
     r"|(?:is|are|was|(?:it|that|this|which)['’]s) (?:indeed |also |about |roughly )?right"
