@@ -508,6 +508,10 @@ def test_a_step_using_the_variable_just_introduced_carries_on_from_it():
         ("如果是小红做的：小明和小红都说了假话，不符合。", "exploration"),
         ("If Ben did it, two of the statements are true, which is impossible.", "exploration"),
         ("如果一个物体是金属，它就一定能导电。", None),
+        ("3.6 is less than 6, so yes, that's consistent.", "reflection"),
+        ("Reverse check: 15% of 200 is 30, and 200 − 30 = 170.", "reflection"),
+        ("前 6 项和 12 + 8 + 10 + 12 = 42，也对。", "reflection"),
+        ("所以丙确实在说谎，也一致。", None),
         # doubts: checks, not corrections
         ("Maybe I messed up the decimal conversion.", "reflection"),
         ("There must be a mistake in one of the approaches.", "reflection"),

@@ -30,7 +30,8 @@ REFLECTION_EN = [
     r"(?:double[- ]?|re-?|cross[- ]?|sanity[- ]?)?check(?:ing|s)?",
     r"(?:a )?(?:rough|quick|ballpark) estimate",  # "Rough estimate: … is a bit over 20"
     # "Quick check of the perimeter: …", "One last check:", "A final sanity check"
-    r"(?:a |one )?(?:(?:quick|final|last|brief|simple|rough|second|further|extra|more)[ \t]){1,2}"
+    r"(?:a |one )?(?:(?:quick|final|last|brief|simple|rough|second|further|extra|more|reverse"
+    r"|inverse|backward)[ \t]){1,2}"
     r"(?:sanity[- ])?check",
     r"verif(?:y|ying|ication|ied)",
     r"confirm(?:ing|ation)?",
@@ -170,7 +171,8 @@ REFLECTION_ANYWHERE_EN = [
     r"made (?:a |an )?(?:mistake|error)|miscalculat\w*|messed up",
     r"(?:is|are|was) (?:indeed |also )?correct|checks out|in the right (?:range|ballpark)"
     r"|(?:this|that|which|it) (?:confirms|verifies)|(?:there )?(?:is|are|was|were) indeed"
-    r"|(?:is|are|was|(?:it|that|this|which)['’]s) (?:indeed |also |about |roughly )?right"
+    r"|(?:is|are|was|(?:it|that|this|which)['’]s) (?:indeed |also |about |roughly )?"
+    r"(?:right|correct|consistent)"
     r"(?=[ \t]*(?:[.!;,)]|$))"  # "so 5 is right.", "so it's about right."
     r"|(?<=[.!;] )(?:(?:also|still) )?(?:correct|right|yes|exactly|good|fine)(?=[.!])",
     # ↑ a verdict sentence of its own: "2 × 0.9 = 1.8. Correct.", "9 − 15 + 6 = 0. Also good."
@@ -223,7 +225,7 @@ REFLECTION_ANYWHERE_ZH = [
     r"算错|搞错|弄错|出错|错了|不对(?=[，,。！!；;])",
     r"[与和跟同](?:(?:上面|前面|之前|上述|前述|原来|第一种)[^。！？；\n]{0,10}?|[^，。！？；\n]{0,8}?(?:结果|答案))"
     r"(?:相同|一致|相符|吻合)",
-    r"前后一致|两边相等|等式成立|结果(?:是)?(?:正确|可靠|无误)|结果(?:完全|也)?(?:一致|相同|一样)|代回|(?<=[，,。])(?:没错|对的|一致|相同|吻合|一样)(?=[。！!]|$)"
+    r"前后一致|两边相等|等式成立|结果(?:是)?(?:正确|可靠|无误)|结果(?:完全|也)?(?:一致|相同|一样)|代回|(?<=[，,。])(?:也对|对|没错|对的|一致|相同|吻合|一样)(?=[。！!]|$)"
     r"|说明[^，。！？；\n]{0,12}?(?:是对的|正确|没错|无误)",
     r"两种(?:方法|算法|解法|思路|数法|做法|想法)[^。！？；\n]{0,12}?(?:一致|相同|吻合|都是|都得)",
     r"(?:好像|似乎|看起来)(?:不太?对|有问题|太[^，。！？；\n]{1,4}?[？?])",  # "这个结果好像太轻了？"
