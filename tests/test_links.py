@@ -512,6 +512,13 @@ def test_a_step_using_the_variable_just_introduced_carries_on_from_it():
         ("Reverse check: 15% of 200 is 30, and 200 − 30 = 170.", "reflection"),
         ("前 6 项和 12 + 8 + 10 + 12 = 42，也对。", "reflection"),
         ("所以丙确实在说谎，也一致。", None),
+        # putting a result back checks it; putting values in works forward
+        ("Let me plug x = 4 back into the original equation: 4^4 = 256.", "reflection"),
+        ("Step 9. Plugging in the known rates: 20π = πr² · 4.", None),
+        ("Now, substitute these values back into the expression under the root.", None),
+        ("代入 x = ρcosθ，y = ρsinθ，得到 ρ = 2。", None),
+        ("代入检验：3 × 4 = 12，成立。", "reflection"),
+        ("为了确定这是极小值点，我们需要检查 f''(x) 在 x = 1 时的符号。", None),
         # doubts: checks, not corrections
         ("Maybe I messed up the decimal conversion.", "reflection"),
         ("There must be a mistake in one of the approaches.", "reflection"),

@@ -15,6 +15,10 @@ ZH_NUM = "一二三四五六七八九十百千两"
 
 _WAIT = r"wait(?!\s+(?:times?|lists?)\b)"  # not the noun ("Wait time: 7 minutes")
 
+_FORWARD = (
+    r"(?! (?:in )?(?:all )?(?:the |these |those )?(?:known |given |computed )?(?:values?|numbers"
+    r"|rates|fractions|data|quantities|expressions?)(?![\w'’]))"
+)
 REFLECTION_EN = [
     _WAIT,
     r"h+m{2,}|hm",
@@ -46,8 +50,13 @@ REFLECTION_EN = [
     r"(?:is|does) (?:that|this|it) (?:right|correct|make sense|plausible|reasonable|realistic)",
     r"(?:i|we) made (?:a |an )?(?:mistake|error)",
     r"(?:my )?mistake|correction|correcting|to correct",
-    r"(?:plug(?:ging|ged)?|substitut(?:e|ing)|put(?:ting)?)\b[^.\n]{0,40}?\bback\b",
-    r"(?:plug(?:ging|ged)?|substitut(?:e|ing))(?: (?:it|this|these|them|that))? in",
+    # Putting a result back checks it; putting the values in ("Plugging in the known
+    # rates", "substitute these fractions back into the expression") works forward.
+    r"(?:plug(?:ging|ged)?|substitut(?:e|ing)|put(?:ting)?)"
+    + _FORWARD
+    + r"\b[^.\n]{0,40}?\bback\b",
+    r"(?:plug(?:ging|ged)?|substitut(?:e|ing))(?: (?:it|this|these|them|that))? in" + _FORWARD,
+    r"let(?:'s|’s| me| us) (?:plug|substitute|put)\b[^.\n]{0,40}?\b(?:back|into the original)\b",
     r"go(?:ing)? (?:back )?over|looking back|going back|look(?:ing)? again",
     r"review(?:ing)?|revisit(?:ing)?",
     r"both (?:methods|approaches|ways|answers|results|calculations|computations)",
@@ -74,7 +83,8 @@ REFLECTION_ZH = [
     r"(?:仔细)?(?:检查|验证|验算|核对|核实|确认|检验|复核|复查|回顾)",
     r"回头|回过头|不对|错了|有误|算错|搞错|弄错",
     r"重新(?:计算|核对|检查|算|验证|考虑|审视)|再次?(?:确认|检查|验证|核对|算一遍)",
-    r"实际上|事实上|代入|代回|两种(?:方法|算法|解法|思路|数法|做法|想法)",
+    # 代入 alone opens a forward substitution ("代入 x = ρcosθ，得到"); a check says so
+    r"实际上|事实上|代入(?:检验|验证|验算|原)|代回|两种(?:方法|算法|解法|思路|数法|做法|想法)",
     # A question put to oneself: "有没有比 17 更小的？", "会不会是先减 20 元再打折？"
     r"(?:有没有|会不会|是不是)[^。！？\n]{0,30}?[？?]",
     r"(?:这|这个|此)?(?:是)?(?:对的|正确的|没错|正确|合理)(?=[，,。！!]|$)",
@@ -219,7 +229,9 @@ REFLECTION_ANYWHERE_EN = [
 REFLECTION_ANYWHERE_ZH = [
     r"让我们?(?:再|来|先)?(?:检查|验证|核对|核实|确认|回顾)",
     r"(?:检查|验证|核对|核实|确认)一下|验算|代入检验|检验一下|代入(?:到)?原(?:方程|式|等式|题)",
-    r"为了(?:验证|检验|核对|确认)|(?:验证|确认)(?:一下)?[^，。！？；\n]{0,8}?是否|估算一下|估计一下",
+    # "我们需要检查页码271是否真的…" checks; "我们需要检查 f''(x) 的符号" plans the work
+    r"为了(?:验证|检验|核对|确认)|(?:验证|确认|检查|核对)(?:一下)?[^，。！？；\n]{0,12}?是否"
+    r"|估算一下|估计一下",
     r"再次?(?:检查|验证|核对|确认)|重新(?:计算|核对|检查|验算|算)",
     r"(?:再|重新)[^，。！？；\n]{0,15}?(?:算一遍|算一次|检查一遍)",
     r"算错|搞错|弄错|出错|错了|不对(?=[，,。！!；;])",
@@ -234,7 +246,7 @@ REFLECTION_ANYWHERE_ZH = [
     r"(?:之前|前面|刚才|原来|一开始)(?:我们)?(?:算|得|求|写|认为|以为|假设)",
     # A doubt that an error was made somewhere is a check ("我们在某个地方犯了错误"), not
     # a correction (says_wrong turns it down: no place named).
-    r"犯了?(?:一个|什么)?(?:错误|失误)|(?:需要|应该|必须)(?:再|重新)?(?:检查|验证|核对|核实|确认)",
+    r"犯了?(?:一个|什么)?(?:错误|失误)",
     r"矛盾|这是不可能的|这不可能|重新(?:审视|考虑|评估)|回到(?:原始|原来|最初|前面)",
 ]
 CHECKMARK = r"[✓✔☑]"
