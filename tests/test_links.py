@@ -424,6 +424,14 @@ def test_a_step_after_a_colon_carries_on_from_it(steps):
     assert any(b.source == 2 and b.target == 1 and b.type == "strong_logic" for b in mol.bonds)
 
 
+def test_a_piece_of_a_cut_sentence_uses_the_step_the_sentence_began_in():
+    steps = ["There are 5 blue, 2 red, 1 double green and 1 orange plate to arrange.",
+             "Fixing the green block, the arrangements of the other 8 plates number 8!",
+             "/ (5! * 2!", "* 1!) = 40320 / 240 = 168."]  # fmt: skip
+    mol = _mol("In how many ways can the plates be arranged?", steps)
+    assert any(b.source == 3 and b.target == 1 and b.type == "strong_logic" for b in mol.bonds)
+
+
 def test_a_step_using_the_variable_just_introduced_carries_on_from_it():
     steps = ["嗯，设这个数是 x。", "根据题意，3x + 14 = 5x − 6。", "移项得 20 = 2x，所以 x = 10。"]
     mol = _mol("一个数的 3 倍加上 14 等于这个数的 5 倍减去 6，这个数是多少？", steps)

@@ -113,6 +113,13 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
             used.sort(key=lambda i: (-ev.uses[j][i], -i))
             if j - 1 not in used and _continues(ev, j):
                 used.insert(0, j - 1)
+            if _fragment(ev, j):  # "* 1!) = 168." also uses the step its sentence began in
+                head = j - 1
+                while head > 0 and _fragment(ev, head):
+                    head -= 1
+                if head < j - 1 and head not in used[:2]:
+                    used = [i for i in used if i != head]
+                    used.insert(1 if used and used[0] == j - 1 else 0, head)
             if (cited := ev.cites[j]) is not None:  # "From step 3, I know f⁻¹(6) = 2."
                 used = [cited, *(i for i in used if i != cited)]
             if used:
@@ -120,6 +127,12 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
     out.tainted = replaced.tainted(ev.contents, out.superseded)
     out.redone = replaced.redone(ev.contents, out.superseded, out.tainted, out.targets, behaviour)
     return out
+
+
+def _fragment(ev: Evidence, j: int) -> bool:
+    """Whether step j opens mid-expression: a piece of a sentence a source cut ("/ (5! * 2!",
+    "* 1!) = 168.")."""
+    return ev.texts[j].lstrip()[:1] in _CONTINUATION
 
 
 def _continues(ev: Evidence, j: int) -> bool:
