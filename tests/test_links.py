@@ -520,6 +520,10 @@ def test_a_step_using_the_variable_just_introduced_carries_on_from_it():
         ("Reverse check: 15% of 200 is 30, and 200 − 30 = 170.", "reflection"),
         ("前 6 项和 12 + 8 + 10 + 12 = 42，也对。", "reflection"),
         ("所以丙确实在说谎，也一致。", None),
+        ("That's 6, matching C(4, 2).", "reflection"),
+        ("Units: kg × m/s² × m = N·m = J, so the unit works out.", "reflection"),
+        ("Per person it works out to 12 dollars.", None),
+        ("列举验证：12、13、21、23、31、32，共 6 个。", "reflection"),
         # putting a result back checks it; putting values in works forward
         ("Let me plug x = 4 back into the original equation: 4^4 = 256.", "reflection"),
         ("Step 9. Plugging in the known rates: 20π = πr² · 4.", None),

@@ -195,6 +195,7 @@ REFLECTION_ANYWHERE_EN = [
     r"|values?|counts?|totals?|numbers?)|(?:answers|results|ways|methods|approaches|counts"
     r"|values) (?:agree|match|differ|disagree|confirm)|both (?:give|gave|yield|agree|match)",
     r"(?:which|that|this|it) (?:is )?consistent with|(?:matches|agrees) with"
+    r"|(?<=, )(?:matching|agreeing with)|(?:works|checks) out(?=[ \t]*(?:[.!;]|$))"
     r"|(?:matches|matching|agrees with|consistent with) (?:the |our )?(?:[a-z]+ )?"
     r"(?:first|earlier|previous|above|original|given|stated|factoring|factorization|formula"
     r"|counting|count|listing|enumeration|substitution|expansion|estimate|direct)",
@@ -229,6 +230,7 @@ REFLECTION_ANYWHERE_EN = [
 REFLECTION_ANYWHERE_ZH = [
     r"让我们?(?:再|来|先)?(?:检查|验证|核对|核实|确认|回顾)",
     r"(?:检查|验证|核对|核实|确认)一下|验算|代入检验|检验一下|代入(?:到)?原(?:方程|式|等式|题)",
+    r"(?:检查|验证|检验|核对)[:：]",  # "列举验证：12、13、21 …"
     # "我们需要检查页码271是否真的…" checks; "我们需要检查 f''(x) 的符号" plans the work
     r"为了(?:验证|检验|核对|确认)|(?:验证|确认|检查|核对)(?:一下)?[^，。！？；\n]{0,12}?是否"
     r"|估算一下|估计一下",
