@@ -357,6 +357,20 @@ def test_a_check_after_a_correction_that_computes_checks_the_correction():
     assert _target(_mol("一件商品打九折后是 270 元，原价是多少元？", steps), 3) == 2
 
 
+def test_a_wait_that_finds_another_result_and_drops_the_old_one_corrects():
+    q = "用 1、2、3 三个数字可以组成多少个没有重复数字的两位数？"
+    steps = ["十位有 3 种选法，个位也有 3 种选法，共 3 × 3 = 9 个。",
+             "等一下，数字不能重复，个位只能从剩下的 2 个里选，所以是 3 × 2 = 6 个。",
+             "答：可以组成 6 个。"]  # fmt: skip
+    mol = _mol(q, steps)
+    assert mol.steps[1].kind == "correction" and mol.steps[0].superseded_by == 1
+    # the claim is written again after the check: the check confirmed it
+    steps = ["The walkers are 0.35 × 480 = 168.", "The rest are 480 − 168 = 312.",
+             "Wait, 10% of 480 is 48, so 35% is 3.5 × 48 = 168.", "So 312 are driven."]  # fmt: skip
+    mol = _mol("480 students, 35% walk. How many are driven?", steps)
+    assert mol.steps[2].kind == "check"
+
+
 def test_a_power_is_no_calculation_of_its_operands():
     # "(2^3)^3 × 2" and "1^3 × 2" both held "3 × 2": the second step seemed to restate the
     # first, and a check of the remainder was sent back to the first

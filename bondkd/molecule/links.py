@@ -37,6 +37,7 @@ The weights were chosen on the `tune` part of datasets/labelled.jsonl, never on 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -103,8 +104,12 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
             )
             if target is None:
                 continue
+            wrong = (
+                bool(named)
+                or lexicon.says_wrong(ev.texts[j])
+                or _abandons(ev, j, anchors[j], behaviour)
+            )
             out.targets[j] = target
-            wrong = bool(named) or lexicon.says_wrong(ev.texts[j])
             out.kinds[j] = "correction" if wrong else "check"
             if wrong:
                 out.superseded.setdefault(target, j)
@@ -127,6 +132,27 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
     out.tainted = replaced.tainted(ev.contents, out.superseded)
     out.redone = replaced.redone(ev.contents, out.superseded, out.tainted, out.targets, behaviour)
     return out
+
+
+# "Wait" and its kin: a step that stops the work at hand.
+_INTERJECTION = re.compile(
+    r"\W{0,3}(?:but |so |oh,? )?(?:wait|hold on|hang on|等一下|等等|等一等|且慢)", re.IGNORECASE
+)
+
+
+def _abandons(ev: Evidence, j: int, anchor: int | None, behaviour: Sequence[str | None]) -> bool:
+    """Whether "Wait" step j replaces the claim just made without saying it was wrong: it
+    (or the plain step after it) finds another result, and the claim's result is never
+    written again ("So it prints 4 + 15 = 19." "Wait, Python indexes from 0, so a[1] is 8
+    and a[3] is 16." "It prints 8 + 16 = 24.")."""
+    if anchor is None or not _INTERJECTION.match(ev.texts[j]):
+        return False
+    old, new = ev.contents[anchor].results, ev.contents[j].results
+    if not new and j + 1 < len(ev.texts) and behaviour[j + 1] is None:
+        new = ev.contents[j + 1].results
+    if not old or not new or old & new:
+        return False
+    return not any(old & ev.contents[k].values for k in range(j + 1, len(ev.texts)))
 
 
 def _fragment(ev: Evidence, j: int) -> bool:
