@@ -446,6 +446,25 @@ def test_a_piece_of_a_cut_sentence_uses_the_step_the_sentence_began_in():
     assert any(b.source == 3 and b.target == 1 and b.type == "strong_logic" for b in mol.bonds)
 
 
+def test_finding_where_cut_sentences_began_is_linear(monkeypatch):
+    # A trace of 2,000 pieces that each open mid-expression once made `choose` walk back
+    # over all of them for every step (a 200,000-line hostile input took 31 s, not 4).
+    from bondkd.molecule import links
+
+    calls = 0
+    fragment = links._fragment
+
+    def counted(ev, j):
+        nonlocal calls
+        calls += 1
+        return fragment(ev, j)
+
+    monkeypatch.setattr(links, "_fragment", counted)
+    n = 2000
+    _mol("What is 1 + 1?", ["We add:", *("+ 1" for _ in range(n))])
+    assert calls <= 3 * n
+
+
 def test_a_step_using_the_variable_just_introduced_carries_on_from_it():
     steps = ["嗯，设这个数是 x。", "根据题意，3x + 14 = 5x − 6。", "移项得 20 = 2x，所以 x = 10。"]
     mol = _mol("一个数的 3 倍加上 14 等于这个数的 5 倍减去 6，这个数是多少？", steps)

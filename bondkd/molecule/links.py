@@ -90,7 +90,11 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
     anchors, branches = ev.anchors(is_refl), ev.branches(behaviour, is_refl)
     # A check is carried out by the plain steps after it, up to another check or a branch.
     ends = [r or b == "exploration" for r, b in zip(is_refl, behaviour, strict=True)]
+    last = {v: k for k, c in enumerate(ev.contents) for v in c.values}  # where each is last written
+    whole = 0  # the latest step before j that does not open mid-expression
     for j in range(1, n):
+        if not _fragment(ev, j - 1):
+            whole = j - 1
         if (compared := ev.compared(j, is_refl, anchors, branches[j])) is not None:
             out.targets[j], out.kinds[j] = compared, "check"
         elif is_refl[j]:
@@ -107,7 +111,7 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
             wrong = (
                 bool(named)
                 or lexicon.says_wrong(ev.texts[j])
-                or _abandons(ev, j, anchors[j], behaviour)
+                or _abandons(ev, j, anchors[j], behaviour, last)
             )
             out.targets[j] = target
             out.kinds[j] = "correction" if wrong else "check"
@@ -118,13 +122,10 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
             used.sort(key=lambda i: (-ev.uses[j][i], -i))
             if j - 1 not in used and _continues(ev, j):
                 used.insert(0, j - 1)
-            if _fragment(ev, j):  # "* 1!) = 168." also uses the step its sentence began in
-                head = j - 1
-                while head > 0 and _fragment(ev, head):
-                    head -= 1
-                if head < j - 1 and head not in used[:2]:
-                    used = [i for i in used if i != head]
-                    used.insert(1 if used and used[0] == j - 1 else 0, head)
+            if _fragment(ev, j) and whole < j - 1 and whole not in used[:2]:
+                # "* 1!) = 168." also uses the step its sentence began in
+                used = [i for i in used if i != whole]
+                used.insert(1 if used and used[0] == j - 1 else 0, whole)
             if (cited := ev.cites[j]) is not None:  # "From step 3, I know f⁻¹(6) = 2."
                 used = [cited, *(i for i in used if i != cited)]
             if used:
@@ -140,11 +141,12 @@ _INTERJECTION = re.compile(
 )
 
 
-def _abandons(ev: Evidence, j: int, anchor: int | None, behaviour: Sequence[str | None]) -> bool:
+def _abandons(ev: Evidence, j: int, anchor: int | None, behaviour: Sequence[str | None],
+              last: dict[str, int]) -> bool:  # fmt: skip
     """Whether "Wait" step j replaces the claim just made without saying it was wrong: it
     (or the plain step after it) finds another result, and the claim's result is never
     written again ("So it prints 4 + 15 = 19." "Wait, Python indexes from 0, so a[1] is 8
-    and a[3] is 16." "It prints 8 + 16 = 24.")."""
+    and a[3] is 16." "It prints 8 + 16 = 24."). `last`: the step each value was last written in."""
     if anchor is None or not _INTERJECTION.match(ev.texts[j]):
         return False
     old, new = ev.contents[anchor].results, ev.contents[j].results
@@ -152,7 +154,7 @@ def _abandons(ev: Evidence, j: int, anchor: int | None, behaviour: Sequence[str 
         new = ev.contents[j + 1].results
     if not old or not new or old & new:
         return False
-    return not any(old & ev.contents[k].values for k in range(j + 1, len(ev.texts)))
+    return all(last.get(v, -1) <= j for v in old)
 
 
 def _fragment(ev: Evidence, j: int) -> bool:
