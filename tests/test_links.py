@@ -328,6 +328,14 @@ def test_a_rejected_given_corrects_only_the_step_that_just_computed_with_it():
     assert mol.steps[4].role == "reflection" and mol.steps[4].kind == "check"
 
 
+def test_a_rejected_value_corrects_the_calculation_redone_not_an_equal_earlier_value():
+    # 8.50 dollars were computed first; the 8.5 texts came from the division redone here
+    steps = ["The texts cost 23.50 − 15 = 8.50 dollars.", "At $0.10 each, that's 8.50 / 0.10 = 8.5 texts.",
+             "Hmm, 8.50 / 0.10 is 85, not 8.5: dividing by 0.10 multiplies by 10."]  # fmt: skip
+    mol = _mol("A plan costs $15 plus $0.10 per text. The bill was $23.50. How many texts?", steps)
+    assert mol.steps[2].kind == "correction" and _target(mol, 2) == 1
+
+
 def test_a_rejected_word_corrects_the_step_that_wrote_it():
     steps = ["Time = 1500 / 25 = 60 minutes.", "So it takes 60 hours.",
              "No, that's minutes, not hours: 60 minutes is 1 hour."]  # fmt: skip

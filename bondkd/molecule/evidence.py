@@ -271,6 +271,10 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
             i = producer.get(v, None if v in asked_values else stated.get(v))
             if i is None and j > 0 and any(v in _OPERAND.findall(e) for e in contents[j - 1].exprs):
                 i = j - 1
+            # "8.50 / 0.10 is 85, not 8.5": the step whose calculation it redoes, when one
+            # reached the value that way (8.50 itself was computed before, as dollars).
+            i = next((k for k in range(j - 1, max(-1, j - 1 - OP_LOOKBACK), -1)
+                      if v in contents[k].results and contents[k].exprs & c.exprs), i)  # fmt: skip
             if i is not None:
                 r[_tested(contents, c, v, i, j)] += STRENGTH["rejected"]
         d: dict[int, float] = defaultdict(float)
