@@ -1,0 +1,183 @@
+"""Which earlier step a correction takes back, and which step a check of a corrected or
+substituted value is about (bondkd.molecule.links, bondkd.molecule.evidence)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bondkd.molecule import content
+from tests.test_links import _mol, _target
+
+
+@pytest.mark.parametrize(
+    ("question", "steps", "j", "target"),
+    [
+        (  # no value named: the recent step it is about, not the product after it
+            "袋中有 3 个红球和 2 个白球，不放回地摸两次。两次都是红球的概率是多少？",
+            ["第一次摸到红球的概率是 3/5。", "第二次还是红球的概率也是 3/5。",
+             "所以两次都是红球的概率是 3/5 × 3/5 = 9/25。",
+             "不对，不放回的话，第二次时袋里只剩 2 个红球和 2 个白球，概率应该是 2/4 = 1/2。",
+             "两次都是红球的概率是 3/5 × 1/2 = 3/10。"],
+            3,
+            1,
+        ),
+        (
+            "The sum of two consecutive even numbers is 86. What are they?",
+            ["Let the smaller number be n, so the larger is n + 1.",
+             "Then n + (n + 1) = 86, so 2n = 85.",
+             "Actually, consecutive even numbers differ by 2, so the larger is n + 2.",
+             "Then n + (n + 2) = 86, so 2n = 84 and n = 42."],
+            2,
+            0,
+        ),
+    ],
+)  # fmt: skip
+def test_a_correction_naming_no_value_corrects_the_step_it_is_about(question, steps, j, target):
+    mol = _mol(question, steps)
+    assert mol.steps[j].kind == "correction" and _target(mol, j) == target
+    assert mol.steps[target].superseded_by == j
+
+
+@pytest.mark.parametrize(
+    ("question", "steps"),
+    [
+        (
+            "进水管 6 小时注满水池，出水管 8 小时放完。两管同时开，几小时注满？",
+            ["进水管每小时注入 1/6。", "出水管每小时放出 1/8。", "两管同时开，每小时净注入 1/6 + 1/8。",
+             "1/6 + 1/8 = 4/24 + 3/24 = 7/24。", "所以注满需要 1 ÷ 7/24 = 24/7 小时。",
+             "等等，出水管是放水的，应该减去，不是加上。"],
+        ),
+        (
+            "A tank fills in 6 hours and drains in 8. With both open, how long to fill it?",
+            ["The inlet adds 1/6 of the tank per hour.", "The drain removes 1/8 per hour.",
+             "Together per hour: 1/6 + 1/8.", "1/6 + 1/8 = 4/24 + 3/24 = 7/24.",
+             "So it fills in 24/7 hours.", "Hmm, the drain's rate should be subtracted, not added."],
+        ),
+    ],
+)  # fmt: skip
+def test_a_rejected_operation_corrects_the_step_that_first_wrote_it(question, steps):
+    mol = _mol(question, steps)
+    assert mol.steps[5].kind == "correction" and _target(mol, 5) == 2
+
+
+@pytest.mark.parametrize(
+    ("question", "steps", "j", "target"),
+    [
+        (  # the 13 starts the wrong calculation; it was right where it was computed
+            "一支钢笔 18 元，笔记本比钢笔便宜 5 元。买 3 支钢笔和 4 本笔记本一共多少元？",
+            ["笔记本每本 18 − 5 = 13 元。", "3 支钢笔是 3 × 18 = 54 元。", "4 本笔记本是 4 × 13 = 42 元。",
+             "一共 54 + 42 = 96 元。", "等一下，4 × 13 算错了，应该是 52 元。"],
+            4,
+            2,
+        ),
+        (  # no value named, but 28.20 is 27.20 with one digit put right
+            "Notebooks cost $2.35 each. Mia buys 12 and pays with $50. How much change?",
+            ["12 notebooks cost 12 × 2.35.", "12 × 2.35 = 27.20.", "So her change is 50 − 27.20 = 22.80.",
+             "Hold on, 10 × 2.35 = 23.50 and 2 × 2.35 = 4.70, which makes 28.20, so I was a dollar off."],
+            3,
+            1,
+        ),
+    ],
+)  # fmt: skip
+def test_a_correction_takes_back_the_calculation_it_redoes(question, steps, j, target):
+    mol = _mol(question, steps)
+    assert mol.steps[j].kind == "correction" and _target(mol, j) == target
+
+
+@pytest.mark.parametrize(
+    ("question", "steps", "j", "target"),
+    [
+        (
+            "A rectangle has perimeter 54 cm and its length is twice its width. Find its area.",
+            ["Let the width be w, so the length is 2w.", "The perimeter is 2(w + 2w) = 6w.",
+             "Setting 6w = 54 gives w = 9 cm.", "Then the length is 2 × 9 = 18 cm.",
+             "The area is 18 × 9 = 162 cm².", "Before finishing, let me recheck the width: 6 × 9 = 54, good."],
+            5,
+            2,
+        ),
+        (
+            "一个圆的周长是 31.4 厘米，π 取 3.14，它的面积是多少平方厘米？",
+            ["半径 r = 31.4 ÷ (2 × 3.14) = 31.4 ÷ 6.28 = 5 厘米。", "面积 S = 3.14 × 5² = 3.14 × 25 = 78.5 平方厘米。",
+             "验证半径：2 × 3.14 × 5 = 31.4，和周长一致。"],
+            2,
+            0,
+        ),
+    ],
+)  # fmt: skip
+def test_a_calculation_back_to_a_given_tests_the_value_it_substitutes(question, steps, j, target):
+    # The single digit it starts from (w = 9, r = 5) names the step, not the claim just made.
+    assert _target(_mol(question, steps), j) == target
+
+
+def test_a_rejected_given_corrects_only_the_step_that_just_computed_with_it():
+    steps = ["The rise is 50 − 40 = 10 dollars.", "As a percent, 10 / 50 = 20%.",
+             "Wait, the percent change is relative to the original price, which is 40, not 50."]  # fmt: skip
+    mol = _mol("A price rises from $40 to $50. By what percent did it rise?", steps)
+    assert mol.steps[2].kind == "correction" and _target(mol, 2) == 1
+    # the given was used rightly before; the check confirms the base the last steps used
+    steps = ["The discount is 25% of $80, which is $20.", "So the discounted price is 80 − 20 = $60.",
+             "The tax is 10% of $60, which is $6.", "The final price is 60 + 6 = $66.",
+             "Let me make sure: the tax is added to the discounted price, so $60, not $80, is right."]  # fmt: skip
+    mol = _mol("A jacket costs $80, is discounted 25%, then taxed 10%. Final price?", steps)
+    assert mol.steps[4].role == "reflection" and mol.steps[4].kind == "check"
+
+
+def test_a_rejected_value_corrects_the_calculation_redone_not_an_equal_earlier_value():
+    # 8.50 dollars were computed first; the 8.5 texts came from the division redone here
+    steps = ["The texts cost 23.50 − 15 = 8.50 dollars.", "At $0.10 each, that's 8.50 / 0.10 = 8.5 texts.",
+             "Hmm, 8.50 / 0.10 is 85, not 8.5: dividing by 0.10 multiplies by 10."]  # fmt: skip
+    mol = _mol("A plan costs $15 plus $0.10 per text. The bill was $23.50. How many texts?", steps)
+    assert mol.steps[2].kind == "correction" and _target(mol, 2) == 1
+
+
+def test_a_rejected_word_corrects_the_step_that_wrote_it():
+    steps = ["Time = 1500 / 25 = 60 minutes.", "So it takes 60 hours.",
+             "No, that's minutes, not hours: 60 minutes is 1 hour."]  # fmt: skip
+    mol = _mol("A pump fills 1,500 litres at 25 litres per minute. How many hours?", steps)
+    assert mol.steps[2].kind == "correction" and _target(mol, 2) == 1
+
+
+def test_a_vague_check_of_a_restated_claim_points_where_it_was_first_made():
+    steps = ["Each hex digit is 4 bits, so 5 digits give 5 × 4 = 20 bits.",
+             "In decimal the number is 419,430.", "That lies between 2^18 and 2^19.",
+             "So, converting digit by digit, we have 20 bits.", "Hmm, is that right?"]  # fmt: skip
+    assert _target(_mol("How many bits does 66666 in base 16 need?", steps), 4) == 0
+
+
+def test_a_slip_put_right_outranks_the_operands_it_reuses():
+    # 83 puts right the 73 of the step just before, not the 29 it adds again
+    steps = ["Monday: 18 pages.", "Tuesday: twice Monday, so 36 pages.",
+             "Wednesday: 7 fewer than Tuesday, 36 − 7 = 29 pages.", "Total: 18 + 36 + 29 = 73 pages.",
+             "Hmm wait, 18 + 36 = 54, and 54 + 29 = 83, so the total is 83, I mis-added."]  # fmt: skip
+    mol = _mol("Sara reads 18 pages, twice as many, then 7 fewer. How many in total?", steps)
+    assert mol.steps[4].kind == "correction" and _target(mol, 4) == 3
+
+
+def test_a_check_after_a_correction_that_computes_checks_the_correction():
+    steps = ["打九折就是原价的 90%。", "原价 = 270 × 0.9 = 243 元。",
+             "不对，已知现价求原价应该用除法：270 ÷ 0.9 = 300 元。", "验算：300 × 0.9 = 270 元，对了。"]  # fmt: skip
+    assert _target(_mol("一件商品打九折后是 270 元，原价是多少元？", steps), 3) == 2
+
+
+def test_a_wait_that_finds_another_result_and_drops_the_old_one_corrects():
+    q = "用 1、2、3 三个数字可以组成多少个没有重复数字的两位数？"
+    steps = ["十位有 3 种选法，个位也有 3 种选法，共 3 × 3 = 9 个。",
+             "等一下，数字不能重复，个位只能从剩下的 2 个里选，所以是 3 × 2 = 6 个。",
+             "答：可以组成 6 个。"]  # fmt: skip
+    mol = _mol(q, steps)
+    assert mol.steps[1].kind == "correction" and mol.steps[0].superseded_by == 1
+    # the claim is written again after the check: the check confirmed it
+    steps = ["The walkers are 0.35 × 480 = 168.", "The rest are 480 − 168 = 312.",
+             "Wait, 10% of 480 is 48, so 35% is 3.5 × 48 = 168.", "So 312 are driven."]  # fmt: skip
+    mol = _mol("480 students, 35% walk. How many are driven?", steps)
+    assert mol.steps[2].kind == "check"
+
+
+def test_a_power_is_no_calculation_of_its_operands():
+    # "(2^3)^3 × 2" and "1^3 × 2" both held "3 × 2": the second step seemed to restate the
+    # first, and a check of the remainder was sent back to the first
+    steps = ["2^3 = 8, which is 1 more than 7, so 2^3 leaves remainder 1.",
+             "10 = 3 × 3 + 1, so 2^10 = (2^3)^3 × 2.", "The remainder is 1^3 × 2 = 2.",
+             "Let me verify directly: 2^10 = 1024, and 7 × 146 = 1022, so 1024 − 1022 = 2."]  # fmt: skip
+    assert _target(_mol("What is the remainder when 2^10 is divided by 7?", steps), 3) == 2
+    assert content.read("2^10 = (2^3)^3 × 2").exprs == frozenset()

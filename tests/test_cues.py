@@ -1,0 +1,160 @@
+"""What a step does, read from its words: which steps are checks, corrections and
+alternatives, and which are not (bondkd.molecule.bonds.behaviours, bondkd.steps.phrases)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bondkd.config import AnalyzeConfig
+from bondkd.molecule.bonds import behaviours
+from bondkd.pipeline import analyze
+
+LEX = AnalyzeConfig(backend="lexical")
+
+
+def _mol(question: str, steps: list[str]):
+    return analyze({"question": question, "steps": steps}, LEX)
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        [
+            "只有一人说真话，可以逐个假设。",
+            "假设甲说真话。",
+            "那么乙在说谎，所以丙说真话。",
+            "这样甲和丙都说真话，与“只有一人说真话”矛盾。",
+            "所以甲在说谎。",
+        ],
+        [
+            "We can test the cases.",
+            "Suppose A is a knave.",
+            "Then B is a knight.",
+            "But then A and B are the same kind, which contradicts A being a knave.",
+            "So A is a knight.",
+        ],
+    ],
+)
+def test_a_contradiction_closing_a_supposed_case_is_a_deduction(steps):
+    mol = _mol("Who tells the truth?", steps)
+    assert mol.steps[3].role != "reflection"
+
+
+def test_a_contradiction_with_earlier_work_is_a_reflection():
+    steps = ["设公差为 d，则 a3 = a1 + 2d = 7。", "又 a5 = a1 + 4d = 11，所以 d = 2。",
+             "于是 a1 = 3，a10 = 3 + 18 = 21。", "这与前面求得的 a3 = 7 矛盾吗？代入 a3 = 3 + 4 = 7，不矛盾。"]  # fmt: skip
+    mol = _mol("等差数列中 a3 = 7，a5 = 11，求 a10。", steps)
+    assert mol.steps[3].role == "reflection"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("两边相等，所以 x = 10。", "reflection"),
+        ("80 × 0.825 = 66, so the final price of $66 is consistent.", "reflection"),
+        ("情况一：x − 3 = 5，则 x = 8。", "exploration"),
+        ("Hmm, 215 vs 205. Something is off.", "reflection"),
+        ("That is again 11/36, so both ways agree.", "reflection"),
+        ("So, that's correct.", "reflection"),
+        ("用组合数验证：C(3,2) ÷ C(5,2) = 3 ÷ 10 = 3/10，一致。", "reflection"),
+        ("Guessing is slow; let me set it up algebraically instead.", "exploration"),
+        ("That gives 5 × 25 = 125 again, so both counts agree.", "reflection"),
+        ("1. I started by expanding the product and found a pattern.", "reflection"),
+        ("I think the confusion is whether leading zeros count.", "reflection"),
+        ("I think that all makes sense.", "reflection"),
+        ("210 + 150 = 360 千米，正好是两地距离，说明 3 小时是对的。", "reflection"),
+        ("1/40 + 1/60 = 1/24, so 24 minutes again.", "reflection"),
+        ("1 − 1/4 = 3/4, the same as counting.", "reflection"),
+        ("3 × 0.25 = $0.75, which matches the given price.", "reflection"),
+        ("The formula agrees with listing the values.", "reflection"),
+        ("3.6 × 250 = 900 g. Same answer.", "reflection"),
+        ("That again gives 5 outcomes, so 5/36.", "reflection"),
+        ("把 x = 4 代入原方程：左边 4 × (4 + 3) = 28。", "reflection"),
+        ("Let me re-read the question: it says 1/4 of the rest.", "reflection"),
+        ("And x = 3: 9 − 15 + 6 = 0. Also good.", "reflection"),
+        ("That is 3 or 2, matching the factoring.", "reflection"),
+        ("不会，两枚硬币是可以区分的，所以 1/2 是对的。", "reflection"),
+        ("Same result, since multiplying by 0.85 and 1.05 commutes.", "reflection"),
+        ("Let me trace it to be safe: after i=1 total is 1, after i=2 it is 5.", "reflection"),
+        ("15/45 = 1/3, which agrees with the step-by-step product.", "reflection"),
+        ("Quick check of the perimeter: 2 × (9 + 14) = 46, as given.", "reflection"),
+        ("One last check: 7 × 146 = 1022.", "reflection"),
+        ("Stars and bars gives the same count: C(6, 2) = 15.", "reflection"),
+        ("Both give 96 m, so the car travels 96 m.", "reflection"),
+        ("咦，会不会是先减 20 元再打折？题目说先打八折。", "reflection"),
+        ("Using another method to check: 12 parts, 3 parts a day, 4 days.", "reflection"),
+        ("Does that count (4,4) only once? Yes, it is one outcome, so 5 is right.", "reflection"),
+        ("降价是按 120 元算的，降得更多，所以比原价低是合理的。", "reflection"),
+        ("Dee is right after Ann in the line.", None),
+        (
+            "That's over a third of the price for over a third of the bag, so it's about right.",
+            "reflection",
+        ),
+        ("有没有比 17 更小的？3 和 10 都不满足，所以 17 是最小的。", "reflection"),
+        ("两种数法都是 7 种，概率 7/8。", "reflection"),
+        ("这个结果好像太轻了？其实 2 + 8 = 10 千克。", "reflection"),
+        # phrasings found in the public dev traces outside the labelled holdout
+        ("That also seems correct.", "reflection"),
+        ("To check my answer, I can plug x = 4 into 2^8 = 4^4.", "reflection"),
+        ("So h = −b / (2a), which matches the vertex formula.", "reflection"),
+        ("So the product of roots is 32, which matches with −a/8 = 32.", "reflection"),
+        ("That's positive, which is consistent with the roots being positive.", "reflection"),
+        ("Having around 834 students taking music seems plausible.", "reflection"),
+        ("The plates are identical, so we don't multiply by anything, right?", "reflection"),
+        ("Therefore, both methods confirm that there are 540 ways.", "reflection"),
+        ("为了验证这个结果，我们可以将 a = 0 代入 A。", "reflection"),
+        ("我们可以解第二个方程确认这个值是否正确：", "reflection"),
+        ("这个方程成立，所以 a = 1 是正确的。", "reflection"),
+        ("To check whether 53 is prime, divide it by 2, 3, 5 and 7.", None),
+        ("确保所有步骤都是正确的。", None),
+        ("Starting from the right, the digits are 16⁰, 16¹ and 16².", None),
+        ("Let's try that approach to cross-verify.", "exploration"),
+        (
+            "Just to be thorough, I can also consider if there's any other way to approach this.",
+            "exploration",
+        ),
+        ("Let me try that: 6 × 7 = 42.", None),
+        ("两种想法结果相同，一共握 15 次。", "reflection"),
+        ("24 × 2 + 15 × 2 = 48 + 30 = 78 米，一样。", "reflection"),
+        ("换一种想法：第一个人握 5 次，第二个人再握 4 次。", "exploration"),
+        (
+            "Rough estimate: 3.4 hundreds of km times 6.5 is a bit over 20, so 22.1 is reasonable.",
+            "reflection",
+        ),
+        ("估算一下：50 × 200 = 10000，9504 比 10000 稍小，合理。", "reflection"),
+        ("如果是小红做的：小明和小红都说了假话，不符合。", "exploration"),
+        ("If Ben did it, two of the statements are true, which is impossible.", "exploration"),
+        ("如果一个物体是金属，它就一定能导电。", None),
+        ("3.6 is less than 6, so yes, that's consistent.", "reflection"),
+        ("Reverse check: 15% of 200 is 30, and 200 − 30 = 170.", "reflection"),
+        ("前 6 项和 12 + 8 + 10 + 12 = 42，也对。", "reflection"),
+        ("所以丙确实在说谎，也一致。", None),
+        ("That's 6, matching C(4, 2).", "reflection"),
+        ("Units: kg × m/s² × m = N·m = J, so the unit works out.", "reflection"),
+        ("Per person it works out to 12 dollars.", None),
+        ("列举验证：12、13、21、23、31、32，共 6 个。", "reflection"),
+        # putting a result back checks it; putting values in works forward
+        ("Let me plug x = 4 back into the original equation: 4^4 = 256.", "reflection"),
+        ("Step 9. Plugging in the known rates: 20π = πr² · 4.", None),
+        ("Now, substitute these values back into the expression under the root.", None),
+        ("代入 x = ρcosθ，y = ρsinθ，得到 ρ = 2。", None),
+        ("代入检验：3 × 4 = 12，成立。", "reflection"),
+        ("为了确定这是极小值点，我们需要检查 f''(x) 在 x = 1 时的符号。", None),
+        # doubts: checks, not corrections
+        ("Maybe I messed up the decimal conversion.", "reflection"),
+        ("There must be a mistake in one of the approaches.", "reflection"),
+        ("So, where is the mistake?", "reflection"),
+        ("But I'm not entirely sure about that.", "reflection"),
+        ("But that doesn't sound right to me.", "reflection"),
+        ("Again, this confirms that there are 33 multiples of 3.", "reflection"),
+        ("So, there are indeed 33 multiples of 3 between 1 and 100.", "reflection"),
+        ("这意味着我们在某个地方犯了错误。", "reflection"),
+        ("但是，我们需要检查页码271是否真的包含足够的零。", "reflection"),
+        # a repeated operation, or a sameness that is the deduction itself, checks nothing
+        ("Then subtract 5 again, and halve it.", None),
+        ("Multiplying by 0.5 is the same as dividing by 2.", None),
+    ],
+)
+def test_verdicts_and_cases(text, kind):
+    steps = ["x − 3 = 5 或 x − 3 = −5, and 20 + 180 + 15 = 205.", text]
+    assert behaviours(steps)[1] == kind
