@@ -26,9 +26,8 @@ Evidence that step j points at an earlier step i (`gather`), summed:
 What a step states is read by `bondkd.molecule.content`. Values and terms of the question
 have no origin step (and a rejected given corrects nothing, unless the step just before
 computed with it: "10 / 50 = 20%", then "relative to the original price, 40, not 50");
-single digits are weak (they
-are indices and counts everywhere); a value blamed ("I wrote 86, but that's wrong") counts
-as rejected. A calculation redone with another value ("Actually, 0.15 × 240 is 36") takes
+single digits are weak (they are indices and counts everywhere); a value blamed ("I wrote
+86, but that's wrong") counts as rejected. A calculation redone with another value ("Actually, 0.15 × 240 is 36") takes
 back the step that last claimed it (`Evidence.redos`); redone alike inside a check, it
 re-runs the check on the step that first claimed it (`Evidence.reruns`).
 

@@ -22,14 +22,17 @@ decides:
   convert it again"): the step that first claimed it;
 - a check that compares two methods ("Both methods give 12"): the first method's step that
   computed the value it names (`Evidence.compared`);
-- a correction (lexicon.says_wrong, or a rejected value): the step that wrote the rejected
-  value, else the step whose expression or result it redoes, else, owning up right after
-  a correction ("I slipped"), that correction's target, else, of the claim just made and
-  the two before it, the one its content shares most with (the claim just made on a tie). That
-  step is superseded by it, and so are, for the dataflow and conflicts, the steps between
-  them that computed with the superseded values (bondkd.molecule.replaced);
+- a correction (lexicon.says_wrong, a rejected value, or a "Wait" that finds another
+  result and drops the claim's for good: `_abandons`): the step that wrote the rejected
+  value, else a recent step whose result its own puts right by a slip of the pen (27.20
+  for 28.20), else the step whose expression or result it redoes, else, owning up right
+  after a correction ("I slipped"), that correction's target, else, of the claim just made
+  and the two before it, the one its content shares most with (the claim just made on a
+  tie). That step is superseded by it, and so are, for the dataflow and conflicts, the
+  steps between them that computed with the superseded values (bondkd.molecule.replaced);
 - a plain step: deduction links to the steps that computed or last wrote the values it
-  uses, and to its predecessor when it carries on from it (`_continues`).
+  uses, to its predecessor when it carries on from it (`_continues`), and, when it opens
+  mid-expression (a piece of a sentence its source cut), to the step the sentence began in.
 
 The weights were chosen on the `tune` part of datasets/labelled.jsonl, never on its
 `holdout` part (docs/benchmarks.md).
@@ -90,7 +93,7 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
     anchors, branches = ev.anchors(is_refl), ev.branches(behaviour, is_refl)
     # A check is carried out by the plain steps after it, up to another check or a branch.
     ends = [r or b == "exploration" for r, b in zip(is_refl, behaviour, strict=True)]
-    last = {v: k for k, c in enumerate(ev.contents) for v in c.values}  # where each is last written
+    last = {v: k for k, c in enumerate(ev.contents) for v in c.values}  # value -> last step
     whole = 0  # the latest step before j that does not open mid-expression
     for j in range(1, n):
         if not _fragment(ev, j - 1):
@@ -146,7 +149,8 @@ def _abandons(ev: Evidence, j: int, anchor: int | None, behaviour: Sequence[str 
     """Whether "Wait" step j replaces the claim just made without saying it was wrong: it
     (or the plain step after it) finds another result, and the claim's result is never
     written again ("So it prints 4 + 15 = 19." "Wait, Python indexes from 0, so a[1] is 8
-    and a[3] is 16." "It prints 8 + 16 = 24."). `last`: the step each value was last written in."""
+    and a[3] is 16." "It prints 8 + 16 = 24."). `last`: the step each value was last
+    written in."""
     if anchor is None or not _INTERJECTION.match(ev.texts[j]):
         return False
     old, new = ev.contents[anchor].results, ev.contents[j].results
@@ -166,7 +170,8 @@ def _fragment(ev: Evidence, j: int) -> bool:
 def _continues(ev: Evidence, j: int) -> bool:
     """Whether plain step j carries on from step j - 1: it opens with a conclusion ("so",
     因此), refers back to it ("these students", 这些), finishes its expression ("= 40320"),
-    is what it announced with a colon ("In base 10 this is:"), or shares content with it. Step j - 1 may be a check or an alternative: the plain step
+    is what it announced with a colon ("In base 10 this is:"), or shares content with it.
+    Step j - 1 may be a check or an alternative: the plain step
     after "Actually, from a to b there are b - a + 1" or "Let me count the digits" works
     it out (on datasets/labelled.jsonl this raised the deduction links typed strong_logic
     from 0.598 to 0.612 on tune and 0.580 to 0.604 on holdout)."""

@@ -3,11 +3,10 @@ plus tiny matchers.
 
 Every cue class is a list of regex fragments per language (bondkd.steps.phrases).
 Fragments are compiled once into regexes anchored at the *opening* of a step: after
-optional whitespace,
-list markers ("1.", "-", "Step 2:", "第一步"), opening punctuation, and up to three
-lead-in words ("So", "But", "Now", "那么", "我们", "再" ...). Lead-ins let
-"So wait, ..." read as a check and "再假设 ..." as a new branch, while a step
-that *is* just "So ..." still falls through to the conclusion class.
+optional whitespace, list markers ("1.", "-", "Step 2:", "第一步"), opening punctuation,
+and up to three lead-in words ("So", "But", "Now", "那么", "我们", "再" ...). Lead-ins let
+"So wait, ..." read as a check and "再假设 ..." as a new branch, while a step that *is*
+just "So ..." still falls through to the conclusion class.
 
 Every regex here reads user text and must run in linear time. A repetition never holds
 a part that matches one string in two ways, nor sits next to a part that can take the
