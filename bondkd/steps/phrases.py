@@ -15,10 +15,12 @@ ZH_NUM = "一二三四五六七八九十百千两"
 
 _WAIT = r"wait(?!\s+(?:times?|lists?)\b)"  # not the noun ("Wait time: 7 minutes")
 
+# What "plug in" / "substitute" takes when the work goes forward: the values, not a result.
 _FORWARD = (
     r"(?! (?:in )?(?:all )?(?:the |these |those )?(?:known |given |computed )?(?:values?|numbers"
     r"|rates|fractions|data|quantities|expressions?)(?![\w'’]))"
 )
+
 REFLECTION_EN = [
     _WAIT,
     r"h+m{2,}|hm",
