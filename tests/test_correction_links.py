@@ -173,6 +173,13 @@ def test_a_wait_that_finds_another_result_and_drops_the_old_one_corrects():
     assert mol.steps[2].kind == "check"
 
 
+def test_a_correction_with_another_operation_takes_back_the_calculation():
+    steps = ["每小时净进水 12 + 8 = 20 吨。", "所以 60 ÷ 20 = 3 小时注满。",
+             "嗯，不对，出水管是往外放水，应该是 12 − 8 = 4 吨。"]  # fmt: skip
+    mol = _mol("进水管每小时进水 12 吨，出水管每小时出水 8 吨，几小时注满 60 吨的空池？", steps)
+    assert mol.steps[2].kind == "correction" and _target(mol, 2) == 0
+
+
 def test_a_power_is_no_calculation_of_its_operands():
     # "(2^3)^3 × 2" and "1^3 × 2" both held "3 × 2": the second step seemed to restate the
     # first, and a check of the remainder was sent back to the first

@@ -40,6 +40,12 @@ def test_a_contradiction_closing_a_supposed_case_is_a_deduction(steps):
     assert mol.steps[3].role != "reflection"
 
 
+def test_a_supposed_case_found_consistent_is_a_deduction():
+    steps = ["Let me consider cases.", "Suppose A is a knight. Then B is a knave, as A says.",
+             "B, a knave, says they are the same type, which is false. Consistent."]  # fmt: skip
+    assert behaviours(steps)[2] is None
+
+
 def test_a_contradiction_with_earlier_work_is_a_reflection():
     steps = ["设公差为 d，则 a3 = a1 + 2d = 7。", "又 a5 = a1 + 4d = 11，所以 d = 2。",
              "于是 a1 = 3，a10 = 3 + 18 = 21。", "这与前面求得的 a3 = 7 矛盾吗？代入 a3 = 3 + 4 = 7，不矛盾。"]  # fmt: skip
@@ -140,6 +146,11 @@ def test_a_contradiction_with_earlier_work_is_a_reflection():
         ("代入 x = ρcosθ，y = ρsinθ，得到 ρ = 2。", None),
         ("代入检验：3 × 4 = 12，成立。", "reflection"),
         ("为了确定这是极小值点，我们需要检查 f''(x) 在 x = 1 时的符号。", None),
+        (
+            "The speed at impact is 30 m/s, and ½ × 30 × 3 = 45 m, the height. Consistent.",
+            "reflection",
+        ),
+        ("The formula n(n − 3)/2 gives 6 × 3 / 2 = 9 as well.", "reflection"),
         # doubts: checks, not corrections
         ("Maybe I messed up the decimal conversion.", "reflection"),
         ("There must be a mistake in one of the approaches.", "reflection"),

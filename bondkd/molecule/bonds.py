@@ -52,7 +52,10 @@ DEDUCTION_PRIOR = {"near": 0.4, "far": 0.3, "used": 0.6}
 
 # Reaching a contradiction inside a supposition ("Suppose A is a knave. ... a
 # contradiction", 假设甲说真话……矛盾) closes that case: a deduction, not a look back.
-_CONTRADICTION = re.compile(r"矛盾|(?<![\w'’])contradict\w{0,6}", re.IGNORECASE)
+# A supposed case ends on a contradiction, or on finding everything consistent: its verdict.
+_CONTRADICTION = re.compile(
+    r"矛盾|(?<![\w'’])(?:contradict\w{0,6}|consistent(?=[ \t]*[.!]))", re.IGNORECASE
+)
 _SUPPOSES = re.compile(
     r"^\W{0,3}(?:(?:再|那么|现在)?(?:假设|假如|如果|若|当)|(?:now |then )?(?:suppose|assume|if)"
     r"(?![\w'’]))",
@@ -94,8 +97,9 @@ def behaviours(texts: list[str]) -> list[Behaviour]:
 
 
 def _closes_case(texts: list[str], k: int, reach: int = 3) -> bool:
-    """Whether step k reflects only by reaching a contradiction, inside a supposition it
-    or one of the `reach` steps before it makes: that closes the case (a deduction)."""
+    """Whether step k reflects only by reaching a contradiction (or "Consistent."), inside a
+    supposition it or one of the `reach` steps before it makes: that closes the case (a
+    deduction)."""
     text = texts[k]
     if not (m := _CONTRADICTION.search(text)):
         return False

@@ -68,7 +68,7 @@ MAX_DEDUCTIONS = 3
 RERUN_GAP, RERUN = 3, 6
 # Steps back that a comparison of methods, or a rejected expression, looks for its origin.
 LOOKBACK = 256
-_OPERAND = re.compile(r"\d+(?:\.\d+)?")  # the numbers of a canonical expression ("4*118")
+OPERAND = re.compile(r"\d+(?:\.\d+)?")  # the numbers of a canonical expression ("4*118")
 # Steps back that a rejected operation ("应该减去，不是加上") looks for the expression using it.
 OP_LOOKBACK = 6
 # Terms in more steps than this say nothing about where content came from.
@@ -268,7 +268,7 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
             # or a given the step just before computed with ("10 / 50 = 20%", then "relative
             # to the original price, 40, not 50").
             i = producer.get(v, None if v in asked_values else stated.get(v))
-            if i is None and j > 0 and any(v in _OPERAND.findall(e) for e in contents[j - 1].exprs):
+            if i is None and j > 0 and any(v in OPERAND.findall(e) for e in contents[j - 1].exprs):
                 i = j - 1
             # "8.50 / 0.10 is 85, not 8.5": the step whose calculation it redoes, when one
             # reached the value that way (8.50 itself was computed before, as dollars).
@@ -308,7 +308,7 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         # about) substitutes the values it starts from: it tests where the latest was
         # found, however small ("w = 9"). (Not a producer: the step computes nothing new.)
         back = [e for e, x in c.claims if quantities.canon(x) in asked_values]
-        found = [producer[o] for e in back for o in _OPERAND.findall(e)
+        found = [producer[o] for e in back for o in OPERAND.findall(e)
                  if o not in asked_values and o in producer]  # fmt: skip
         if found:
             s[max(found)] += STRENGTH["result"]
@@ -405,7 +405,7 @@ def _tested(contents: Sequence[Content], c: Content, v: str, i: int, j: int) -> 
     472, not 432" tests "432 / 4 = 118": the latest step between that computed with v and
     whose result is an operand of j's arithmetic ("the number of bits is 19, not 20"
     computes nothing: it takes back 20)."""
-    operands = {x for e in c.exprs for x in _OPERAND.findall(e)} - {v}
+    operands = {x for e in c.exprs for x in OPERAND.findall(e)} - {v}
     for k in range(j - 1, i, -1) if operands else ():
         if v in contents[k].values and contents[k].results & operands:
             return k

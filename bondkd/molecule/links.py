@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 
 from bondkd.molecule import replaced
 from bondkd.molecule.content import slip
-from bondkd.molecule.evidence import LOOKAHEAD, MAX_DEDUCTIONS, STRENGTH, Evidence
+from bondkd.molecule.evidence import LOOKAHEAD, MAX_DEDUCTIONS, OPERAND, STRENGTH, Evidence
 from bondkd.steps import lexicon
 
 SHARED_TERMS = 2  # content terms a step shares with the one before to carry on from it
@@ -161,6 +161,20 @@ def _abandons(ev: Evidence, j: int, anchor: int | None, behaviour: Sequence[str 
     return all(last.get(v, -1) <= j for v in old)
 
 
+def _other_operation(ev: Evidence, j: int, window: range) -> int | None:
+    """The latest step in `window` that wrote one of step j's calculations with the same
+    numbers and another operator, or None."""
+    mine = {
+        (tuple(sorted(OPERAND.findall(e))), re.sub(OPERAND, "", e)) for e in ev.contents[j].exprs
+    }
+    for i in reversed(window):
+        for e in ev.contents[i].exprs:
+            nums, ops = tuple(sorted(OPERAND.findall(e))), re.sub(OPERAND, "", e)
+            if any(n == nums and o != ops for n, o in mine):
+                return i
+    return None
+
+
 def _fragment(ev: Evidence, j: int) -> bool:
     """Whether step j opens mid-expression: a piece of a sentence a source cut ("/ (5! * 2!",
     "* 1!) = 168.")."""
@@ -221,6 +235,9 @@ def _reflection_target(
                                           for w in ev.contents[i].results - mine.values)]  # fmt: skip
         if slips:
             return slips[-1]
+        # The same numbers under another operation ("应该是 12 − 8 = 4" after "12 + 8 = 20").
+        if (other := _other_operation(ev, j, window)) is not None:
+            return other
         redone = {i: x for i, x in ev.producers[j].items() if x >= STRENGTH["result"]}
         if redone:
             return max(redone, key=lambda i: (redone[i], i))

@@ -186,7 +186,7 @@ REFLECTION_ANYWHERE_EN = [
     r"|(?:is|are|was|(?:it|that|this|which)['’]s) (?:indeed |also |about |roughly )?"
     r"(?:right|correct|consistent)"
     r"(?=[ \t]*(?:[.!;,)]|$))"  # "so 5 is right.", "so it's about right."
-    r"|(?<=[.!;] )(?:(?:also|still) )?(?:correct|right|yes|exactly|good|fine)(?=[.!])",
+    r"|(?<=[.!;] )(?:(?:also|still) )?(?:correct|right|yes|exactly|good|fine|consistent)(?=[.!])",
     # ↑ a verdict sentence of its own: "2 × 0.9 = 1.8. Correct.", "9 − 15 + 6 = 0. Also good."
     r"same as (?:before|above|earlier|the first|(?:the|our|my) (?:formula|earlier|previous"
     r"|other|original|direct|first) ?(?:method|approach|result|answer|count|one|gave)?)",
@@ -206,7 +206,8 @@ REFLECTION_ANYWHERE_EN = [
     r" (?:agrees?|match(?:es)?) with",
     # The same value reached again ("so 24 minutes again", "1 − 1/4 = 3/4, the same as
     # counting"); closing the clause, so "subtract 5 again, then" is not one.
-    r"(?:so|gives?|got|get|is|=)\s*\$?\d[\d,.]*(?:\s+[a-z]+){0,2}\s+again(?=[ \t]*(?:[.!;,)]|$))",
+    r"(?:so|gives?|got|get|is|=)\s*\$?\d[\d,.]*(?:\s+[a-z]+){0,2}\s+(?:again|as well)"
+    r"(?=[ \t]*(?:[.!;,)]|$))",
     r"same as (?:by )?[a-z]+ing(?=[ \t]*(?:[.!;,)]|$))|again (?:gives|yields|comes to|equals)",
     r"(?:the )?same (?:answer|result|value|total)(?=[ \t]*(?:[.!;)]|$))",
     # after a clause, up to two blanks on (each alternative starts at a letter or "=":
