@@ -151,6 +151,8 @@ def test_a_contradiction_with_earlier_work_is_a_reflection():
             "reflection",
         ),
         ("The formula n(n − 3)/2 gives 6 × 3 / 2 = 9 as well.", "reflection"),
+        ("Quick substitution: 4(7 − 2) = 20 and 2(7) + 6 = 20. They match.", "reflection"),
+        ("They match the pattern the next step needs.", None),
         # doubts: checks, not corrections
         ("Maybe I messed up the decimal conversion.", "reflection"),
         ("There must be a mistake in one of the approaches.", "reflection"),

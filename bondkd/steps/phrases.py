@@ -38,7 +38,7 @@ REFLECTION_EN = [
     # "Quick check of the perimeter: …", "One last check:", "A final sanity check"
     r"(?:a |one )?(?:(?:quick|final|last|brief|simple|rough|second|further|extra|more|reverse"
     r"|inverse|backward)[ \t]){1,2}"
-    r"(?:sanity[- ])?check",
+    r"(?:sanity[- ])?(?:check|substitution|verification)",
     r"verif(?:y|ying|ication|ied)",
     r"confirm(?:ing|ation)?",
     r"as a (?:quick |final |sanity |further |rough |simple |second )?check",
@@ -191,7 +191,8 @@ REFLECTION_ANYWHERE_EN = [
     r"same as (?:before|above|earlier|the first|(?:the|our|my) (?:formula|earlier|previous"
     r"|other|original|direct|first) ?(?:method|approach|result|answer|count|one|gave)?)",
     r"(?:which|that|this|it) agrees with (?:the|our|my|what|both)",
-    r"(?:(?:which|that|this|it) (?:matches|agrees|checks out)|(?:is|are|looks|seems) consistent)"
+    r"(?:(?:which|that|this|it) (?:matches|agrees|checks out)|(?:is|are|looks|seems) consistent"
+    r"|they (?:all )?(?:match|agree))"
     r"(?=[ \t]*(?:[.!;,)]|$))",  # a verdict closing a clause ("..., which matches.")
     r"(?:give|gives|gave|got|get|yield|yields) (?:the same|different) (?:answers?|results?"
     r"|values?|counts?|totals?|numbers?)|(?:answers|results|ways|methods|approaches|counts"
