@@ -91,8 +91,15 @@ def read(text: str) -> Content:
     run_at: list[int] = []  # the indices in `found` of its values
     in_expr: dict[int, str] = {}  # index in `found` -> the text of the expression it is in
     prev_end = -1
+
     fractions: dict[str, str] = {}  # "8/3" written as one number -> its value
     parts: set[int] = set()  # numerators and denominators of those: not values of their own
+
+    def finish() -> None:  # the expression being read ends; its values learn its text
+        if _close(run, exprs, fractions):
+            written = text[found[run_at[0]].start : found[run_at[-1]].end]
+            in_expr.update(dict.fromkeys(run_at, written))
+
     for k, q in enumerate(found):
         c = quantities.canon(q.value)
         if _REJECT_BEFORE.search(
@@ -104,7 +111,7 @@ def read(text: str) -> Content:
         if _POWER.match(text, q.end) or text[q.start - 1 : q.start] == "^":
             # A base or an exponent ("2^10", "(2^3)^3 × 2") is no operand of ours: "3 × 2"
             # read out of "(2^3)^3 × 2" would be a calculation the step never made.
-            _close(run, exprs, fractions, found, run_at, in_expr, text)
+            finish()
             run, run_at = [], []
         elif run and op:
             run += [op.group(1).translate(_OP_CANON), c]
@@ -113,10 +120,10 @@ def read(text: str) -> Content:
                 fractions[f"{run[-3]}/{c}"] = quantities.canon(found[k - 1].value / q.value)
                 parts.update((k - 1, k))
         else:
-            _close(run, exprs, fractions, found, run_at, in_expr, text)
+            finish()
             run, run_at = [c], [k]
         prev_end = q.end
-    _close(run, exprs, fractions, found, run_at, in_expr, text)
+    finish()
     if named and (k := found.index(named[-1])) in in_expr:
         # "4 × 13 算错了": the calculation was wrong, not the 13 it starts from.
         forms.add(compact(in_expr[k]))
@@ -173,14 +180,13 @@ def _fraction(text: str, found: list, k: int) -> bool:
     return whole and b.value != 0 and text[a.start - 1 : a.start] != "/"
 
 
-def _close(run: list[str], exprs: set[str], fractions: dict[str, str], found: list,
-           run_at: list[int], in_expr: dict[int, str], text: str) -> None:  # fmt: skip
+def _close(run: list[str], exprs: set[str], fractions: dict[str, str]) -> bool:
     """An expression read to its end counts, unless it is one fraction: a value (8/3 is the
-    2.67 computed earlier), not a calculation to trace. `in_expr` learns where it is."""
+    2.67 computed earlier), not a calculation to trace. Whether it counted."""
     if len(run) >= 3 and not (len(run) == 3 and "".join(run) in fractions):
         exprs.add("".join(run))
-        written = text[found[run_at[0]].start : found[run_at[-1]].end]
-        in_expr.update(dict.fromkeys(run_at, written))
+        return True
+    return False
 
 
 def _clause_end(text: str, start: int) -> int:
