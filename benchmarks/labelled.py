@@ -20,7 +20,8 @@ the traces written for bondkd (short, EN and ZH) apart from the public ones:
 - deduction-link type agreement: the share of labelled deduction links (j, i) for which
   the molecule has a bond j -> i of type strong_logic, with the types the others got
   (records without deduction labels add nothing to it);
-- exploration steps: predicted role == exploration vs labelled exploration steps (P/R).
+- exploration steps: predicted role == exploration, or a check by a second method (kind
+  cross_check), vs labelled exploration steps (P/R).
 
 Also, for the attention component alone, the AUROC of ranking each labelled checked step
 above the other earlier steps of its reflection step, per layer-depth range of SmolLM2
@@ -148,7 +149,10 @@ def predicted(mol: Molecule) -> Predicted:
                 if b.type == "reflection" and steps[b.source].kind == "correction"
             },
             "correction_steps": {s.index for s in steps if s.kind == "correction"},
-            "exploration_steps": {s.index for s in steps if s.role == "exploration"},
+            # A check by a second method opens an alternative too (labelling guidelines).
+            "exploration_steps": {
+                s.index for s in steps if s.role == "exploration" or s.kind == "cross_check"
+            },
         },
         bond_types={(b.source, b.target): b.type for b in mol.bonds},
     )

@@ -11,11 +11,11 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.3"
+SCHEMA_VERSION = "1.4"
 
 BondType = Literal["strong_logic", "reflection", "exploratory"]
 Role = Literal["deep_reasoning", "reflection", "exploration", "normal"]
-ReflectionKind = Literal["check", "correction"]
+ReflectionKind = Literal["check", "cross_check", "correction"]
 BOND_TYPES: tuple[BondType, ...] = ("strong_logic", "reflection", "exploratory")
 ROLES: tuple[Role, ...] = ("deep_reasoning", "reflection", "exploration", "normal")
 # Joiner for pre-segmented `steps` input: spans index into the steps joined by this.
@@ -49,8 +49,9 @@ class Step(_Strict):
     role: Role = "normal"
     kind: ReflectionKind | None = Field(
         default=None,
-        description="For a reflection step: 'check' (it verifies an earlier step) or "
-        "'correction' (it replaces an earlier step's claim).",
+        description="For a reflection step: 'check' (it verifies an earlier step), "
+        "'cross_check' (it verifies by a second method, so it also opens an alternative; "
+        "schema 1.4) or 'correction' (it replaces an earlier step's claim).",
     )
     superseded_by: int | None = Field(
         default=None,

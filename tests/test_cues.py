@@ -166,8 +166,43 @@ def test_a_contradiction_with_earlier_work_is_a_reflection():
         # a repeated operation, or a sameness that is the deduction itself, checks nothing
         ("Then subtract 5 again, and halve it.", None),
         ("Multiplying by 0.5 is the same as dividing by 2.", None),
+        # batch 23: a verdict after a doubt, a plausibility check, a correction by 其实
+        ("The multipliers are 1.25 and 0.8, so yes, the two changes cancel.", "reflection"),
+        ("这也符合直觉：7 是最常见的和，概率应该最大。", "reflection"),
+        ("等等，下标从 0 开始，a[2] 其实是第三个元素 4。", "reflection"),
+        ("He said yes to 3 of the 5 offers.", None),
+        ("其实这就是一个等差数列。", None),
     ],
 )
 def test_verdicts_and_cases(text, kind):
     steps = ["x − 3 = 5 或 x − 3 = −5, and 20 + 180 + 15 = 205.", text]
     assert behaviours(steps)[1] == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "second"),
+    [
+        ("换个方法验证：19:45 到 21:45 是 2 小时，所以是 21:35。", True),
+        ("也可以直接算：250 × 1.2 × 0.8 = 240 元，两种方法结果一致。", True),
+        ("我再用假设法想一遍：假设全是鸡，脚有 35 × 2 = 70 只。", True),
+        ("用组合数核对：C(3,2) ÷ C(5,2) = 3/10，结果一致。", True),
+        ("Let me double-check by counting differently: from 10:50 to 12:00 is 70 minutes.", True),
+        ("Hmm, let me double-check with the average speed.", True),
+        ("Another way to see it: the tank is 60% empty, and 0.6 × 250 = 150. Same answer.", True),
+        ("But let me try another approach to verify.", True),
+        # the work at hand, or a substitution: no second method
+        ("Let me verify by plugging x = 4 back into the original equation.", False),
+        ("Let me check with the question: it asks for minutes.", False),
+        ("我们可以用卡方检验来判断两者是否有关。", False),
+        ("Another way to write this is 2^10.", False),
+        ("也可以写成分数 3/4。", False),
+    ],
+)
+def test_a_check_by_a_second_method_is_a_cross_check(text, second):
+    """A check by a second method is a reflection of kind cross_check (it also opens an
+    alternative, as the labelling guidelines give it both labels); the work at hand is not."""
+    steps = ["Start: 250 × 1.2 = 300, and 300 × 0.8 = 240.", text]
+    mol = _mol("q", steps)
+    assert (mol.doc.steps[1].kind == "cross_check") is second
+    if second:
+        assert mol.doc.steps[1].role == "reflection"

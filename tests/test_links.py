@@ -333,3 +333,12 @@ def test_a_step_named_by_number_is_the_one_meant():
     used = _mol("f(2) = 6 and f(1) = 2.", ["Step 1. f(2) = 6.", "Step 2. f(1) = 2.",
                 "Step 3. Now compute g.", "Step 4. From step 1, f⁻¹(6) = 2."])  # fmt: skip
     assert any(b.source == 3 and b.target == 0 and b.type == "strong_logic" for b in used.bonds)
+
+
+def test_a_symbol_is_used_from_the_step_that_last_wrote_it():
+    # Algebra carries no numbers to trace: y_E comes from the step that found it, far back.
+    steps = [r"设 \(E\) 的坐标为 \((0, y_E)\)。", r"\[y_E = \frac{ab}{a + c}\]",
+             "接下来看直线 AE 的斜率。", "它经过点 A 和点 E。", "再看线段 AE 的中点。",
+             "中点在 AE 上。", r"\[y_M = \frac{y_E c}{2a}\]"]  # fmt: skip
+    mol = _mol("椭圆上的点 M 在 AE 上，求 M 的纵坐标。", steps)
+    assert any(b.source == 6 and b.target == 1 and b.type == "strong_logic" for b in mol.bonds)

@@ -70,7 +70,9 @@ def behaviours(texts: list[str]) -> list[Behaviour]:
     for k, text in enumerate(texts):
         if (cue := cues.get(text)) is None:
             kind = lexicon.cue_kind(text)
-            if kind != "exploration" and lexicon.opens_alternative(text):
+            if lexicon.checks_another_way(text):
+                kind = "reflection"  # "换个方法验证：…", "Another way to see it: … Same."
+            elif kind != "exploration" and lexicon.opens_alternative(text):
                 kind = "exploration"  # "Wait, perhaps using the gap method."
             elif kind is None and lexicon.opens_case(text):
                 kind = "exploration"  # "如果是小红做的：小明和小红都说了假话，不符合。"
@@ -78,7 +80,6 @@ def behaviours(texts: list[str]) -> list[Behaviour]:
                 kind == "reflection"
                 or lexicon.has_cue(text, "reflection")
                 or lexicon.says_wrong(text)
-                or lexicon.checks_another_way(text)
             )
             cue = cues[text] = (kind, reflects)
         kind, reflects = cue

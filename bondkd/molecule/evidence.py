@@ -248,6 +248,7 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
     stated: dict[str, int] = {}  # value -> latest step writing it
     expr_first: dict[str, int] = {}
     term_first: dict[str, int] = {}
+    term_last: dict[str, int] = {}
     scores, rejects, redos, producers, uses = [], [], [], [], []
     origins: list[int] = []
     introduced: list[frozenset[str]] = []
@@ -330,6 +331,11 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
             # A value is used from where it was last written ("Total: 756." then "756 - 168").
             if (i := stated.get(v)) is not None and i not in pr:
                 u[i] += k * STRENGTH["restated"]
+        # A symbol ("x", "y_E") is used from where it was last written, as a value is: the
+        # algebra of a derivation carries no numbers to trace.
+        for t in c.terms:
+            if _symbol(t) and t not in asked_terms and (i := term_last.get(t)) is not None:
+                u[i] += STRENGTH["term"]
         terms: dict[int, float] = defaultdict(float)
         for t in c.terms:
             if t in asked_terms or df[t] > MAX_TERM_STEPS:
@@ -383,6 +389,7 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         cites.append(c.cited - 1 if c.cited is not None and 0 < c.cited <= j else None)
         for t in c.terms:
             term_first.setdefault(t, j)
+            term_last[t] = j
     return Evidence(
         scores,
         rejects,
@@ -410,6 +417,11 @@ def _tested(contents: Sequence[Content], c: Content, v: str, i: int, j: int) -> 
         if v in contents[k].values and contents[k].results & operands:
             return k
     return i
+
+
+def _symbol(term: str) -> bool:
+    """A name of the algebra: a one-letter variable or a subscripted one ("y_e")."""
+    return _variable(term) or "_" in term
 
 
 def _variable(term: str) -> bool:

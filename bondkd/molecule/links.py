@@ -31,7 +31,7 @@ decides:
   tie). That step is superseded by it, and so are, for the dataflow and conflicts, the
   steps between them that computed with the superseded values (bondkd.molecule.replaced);
 - a plain step: deduction links to the steps that computed or last wrote the values it
-  uses, to its predecessor when it carries on from it (`_continues`), and, when it opens
+  uses (or last wrote its symbols, "x", "y_E"), to its predecessor when it carries on from it (`_continues`), and, when it opens
   mid-expression (a piece of a sentence its source cut), to the step the sentence began in.
 
 The weights were chosen on the `tune` part of datasets/labelled.jsonl, never on its
@@ -99,7 +99,7 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
         if not _fragment(ev, j - 1):
             whole = j - 1
         if (compared := ev.compared(j, is_refl, anchors, branches[j])) is not None:
-            out.targets[j], out.kinds[j] = compared, "check"
+            out.targets[j], out.kinds[j] = compared, _check_kind(ev.texts[j])
         elif is_refl[j]:
             before = out.targets.get(j - 1)
             owned = out.kinds.get(j - 1) == "correction" and lexicon.ADMISSION_RE.search(
@@ -117,7 +117,7 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
                 or _abandons(ev, j, anchors[j], behaviour, last)
             )
             out.targets[j] = target
-            out.kinds[j] = "correction" if wrong else "check"
+            out.kinds[j] = "correction" if wrong else _check_kind(ev.texts[j])
             if wrong:
                 out.superseded.setdefault(target, j)
         elif behaviour[j] is None:
@@ -200,6 +200,11 @@ def _continues(ev: Evidence, j: int) -> bool:
         or len(a.terms & b.terms) >= SHARED_TERMS
         or bool(a.terms & ev.introduced[j - 1])  # "设这个数是 x。" "3x + 14 = 5x − 6"
     )
+
+
+def _check_kind(text: str) -> str:
+    """A check by a second method also opens an alternative: "cross_check"."""
+    return "cross_check" if lexicon.checks_another_way(text) else "check"
 
 
 def _reflection_target(

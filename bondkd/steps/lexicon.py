@@ -26,15 +26,19 @@ import re
 from functools import lru_cache
 
 from bondkd.steps.phrases import (
+    AGREES,
     ALTERNATIVE_EN,
     ALTERNATIVE_ZH,
-    CHECK_PURPOSE,
+    CHECK_PURPOSE_EN,
+    CHECK_PURPOSE_ZH,
     CHECKMARK,
     CORRECTION_EN,
     CORRECTION_ZH,
     PHRASES,
     REFLECTION_ANYWHERE_EN,
     REFLECTION_ANYWHERE_ZH,
+    SECOND_METHOD_EN,
+    SECOND_METHOD_ZH,
     ZH_NUM,
 )
 
@@ -98,12 +102,23 @@ ALTERNATIVE_RE = re.compile(
     rf"(?<![\w'’])(?:{alternation(ALTERNATIVE_EN)})(?![\w'’])|{alternation(ALTERNATIVE_ZH)}",
     re.IGNORECASE,
 )
-CHECK_PURPOSE_RE = re.compile(rf"(?<![\w'’])(?:{CHECK_PURPOSE})", re.IGNORECASE)
+CHECK_PURPOSE_RE = re.compile(
+    rf"(?<![\w'’])(?:{CHECK_PURPOSE_EN})|{CHECK_PURPOSE_ZH}", re.IGNORECASE
+)
+SECOND_METHOD_RE = re.compile(
+    rf"(?<![\w'’])(?:{alternation(SECOND_METHOD_EN)})|{alternation(SECOND_METHOD_ZH)}",
+    re.IGNORECASE,
+)
+AGREES_RE = re.compile(AGREES, re.IGNORECASE)
 
 
 def checks_another_way(text: str) -> bool:
-    """Whether `text` turns to another method to check the one it has ("用另一种方法核对")."""
-    return ALTERNATIVE_RE.search(text) is not None and CHECK_PURPOSE_RE.search(text) is not None
+    """Whether `text` turns to another method to check the one it has ("用另一种方法核对",
+    "let me double-check with the average speed", "Another way to see it: … Same answer."):
+    a check that also opens an alternative (`kind` "cross_check")."""
+    if ALTERNATIVE_RE.search(text) is None and SECOND_METHOD_RE.search(text) is None:
+        return False
+    return CHECK_PURPOSE_RE.search(text) is not None or AGREES_RE.search(text) is not None
 
 
 # A supposed case settled in the same step ("如果是小红做的：……不符合。", "If Ben did it,
@@ -124,7 +139,7 @@ def opens_case(text: str) -> bool:
 
 def opens_alternative(text: str) -> bool:
     """Whether `text` turns to another method, not to check the one it has."""
-    return ALTERNATIVE_RE.search(text) is not None and not CHECK_PURPOSE_RE.search(text)
+    return ALTERNATIVE_RE.search(text) is not None and not checks_another_way(text)
 
 
 CORRECTION_RE = re.compile(

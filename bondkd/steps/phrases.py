@@ -174,6 +174,7 @@ REFLECTION_ANYWHERE_EN = [
     r"to (?:double[- ]?check|verify|confirm|make sure|be sure|be safe)",
     # An error somewhere, not yet found: "There must be a mistake in one of the methods."
     r"must be (?:a |an )?(?:mistake|error)|where (?:is|was) (?:the|my) (?:mistake|error)",
+    r"(?<=[,;] )(?:so |and )?yes(?=[,.!])",  # "…, so yes, the two changes cancel."
     r"(?:over|under|double[- ])count(?:ing|ed)|miss(?:ed|ing) something",
     r"(?:seems|looks|sounds|is) (?:plausible|reasonable|sensible|about right)(?=[ \t]*(?:[.!;,)]|$))"
     r"|(?<=, )right(?=\?)",  # "…, right?": a question put to one's own step
@@ -254,6 +255,7 @@ REFLECTION_ANYWHERE_ZH = [
     # a correction (says_wrong turns it down: no place named).
     r"犯了?(?:一个|什么)?(?:错误|失误)",
     r"矛盾|这是不可能的|这不可能|重新(?:审视|考虑|评估)|回到(?:原始|原来|最初|前面)",
+    r"符合(?:直觉|常识|预期|实际)",  # a plausibility check: "这也符合直觉：7 是最常见的和"
 ]
 CHECKMARK = r"[✓✔☑]"
 
@@ -294,6 +296,7 @@ CORRECTION_ZH = [
     r"(?<!没有)(?<!没)(?<!不要)(?<!别)(?:忘了|忘记了|漏了|漏掉了|少算了|多算了)",
     r"更正|改正|纠正|应该[^，,。！？；\n]{1,12}?[，,](?:而)?不是",  # 应该减去，不是加上
     r"(?<!是)不是[^，,。！？；\n]{1,8}?[，,]应该",  # "2 是加速度不是速度，应该用 s = ½at²"
+    r"其实(?:应该)?是(?=[^，。！？；\n]{0,20}?\d)",  # "等等，a[2] 其实是第三个元素 4"
 ]
 
 # A new method named anywhere in a step (bondkd.steps.lexicon.opens_alternative).
@@ -307,4 +310,24 @@ ALTERNATIVE_EN = [
 ALTERNATIVE_ZH = [
     r"换(?:一种|一个|个)(?:思路|方法|角度|办法)|另一种(?:方法|思路|解法)|更简单的方法"
 ]
-CHECK_PURPOSE = r"verify|check|make sure|confirm|be sure|double-check|验证|检验|核对|检查|验算"
+CHECK_PURPOSE_EN = r"verify|check|make sure|confirm|be sure|double-check"
+CHECK_PURPOSE_ZH = r"验证|检验|核对|检查|验算|[想算验]一遍"
+# A check carried out by another method, named without an alternative's word: "let me
+# double-check with the average speed", "solve it directly to make sure", "用组合数验证",
+# "也可以直接算：…，两种方法结果一致". Substituting back is no second method.
+SECOND_METHOD_EN = [
+    r"(?:double-|re-?|sanity-)?(?:check|verify|confirm)(?:ing)?(?: (?:this|that|it|the answer))?"
+    r" (?:with|by|using|via) (?!(?:the |our |my )?(?:question|problem|original|given|clue"
+    r"|condition|plugging|substitut|putting))",
+    r"(?:solve|compute|calculate|count|do|work) (?:it |this |that )?(?:out )?(?:directly"
+    r"|differently|the other way)|counting (?:it )?(?:differently|directly)",
+]
+SECOND_METHOD_ZH = [
+    r"用[^，。,.；\n]{1,12}?(?:验证|验算|核对|算一遍|想一遍)|再用[^，。,.；\n]{1,12}?法",
+    r"(?:也|还)可以(?:直接|这样|换个方法)?(?:算|求|数|用|想)",
+]
+# The verdict of a second method set beside the first: "Same answer.", 两种方法结果一致.
+AGREES = (
+    r"(?<![\w'’])(?:same|agrees?|agreeing|match(?:es|ing)?|consistent)(?![\w'’])"
+    r"|一致|一样|相同|吻合"
+)
