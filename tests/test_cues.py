@@ -172,6 +172,10 @@ def test_a_contradiction_with_earlier_work_is_a_reflection():
         ("等等，下标从 0 开始，a[2] 其实是第三个元素 4。", "reflection"),
         ("He said yes to 3 of the 5 offers.", None),
         ("其实这就是一个等差数列。", None),
+        # batch 24: a recount and its verdict, a second look
+        ("让我列出来数一遍：3, 5, 6, 9, 10, 12, 15, 18, 20，确实是 9 个。", "reflection"),
+        ("哦，长是宽的 2 倍，长加宽是 3 份，所以宽是 18 ÷ 3 = 6 厘米。", "reflection"),
+        ("哦哦哦这道题很有意思。", None),
     ],
 )
 def test_verdicts_and_cases(text, kind):
@@ -190,6 +194,8 @@ def test_verdicts_and_cases(text, kind):
         ("Hmm, let me double-check with the average speed.", True),
         ("Another way to see it: the tank is 60% empty, and 0.6 × 250 = 150. Same answer.", True),
         ("But let me try another approach to verify.", True),
+        ("I could also do it in one go: 40 × 0.85 × 1.08 = 36.72. Same thing.", True),
+        ("让我直接列出来数一遍：3, 5, 6, 9, 10, 12, 15, 18, 20，确实是 9 个。", True),
         # the work at hand, or a substitution: no second method
         ("Let me verify by plugging x = 4 back into the original equation.", False),
         ("Let me check with the question: it asks for minutes.", False),

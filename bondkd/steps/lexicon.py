@@ -203,7 +203,9 @@ def has_cue(text: str, kind: str) -> bool:
 # A doubt is not a correction: "maybe I made a mistake", "it's easy to make an error",
 # "可能算错了". Read in the few words before the phrase (a bounded window: linear time).
 _HEDGE_BEFORE = re.compile(
+    # "Let me make sure every label is wrong": the puzzle's condition checked, no slip.
     r"(?:maybe|perhaps|might|must|may|could|if|whether|didn['’]t|did not|not|easy to|possibl[ey]"
+    r"|sure|verify|confirm"
     # An error with no place named is a doubt: "so one of them is wrong", 某个地方犯了错误.
     r"|one of (?:them|these|those|the two)|something|somewhere|可能|也许|是否|有没有|如果|或许"
     r"|以免|避免|某个地方|某处|哪里)\W{0,3}(?:\w{1,12}\W{1,3}){0,3}$",

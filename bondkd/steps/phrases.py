@@ -80,7 +80,7 @@ REFLECTION_EN = [
     r"|applied|simplified|recognized|expressed|factored)",
 ]
 REFLECTION_ZH = [
-    r"等等|等一下|等一等|且慢|嗯|咦|哎呀|哎哟|诶",
+    r"等等|等一下|等一等|且慢|嗯|咦|哎呀|哎哟|诶|[哦噢](?=[，,])",  # 哦，: a second look
     r"让我们?(?:再|来|先|重新)?(?:仔细)?(?:检查|验证|核对|核实|确认|回顾|想想|看看|算一下|算一遍)",
     r"(?:仔细)?(?:检查|验证|验算|核对|核实|确认|检验|复核|复查|回顾)",
     r"回头|回过头|不对|错了|有误|算错|搞错|弄错",
@@ -256,6 +256,7 @@ REFLECTION_ANYWHERE_ZH = [
     r"犯了?(?:一个|什么)?(?:错误|失误)",
     r"矛盾|这是不可能的|这不可能|重新(?:审视|考虑|评估)|回到(?:原始|原来|最初|前面)",
     r"符合(?:直觉|常识|预期|实际)",  # a plausibility check: "这也符合直觉：7 是最常见的和"
+    r"[数算]一遍|确实(?:是|有|如此|没错)",  # a recount and its verdict: "数一遍……确实是 9 个"
 ]
 CHECKMARK = r"[✓✔☑]"
 
@@ -266,7 +267,7 @@ CHECKMARK = r"[✓✔☑]"
 # step superseded.
 CORRECTION_EN = [
     r"(?:(?:that|this|it|which)['’]s|is|was|are|were) (?:wrong|incorrect|not (?:right|correct)"
-    r"|a mistake|an error|a slip|a typo)",
+    r"|a mistake|an error|a slip|a typo)(?! as (?:required|needed|stated|given|intended))",
     r"(?:made|make|have made|making) (?:a |an )?(?:mistake|error|slip|typo)",
     r"(?:my|an|the|that|this) (?:mistake|error) (?:was|is|here|earlier|before|above)",
     r"miscalculat(?:ed|ion|ing|e)|mis-?(?:read|copied|counted|computed|added|multiplied)",
@@ -311,7 +312,7 @@ ALTERNATIVE_ZH = [
     r"换(?:一种|一个|个)(?:思路|方法|角度|办法)|另一种(?:方法|思路|解法)|更简单的方法"
 ]
 CHECK_PURPOSE_EN = r"verify|check|make sure|confirm|be sure|double-check"
-CHECK_PURPOSE_ZH = r"验证|检验|核对|检查|验算|[想算验]一遍"
+CHECK_PURPOSE_ZH = r"验证|检验|核对|检查|验算|[想算验数]一遍"
 # A check carried out by another method, named without an alternative's word: "let me
 # double-check with the average speed", "solve it directly to make sure", "用组合数验证",
 # "也可以直接算：…，两种方法结果一致". Substituting back is no second method.
@@ -321,10 +322,13 @@ SECOND_METHOD_EN = [
     r"|condition|plugging|substitut|putting))",
     r"(?:solve|compute|calculate|count|do|work) (?:it |this |that )?(?:out )?(?:directly"
     r"|differently|the other way)|counting (?:it )?(?:differently|directly)",
+    r"(?:could|can) also (?:do|compute|calculate|solve|count|get|find|work out) (?:it|this|that|the"
+    r" \w+)(?: all)? (?:in one (?:go|step)|directly)",
 ]
 SECOND_METHOD_ZH = [
     r"用[^，。,.；\n]{1,12}?(?:验证|验算|核对|算一遍|想一遍)|再用[^，。,.；\n]{1,12}?法",
     r"(?:也|还)可以(?:直接|这样|换个方法)?(?:算|求|数|用|想)",
+    r"直接(?:列出来|列举|一一列出)",  # "让我直接列出来数一遍：……确实是 9 个"
 ]
 # The verdict of a second method set beside the first: "Same answer.", 两种方法结果一致.
 AGREES = (
