@@ -30,6 +30,22 @@ from tests.test_links import _mol, _target
             2,
             0,
         ),
+        (  # a "Wait" that drops the claim's result: the calculation it redoes with another
+            # operand, not the step that found the operand it now uses
+            "一本书 240 页，第一天看了全书的 1/4，第二天看了剩下的 1/3，还剩多少页？",
+            ["第一天看了 240 × 1/4 = 60 页。", "剩下 240 − 60 = 180 页。", "第二天看了 240 × 1/3 = 80 页。",
+             "等一下，第二天看的是剩下的 1/3，应该是 180 × 1/3 = 60 页。", "还剩 180 − 60 = 120 页。"],
+            3,
+            2,
+        ),
+        (  # 哦，: a second look that drops the claim's results
+            "一个长方形周长 36 厘米，长是宽的 2 倍，面积是多少？",
+            ["长加宽是 36 ÷ 2 = 18 厘米。", "宽是 18 ÷ 2 = 9 厘米，长是 18 厘米。",
+             "哦，长是宽的 2 倍，长加宽是 3 份，所以宽是 18 ÷ 3 = 6 厘米，长是 12 厘米。",
+             "面积是 12 × 6 = 72 平方厘米。"],
+            2,
+            1,
+        ),
     ],
 )  # fmt: skip
 def test_a_correction_naming_no_value_corrects_the_step_it_is_about(question, steps, j, target):

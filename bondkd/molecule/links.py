@@ -25,7 +25,8 @@ decides:
 - a correction (lexicon.says_wrong, a rejected value, or a "Wait" that finds another
   result and drops the claim's for good: `_abandons`): the step that wrote the rejected
   value, else a recent step whose result its own puts right by a slip of the pen (27.20
-  for 28.20), else the step whose expression or result it redoes, else, owning up right
+  for 28.20), else a recent calculation it redoes with another operator or one number
+  changed ("18 ÷ 3" after "18 ÷ 2"), else the step whose expression or result it redoes, else, owning up right
   after a correction ("I slipped"), that correction's target, else, of the claim just made
   and the two before it, the one its content shares most with (the claim just made on a
   tie). That step is superseded by it, and so are, for the dataflow and conflicts, the
@@ -106,16 +107,14 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
                 ev.texts[j]
             )
             named = ev.rejections(j, behaviour)
+            says = lexicon.says_wrong(ev.texts[j]) or _abandons(ev, j, anchors[j], behaviour, last)
             target = _reflection_target(
-                ev, j, is_refl, energy, before, anchors[j], before if owned else None, ends, named
-            )
+                ev, j, is_refl, energy, before, anchors[j], before if owned else None, ends, named,
+                says,
+            )  # fmt: skip
             if target is None:
                 continue
-            wrong = (
-                bool(named)
-                or lexicon.says_wrong(ev.texts[j])
-                or _abandons(ev, j, anchors[j], behaviour, last)
-            )
+            wrong = bool(named) or says
             out.targets[j] = target
             out.kinds[j] = "correction" if wrong else _check_kind(ev.texts[j])
             if wrong:
@@ -140,7 +139,8 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
 
 # "Wait" and its kin: a step that stops the work at hand.
 _INTERJECTION = re.compile(
-    r"\W{0,3}(?:but |so |oh,? )?(?:wait|hold on|hang on|等一下|等等|等一等|且慢)", re.IGNORECASE
+    r"\W{0,3}(?:but |so |oh,? )?(?:wait|hold on|hang on|等一下|等等|等一等|且慢|[哦噢](?=[，,]))",
+    re.IGNORECASE,
 )
 
 
@@ -161,17 +161,19 @@ def _abandons(ev: Evidence, j: int, anchor: int | None, behaviour: Sequence[str 
     return all(last.get(v, -1) <= j for v in old)
 
 
-def _other_operation(ev: Evidence, j: int, window: range) -> int | None:
+def _redoes(ev: Evidence, j: int, window: range) -> int | None:
     """The latest step in `window` that wrote one of step j's calculations with the same
-    numbers and another operator, or None."""
-    mine = {
-        (tuple(sorted(OPERAND.findall(e))), re.sub(OPERAND, "", e)) for e in ev.contents[j].exprs
-    }
+    numbers and another operator, or with the same operators and one number changed; or
+    None."""
+    mine = [(OPERAND.findall(e), re.sub(OPERAND, "#", e)) for e in ev.contents[j].exprs]
     for i in reversed(window):
-        for e in ev.contents[i].exprs:
-            nums, ops = tuple(sorted(OPERAND.findall(e))), re.sub(OPERAND, "", e)
-            if any(n == nums and o != ops for n, o in mine):
-                return i
+        for e in ev.contents[i].exprs - ev.contents[j].exprs:
+            nums, ops = OPERAND.findall(e), re.sub(OPERAND, "#", e)
+            for n, o in mine:
+                if o != ops and sorted(n) == sorted(nums):
+                    return i
+                if o == ops and sum(a != b for a, b in zip(n, nums, strict=True)) == 1:
+                    return i
     return None
 
 
@@ -217,17 +219,20 @@ def _reflection_target(
     corrected: int | None,
     ends: Sequence[bool],
     named: dict[int, float],
+    says_wrong: bool,
 ) -> int | None:
     """`previous`: the target of step j - 1 if it checks, `corrected` if it corrects and
     step j owns up to a slip; `anchor`: `Evidence.anchors`; `ends`: the steps that end a
-    check's lookahead (checks and alternatives); `named`: `Evidence.rejections`."""
+    check's lookahead (checks and alternatives); `named`: `Evidence.rejections`;
+    `says_wrong`: whether step j corrects without naming a value (in words, or by a "Wait"
+    that drops the claim's result for good: `_abandons`)."""
     if named:  # a rejected value or a redo with another value names the corrected step
         return max(named, key=lambda i: (named[i], i))
     if ev.cites[j] is not None:  # "I see, step 3 was wrong": the step it names
         return ev.cites[j]
     if ev.reruns[j] is not None and not lexicon.says_wrong(ev.texts[j]):
         return ev.reruns[j]  # "Then, 2863 + 1 = 2864." again: where it was first claimed
-    if anchor is not None and lexicon.says_wrong(ev.texts[j]):
+    if anchor is not None and says_wrong:
         # A correction redoes an earlier expression or result ("算错了，144 ÷ 8 应该是 18"),
         # else "Wait, no, that's not right" rejects the claim just made.
         # Owning up right after a correction ("I slipped in the first step") goes on with it.
@@ -240,8 +245,9 @@ def _reflection_target(
                                           for w in ev.contents[i].results - mine.values)]  # fmt: skip
         if slips:
             return slips[-1]
-        # The same numbers under another operation ("应该是 12 − 8 = 4" after "12 + 8 = 20").
-        if (other := _other_operation(ev, j, window)) is not None:
+        # The same calculation redone with another operation or operand ("应该是 12 − 8 = 4"
+        # after "12 + 8 = 20", "宽是 18 ÷ 3" after "宽是 18 ÷ 2").
+        if (other := _redoes(ev, j, window)) is not None:
             return other
         redone = {i: x for i, x in ev.producers[j].items() if x >= STRENGTH["result"]}
         if redone:
