@@ -293,6 +293,8 @@ def test_no_cue_fragment_matches_nothing():
         ("等一下，这里 2 是加速度不是速度，应该用 s = ½at²。", True),
         ("I feel like I might be double-counting something.", False),
         ("等等，下标从 0 开始，a[2] 其实是第三个元素 4。", True),
+        ("Hmm, no — without replacement only 5 blue out of 9 are left.", True),
+        ("Wait, that can't be — Ben already owns the fish, so Ann owns the cat.", True),
     ],
 )
 def test_corrections_that_name_the_operation(text, wrong):
@@ -304,6 +306,10 @@ def test_a_puzzles_own_wrong_is_no_slip():
     # "every label is wrong" is the puzzle's condition, checked or met
     assert not lexicon.says_wrong("Let me make sure every label is wrong: Mixed holds apples.")
     assert not lexicon.says_wrong("That leaves oranges for 'apples', which is wrong as required.")
+
+
+def test_a_reasoned_cant_be_is_no_correction():
+    assert not lexicon.says_wrong("It can't be 5, since the total is even.")
 
 
 def test_off_is_an_error_only_when_the_work_was_off():

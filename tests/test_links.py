@@ -342,3 +342,26 @@ def test_a_symbol_is_used_from_the_step_that_last_wrote_it():
              "中点在 AE 上。", r"\[y_M = \frac{y_E c}{2a}\]"]  # fmt: skip
     mol = _mol("椭圆上的点 M 在 AE 上，求 M 的纵坐标。", steps)
     assert any(b.source == 6 and b.target == 1 and b.type == "strong_logic" for b in mol.bonds)
+
+
+@pytest.mark.parametrize(
+    ("steps", "j", "target"),
+    [
+        (["Suppose A is a knight.", "Then A's statement is true, so B is a knave.",
+          "Then B's statement is false, so they differ, which fits: A knight, B knave.",
+          "Now suppose A is a knave instead.", "Then B is a knight.",
+          "Then B's statement is true, so they are the same type: a contradiction.",
+          "So A is a knight and B is a knave.",
+          "Check: A (knight) truthfully says B is a knave ✓; B (knave) lies ✓."], 7, 2),
+        (["假设甲总说真话，那么乙总说假话。", "乙这句是假话，符合。", "剩下丙有时真有时假，也可以。",
+          "假设乙总说真话，那么乙说自己有时真有时假就是假话，矛盾。",
+          "假设丙总说真话，那么乙总说真话，矛盾。", "所以只有甲总说真话的情况成立。",
+          "再回头核对甲的情况：甲真、乙假、丙随意，三句话都对得上。"], 6, 2),
+        (["If Amy did it: Amy's is false, Ben's is true, Cat's is true. Two truths, so no.",
+          "If Ben did it: Amy's is true, Ben's is false, Cat's is true. Two truths again, so no.",
+          "If Cat did it: Amy's is false, Ben's is true, Cat's is false. That works.",
+          "So Cat broke the vase.", "Double-checking: only Ben told the truth, as required."], 4, 2),
+    ],
+)  # fmt: skip
+def test_a_check_after_a_case_analysis_checks_the_case_that_survived(steps, j, target):
+    assert _target(_mol("Who is who?", steps), j) == target

@@ -56,11 +56,6 @@ DEDUCTION_PRIOR = {"near": 0.4, "far": 0.3, "used": 0.6}
 _CONTRADICTION = re.compile(
     r"矛盾|(?<![\w'’])(?:contradict\w{0,6}|consistent(?=[ \t]*[.!]))", re.IGNORECASE
 )
-_SUPPOSES = re.compile(
-    r"^\W{0,3}(?:(?:再|那么|现在)?(?:假设|假如|如果|若|当)|(?:now |then )?(?:suppose|assume|if)"
-    r"(?![\w'’]))",
-    re.IGNORECASE,
-)
 
 
 def behaviours(texts: list[str]) -> list[Behaviour]:
@@ -107,8 +102,8 @@ def _closes_case(texts: list[str], k: int, reach: int = 3) -> bool:
     rest = _CONTRADICTION.sub(" ", text)
     if lexicon.has_cue(rest, "reflection") or lexicon.says_wrong(rest):
         return False
-    return bool(_SUPPOSES.match(text[: m.start()])) or any(
-        _SUPPOSES.match(t) for t in texts[max(0, k - reach) : k]
+    return bool(lexicon.SUPPOSES_RE.match(text[: m.start()])) or any(
+        lexicon.SUPPOSES_RE.match(t) for t in texts[max(0, k - reach) : k]
     )
 
 

@@ -17,7 +17,8 @@ decides:
   itself; a check of a check counts half; a check that writes no number and names
   nothing of its own gets 0.3 per question term it shares (two or more) with each of the
   ten plain steps before it, at most 0.9 ("Check Lee: the cat is neither …" is about the
-  step that said so of Lee); energy breaks ties;
+  step that said so of Lee); right after the conclusion of a case analysis, the last step
+  of the one case that survived (`_surviving_case`); energy breaks ties;
 - a calculation redone alike inside a check ("6 × 4096 = 24576" again after "Let me
   convert it again"): the step that first claimed it;
 - a check that compares two methods ("Both methods give 12"): the first method's step that
@@ -62,6 +63,8 @@ NEAR_CORRECTION = 2
 # A check that writes no number is about a step this close before it that names at least
 # ASKED_SHARED of the same question terms (names, objects), 0.3 for each.
 ASKED_WINDOW, ASKED_SHARED = 10, 2
+# Steps back that a check after a case analysis looks for the cases' openings.
+CASE_WINDOW = 12
 
 
 @dataclass
@@ -261,6 +264,8 @@ def _reflection_target(
         return best if near.get(best, 0.0) > near.get(anchor, 0.0) else anchor
     cand = _weighed(ev, j, is_refl)
     own = max(cand.values(), default=0.0)
+    if own < SELF_CONTAINED and (case := _surviving_case(ev, j)) is not None:
+        return case
     if own < MIN_EVIDENCE and previous is not None:
         return previous  # "I slipped in the first step" goes on with the check before it
     if own < MIN_EVIDENCE and not ev.contents[j].values:
@@ -286,6 +291,23 @@ def _reflection_target(
     if max(cand.values(), default=0.0) < MIN_EVIDENCE:
         return None
     return max(cand, key=lambda i: (round(cand[i] + 0.25 * energy(j, i), 6), i))
+
+
+def _surviving_case(ev: Evidence, j: int) -> int | None:
+    """For a check right after the conclusion of a case analysis ("Suppose A is a knight.
+    … fits." "Suppose instead … a contradiction." "So A is a knight." "Check: …"), the last
+    step of the one case that no contradiction or misfit closed: it is the case checked.
+    None elsewhere."""
+    if j < 2 or lexicon.cue_kind(ev.texts[j - 1]) != "conclusion":
+        return None
+    opens = [i for i in range(max(0, j - CASE_WINDOW), j - 1)
+             if lexicon.SUPPOSES_RE.match(ev.texts[i])]  # fmt: skip
+    if len(opens) < 2:
+        return None
+    ends = [*(o - 1 for o in opens[1:]), j - 2]
+    alive = [end for start, end in zip(opens, ends, strict=True)
+             if not any(lexicon.CASE_FAILS_RE.search(t) for t in ev.texts[start : end + 1])]  # fmt: skip
+    return alive[0] if len(alive) == 1 else None
 
 
 def _weighed(ev: Evidence, k: int, is_refl: Sequence[bool]) -> dict[int, float]:

@@ -121,6 +121,20 @@ def checks_another_way(text: str) -> bool:
     return CHECK_PURPOSE_RE.search(text) is not None or AGREES_RE.search(text) is not None
 
 
+# A step opening a supposed case: "Suppose A is a knight.", "If Cat did it: …", 假设甲说真话。
+SUPPOSES_RE = re.compile(
+    r"^\W{0,3}(?:(?:再|那么|现在)?(?:假设|假如|如果|若|当)|(?:now |then )?(?:suppose|assume|if)"
+    r"(?![\w'’]))",
+    re.IGNORECASE,
+)
+# A case that fails: "…, a contradiction", "不符合", "Two truths, so no."
+CASE_FAILS_RE = re.compile(
+    r"矛盾|不符合|不成立|不满足|不可能|(?<![\w'’])(?:contradict\w*|impossible|fails|so no"
+    r"|(?:does ?n['’]t|does not) (?:work|fit|hold))(?![\w'’])",
+    re.IGNORECASE,
+)
+
+
 # A supposed case settled in the same step ("如果是小红做的：……不符合。", "If Ben did it,
 # two statements are true: impossible."): an alternative, where a bare conditional in a
 # deduction ("如果一个物体是金属，它就能导电") settles nothing.

@@ -279,8 +279,9 @@ CORRECTION_EN = [
     r"(?:is|was|are|were) (?:over|under|double[- ])counting|(?:over|under|double[- ])counted",
     r"correct(?:ed|ing)? (?:it|this|that|the (?:value|total|answer|result|count|number"
     r"|calculation|sum|product))",
-    r"correction|oops|whoops|(?:wait|hmm|oh|ah|but)[,.]? (?:actually[,.]? )?no(?=[,.!;:])|no,? wait",
-    r"(?:can['’]?t|cannot|couldn['’]t) be (?:right|correct|true)",
+    r"correction|oops|whoops|(?:wait|hmm|oh|ah|but)[,.]? (?:actually[,.]? )?no(?=[,.!;:]| ?[—–])"
+    r"|no,? wait",
+    r"(?:can['’]?t|cannot|couldn['’]t) be (?:right|correct|true)|(?:that|this) can['’]?t be(?= ?[—–.!;:])",
     # "so I was a dollar off", "the count is off by one"
     r"(?:i|we) (?:was|were)(?: [^\s,.;!?]{1,12}){0,2} off|off by (?:one|a|an|\d)",
     r"should (?:have )?(?:been |be )?[^,.;!?\n]{1,25}?, not",  # "should be subtracted, not added"
@@ -329,6 +330,7 @@ SECOND_METHOD_ZH = [
     r"用[^，。,.；\n]{1,12}?(?:验证|验算|核对|算一遍|想一遍)|再用[^，。,.；\n]{1,12}?法",
     r"(?:也|还)可以(?:直接|这样|换个方法)?(?:算|求|数|用|想)",
     r"直接(?:列出来|列举|一一列出)",  # "让我直接列出来数一遍：……确实是 9 个"
+    r"用(?:排列数|组合数|方程|[^，。,.；\n]{1,6}?(?:法|定理|公式))",  # 用排列数 A(4,3) = 24，一样
 ]
 # The verdict of a second method set beside the first: "Same answer.", 两种方法结果一致.
 AGREES = (
