@@ -365,3 +365,10 @@ def test_a_symbol_is_used_from_the_step_that_last_wrote_it():
 )  # fmt: skip
 def test_a_check_after_a_case_analysis_checks_the_case_that_survived(steps, j, target):
     assert _target(_mol("Who is who?", steps), j) == target
+
+
+def test_an_answer_taking_no_value_restates_the_conclusion_before_a_check():
+    steps = ["假设甲总说真话，那么乙总说假话，也符合。", "假设乙总说真话，矛盾。",
+             "所以只有甲总说真话的情况成立。", "再核对一遍：三句话都对得上。", "答：甲总说真话。"]  # fmt: skip
+    mol = _mol("谁总说真话？", steps)
+    assert any(b.source == 4 and b.target == 2 and b.type == "strong_logic" for b in mol.bonds)

@@ -34,7 +34,8 @@ decides:
   steps between them that computed with the superseded values (bondkd.molecule.replaced);
 - a plain step: deduction links to the steps that computed or last wrote the values it
   uses (or last wrote its symbols, "x", "y_E"), to its predecessor when it carries on from it (`_continues`), and, when it opens
-  mid-expression (a piece of a sentence its source cut), to the step the sentence began in.
+  mid-expression (a piece of a sentence its source cut), to the step the sentence began in;
+  a conclusion taking no value, to the plain step it restates (`_restated`).
 
 The weights were chosen on the `tune` part of datasets/labelled.jsonl, never on its
 `holdout` part (docs/benchmarks.md).
@@ -52,6 +53,7 @@ from bondkd.molecule.evidence import LOOKAHEAD, MAX_DEDUCTIONS, OPERAND, STRENGT
 from bondkd.steps import lexicon
 
 SHARED_TERMS = 2  # content terms a step shares with the one before to carry on from it
+RESTATE_WINDOW = 3  # steps back a conclusion taking no value looks for the claim it restates
 _CONTINUATION = set("=+-*/×÷·)）,，")  # a step that opens mid-expression
 MIN_EVIDENCE = 0.5  # below this a step's own content does not name a target
 # A check that computes a result and whose own content names a step this strongly is
@@ -125,6 +127,8 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
         elif behaviour[j] is None:
             used = [i for i, x in ev.uses[j].items() if x >= STRENGTH["small"]]
             used.sort(key=lambda i: (-ev.uses[j][i], -i))
+            if not used and (restated := _restated(ev, j, is_refl, behaviour)) is not None:
+                used = [restated]
             if j - 1 not in used and _continues(ev, j):
                 used.insert(0, j - 1)
             if _fragment(ev, j) and whole < j - 1 and whole not in used[:2]:
@@ -177,6 +181,30 @@ def _redoes(ev: Evidence, j: int, window: range) -> int | None:
                     return i
                 if o == ops and sum(a != b for a, b in zip(n, nums, strict=True)) == 1:
                     return i
+    return None
+
+
+# An answer announced: "答：", "Answer:", "The final answer is …".
+_ANSWER = re.compile(
+    r"\W{0,3}(?:答|最终答案|答案|(?:the )?(?:final )?answer(?![\w'’]))", re.IGNORECASE
+)
+
+
+def _restated(ev: Evidence, j: int, is_refl: Sequence[bool],
+              behaviour: Sequence[str | None]) -> int | None:  # fmt: skip
+    """For a conclusion or an answer that takes no value from anywhere ("答：甲总说真话。"
+    after "所以只有甲总说真话的情况成立。" and a check), the plain step it restates: the
+    latest of the RESTATE_WINDOW before it sharing SHARED_TERMS content terms with it."""
+    if lexicon.cue_kind(ev.texts[j]) != "conclusion" and not _ANSWER.match(ev.texts[j]):
+        return None
+    terms = ev.contents[j].terms
+    for k in range(j - 1, max(-1, j - 1 - RESTATE_WINDOW), -1):
+        if (
+            not is_refl[k]
+            and behaviour[k] is None
+            and len(terms & ev.contents[k].terms) >= SHARED_TERMS
+        ):
+            return k
     return None
 
 
