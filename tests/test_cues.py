@@ -16,6 +16,12 @@ def _mol(question: str, steps: list[str]):
     return analyze({"question": question, "steps": steps}, LEX)
 
 
+def test_a_verdict_inside_a_supposed_case_is_no_check():
+    steps = ["假设 A 说谎，那么 B 说真话。", "但 B 这句话就是假的，矛盾。", "假设 B 说谎，那么 A 说真话。",
+             "B 说“我们都说真话”确实是假的，符合。"]  # fmt: skip
+    assert behaviours(steps)[3] is None
+
+
 @pytest.mark.parametrize(
     "steps",
     [

@@ -295,6 +295,8 @@ def test_no_cue_fragment_matches_nothing():
         ("等等，下标从 0 开始，a[2] 其实是第三个元素 4。", True),
         ("Hmm, no — without replacement only 5 blue out of 9 are left.", True),
         ("Wait, that can't be — Ben already owns the fish, so Ann owns the cat.", True),
+        ("Wait, range(4) runs four times, not three, so I miscounted the passes.", True),
+        ("Wait, I did not make a mistake here.", False),
     ],
 )
 def test_corrections_that_name_the_operation(text, wrong):
