@@ -38,6 +38,15 @@ from tests.test_links import _mol, _target
             3,
             2,
         ),
+        (  # a given rejected ("not of the original 20,000") that the step before computed with
+            "A car's value drops 15% each year from $20,000. What is it worth after 2 years?",
+            ["After one year it keeps 85%, so 20,000 × 0.85 = 17,000.",
+             "15% of 20,000 is 3,000, so 17,000 − 3,000 = 14,000.",
+             "Hmm, wait. The second drop should be 15% of the new value, 17,000, not of the original 20,000.",
+             "15% of 17,000 is 2,550, so 17,000 − 2,550 = 14,450."],
+            2,
+            1,
+        ),
         (  # 哦，: a second look that drops the claim's results
             "一个长方形周长 36 厘米，长是宽的 2 倍，面积是多少？",
             ["长加宽是 36 ÷ 2 = 18 厘米。", "宽是 18 ÷ 2 = 9 厘米，长是 18 厘米。",

@@ -182,6 +182,10 @@ def test_a_contradiction_with_earlier_work_is_a_reflection():
         ("让我列出来数一遍：3, 5, 6, 9, 10, 12, 15, 18, 20，确实是 9 个。", "reflection"),
         ("哦，长是宽的 2 倍，长加宽是 3 份，所以宽是 18 ÷ 3 = 6 厘米。", "reflection"),
         ("哦哦哦这道题很有意思。", None),
+        # batch 27
+        ("Step 5. And for a square: (4 − 2) × 180° = 360°, also correct.", "reflection"),
+        ("我想想这个结果合不合理：斜边上的高应该比两条直角边都短。", "reflection"),
+        ("The correct answer is 5.", None),
     ],
 )
 def test_verdicts_and_cases(text, kind):

@@ -372,3 +372,18 @@ def test_an_answer_taking_no_value_restates_the_conclusion_before_a_check():
              "所以只有甲总说真话的情况成立。", "再核对一遍：三句话都对得上。", "答：甲总说真话。"]  # fmt: skip
     mol = _mol("谁总说真话？", steps)
     assert any(b.source == 4 and b.target == 2 and b.type == "strong_logic" for b in mol.bonds)
+
+
+@pytest.mark.parametrize(
+    ("steps", "j", "target"),
+    [
+        (["The formula for the interior angles of an n-gon is (n − 2) × 180°.",
+          "A hexagon has n = 6 sides.", "So the sum is (6 − 2) × 180° = 720°.",
+          "Wait, let me make sure the formula is right by testing it on a triangle."], 3, 0),
+        (["First, the time: 2 hours 30 minutes is 2.5 hours.", "Speed: 150 / 2.5 = 60 km/h.",
+          "In m/s: 60 × 1000 / 3600 = 16.67 m/s.",
+          "Hmm, let me make sure the time conversion was right."], 3, 0),
+    ],
+)  # fmt: skip
+def test_a_check_naming_what_it_checks_points_where_that_was_first_written(steps, j, target):
+    assert _target(_mol("How fast, or how many degrees?", steps), j) == target

@@ -15,9 +15,10 @@ from bondkd.steps import lexicon
 # "…, not 418", "instead of 418", "而不是 418": the number a step rejects.
 _REJECT_BEFORE = re.compile(
     r"(?:(?<![\w'’])(?:not|instead of|rather than|isn['’]t|wasn['’]t)|而不是|并非|而非|(?<!是)不是)"
-    r"[ \t]?(?:[$€£¥][ \t]?)?$",
+    r"[ \t]?(?:(?:of|on|from) (?:the )?(?:original |old |initial )?)?(?:[$€£¥][ \t]?)?$",
     re.IGNORECASE,
 )
+_REJECT_SPAN = 32  # characters before a number that may reject it ("not of the original 20,000")
 # A number that qualifies what follows it is not the value rejected: "不是3的倍数" (not a
 # multiple of 3), "not 3 times as many", "not 2 more than".
 _QUALIFIES_AFTER = re.compile(r"[ \t]?(?:的|倍|times\b|more\b|less\b|fewer\b)", re.IGNORECASE)
@@ -36,6 +37,14 @@ _CITES = re.compile(
     r"(?<![\w'’])step (\d{1,3})(?![\d.,]\d)|第([一二三四五六七八九十]|\d{1,3})步", re.IGNORECASE
 )
 _ZH_DIGITS = {c: k for k, c in enumerate("一二三四五六七八九十", start=1)}
+# What a check names as checked: "make sure the formula is right", "double-check the time
+# conversion". (Chinese names read as character pairs say too little: 核对甲的情况.)
+_CHECKED = re.compile(
+    r"(?<![\w'’])(?:make sure|check|verify|confirm|double-check|re-?check)(?: that)?"
+    r"(?: the| my| our)? ((?:[a-z]+ ){0,2}?[a-z]+)(?= (?:is|was|are|were|by|with|again|for|in|on"
+    r"|using|against|once)(?![\w'’])|[,.:;!?]|$)",
+    re.IGNORECASE,
+)
 # An operation a correction rejects ("should be subtracted, not added", 应该减去，不是加上).
 _REJECT_OP = re.compile(
     r"(?<![\w'’])(?:not|n['’]t)[ \t](?:be[ \t])?(add|plus|subtract|minus|multipl|divid)"
@@ -63,6 +72,7 @@ class Content:
     rejected_words: frozenset[str]  # words a correction says were wrong ("not hours")
     claims: tuple[tuple[str, float], ...]  # calculations in order: (expression, value written)
     cited: int | None  # the step it names by number, counted from 1 ("from step 3")
+    checked: frozenset[str]  # terms of what it says it checks ("make sure the formula is right")
 
 
 def compact(text: str) -> str:
@@ -79,7 +89,8 @@ def read(text: str) -> Content:
     forms = {
         compact(text[q.start : _clause_end(text, q.end)][:40])
         for q in every
-        if q.start not in spans and _REJECT_BEFORE.search(text[max(0, q.start - 14) : q.start])
+        if q.start not in spans
+        and _REJECT_BEFORE.search(text[max(0, q.start - _REJECT_SPAN) : q.start])
     }
     # "I wrote 86, but that's wrong": what a step names before saying it was wrong.
     wrong = lexicon.CORRECTION_RE.search(text) if lexicon.says_wrong(text) else None
@@ -103,7 +114,7 @@ def read(text: str) -> Content:
     for k, q in enumerate(found):
         c = quantities.canon(q.value)
         if _REJECT_BEFORE.search(
-            text[max(0, q.start - 14) : q.start]
+            text[max(0, q.start - _REJECT_SPAN) : q.start]
         ) and not _QUALIFIES_AFTER.match(text, q.end):
             rejected.add(c)
         gap = text[prev_end : q.start] if prev_end >= 0 else ""
@@ -152,6 +163,7 @@ def read(text: str) -> Content:
         if wrong
         else frozenset(),
         cited=_cited(text),
+        checked=frozenset(t for m in _CHECKED.finditer(text) for t in quantities.terms(m.group(1))),
         claims=tuple(  # cached: the conflicts read the same calculations
             dict.fromkeys(
                 ("".join(a.expr.split()), a.value)

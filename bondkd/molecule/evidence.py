@@ -22,6 +22,8 @@ Evidence that step j points at an earlier step i (`gather`), summed:
 | a calculation of j's that comes back to a given    | 1.0           |
 | ("6 × 9 = 54"): i computed its latest operand      |               |
 | a rare term first written in i                     | 0.3, ≤ 0.9    |
+| a term of what j says it checks ("make sure the    | 1.0           |
+| formula is right"), first written in i             |               |
 
 What a step states is read by `bondkd.molecule.content`. Values and terms of the question
 have no origin step (and a rejected given corrects nothing, unless the step just before
@@ -52,6 +54,7 @@ STRENGTH = {
     "result": 1.0,
     "mention": 0.5,
     "term": 0.3,
+    "named": 1.0,  # a term of what a check says it checks
     "terms_max": 0.9,
     "small": 0.3,  # factor for single-digit values
     "lookahead": 1.0,  # factor for evidence taken from the steps that carry out a check
@@ -269,7 +272,15 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
             # or a given the step just before computed with ("10 / 50 = 20%", then "relative
             # to the original price, 40, not 50").
             i = producer.get(v, None if v in asked_values else stated.get(v))
-            if i is None and j > 0 and any(v in OPERAND.findall(e) for e in contents[j - 1].exprs):
+            if (
+                i is None
+                and j > 0
+                and (
+                    any(v in OPERAND.findall(e) for e in contents[j - 1].exprs)
+                    # "15% of 20,000 is 3,000", then "15% of the new value, not of 20,000"
+                    or (v in c.rejected and v in contents[j - 1].values and contents[j - 1].results)
+                )
+            ):
                 i = j - 1
             # "8.50 / 0.10 is 85, not 8.5": the step whose calculation it redoes, when one
             # reached the value that way (8.50 itself was computed before, as dollars).
@@ -336,6 +347,9 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         for t in c.terms:
             if _symbol(t) and t not in asked_terms and (i := term_last.get(t)) is not None:
                 u[i] += STRENGTH["term"]
+        # What a check names ("make sure the formula is right"): where it was first written.
+        for i in {term_first[t] for t in c.checked if t not in asked_terms and t in term_first}:
+            s[i] += STRENGTH["named"]
         terms: dict[int, float] = defaultdict(float)
         for t in c.terms:
             if t in asked_terms or df[t] > MAX_TERM_STEPS:

@@ -175,6 +175,7 @@ REFLECTION_ANYWHERE_EN = [
     # An error somewhere, not yet found: "There must be a mistake in one of the methods."
     r"must be (?:a |an )?(?:mistake|error)|where (?:is|was) (?:the|my) (?:mistake|error)",
     r"(?<=[,;] )(?:so |and )?yes(?=[,.!])",  # "…, so yes, the two changes cancel."
+    r"(?:also|again|still) (?:correct|right|true)(?=[ \t]*[.!;]|$)",  # "…= 360°, also correct."
     r"(?:over|under|double[- ])count(?:ing|ed)|miss(?:ed|ing) something",
     r"(?:seems|looks|sounds|is) (?:plausible|reasonable|sensible|about right)(?=[ \t]*(?:[.!;,)]|$))"
     r"|(?<=, )right(?=\?)",  # "…, right?": a question put to one's own step
@@ -255,7 +256,7 @@ REFLECTION_ANYWHERE_ZH = [
     # a correction (says_wrong turns it down: no place named).
     r"犯了?(?:一个|什么)?(?:错误|失误)",
     r"矛盾|这是不可能的|这不可能|重新(?:审视|考虑|评估)|回到(?:原始|原来|最初|前面)",
-    r"符合(?:直觉|常识|预期|实际)",  # a plausibility check: "这也符合直觉：7 是最常见的和"
+    r"符合(?:直觉|常识|预期|实际)|合不合理|是否合理|合理吗",  # "这也符合直觉", "我想想这个结果合不合理"
     r"[数算]一遍",  # a recount: "让我直接列出来数一遍：……"
 ]
 CHECKMARK = r"[✓✔☑]"
