@@ -47,6 +47,13 @@ from tests.test_links import _mol, _target
             2,
             1,
         ),
+        (  # "两个速度" writes a 2 (the hours of step 1): too weak to pass over the claim
+            "以每小时 4 千米从甲地走到乙地用了 3 小时，返回每小时 6 千米，往返平均速度是多少？",
+            ["两地距离是 4 × 3 = 12 千米。", "返回用时 12 ÷ 6 = 2 小时。", "平均速度是 (4 + 6) ÷ 2 = 5 千米/时。",
+             "等等，平均速度应该用总路程除以总时间，不能直接平均两个速度。"],
+            3,
+            2,
+        ),
         (  # 哦，: a second look that drops the claim's results
             "一个长方形周长 36 厘米，长是宽的 2 倍，面积是多少？",
             ["长加宽是 36 ÷ 2 = 18 厘米。", "宽是 18 ÷ 2 = 9 厘米，长是 18 厘米。",

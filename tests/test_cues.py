@@ -207,6 +207,8 @@ def test_verdicts_and_cases(text, kind):
         ("I could also do it in one go: 40 × 0.85 × 1.08 = 36.72. Same thing.", True),
         ("我想再确认一下，用排列数 A(4,3) = 4!/(4−3)! = 24，一样。", True),
         ("用公式 S = vt 计算路程。", False),
+        ("再按顺序算一遍：先白后黑 2/5 × 3/4 = 6/20，先黑后白 6/20，合计 3/5，结果一致。", True),
+        ("按顺序排列这些数。", False),
         ("让我直接列出来数一遍：3, 5, 6, 9, 10, 12, 15, 18, 20，确实是 9 个。", True),
         # the work at hand, or a substitution: no second method
         ("Let me verify by plugging x = 4 back into the original equation.", False),

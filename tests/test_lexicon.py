@@ -297,6 +297,8 @@ def test_no_cue_fragment_matches_nothing():
         ("Wait, that can't be — Ben already owns the fish, so Ann owns the cat.", True),
         ("Wait, range(4) runs four times, not three, so I miscounted the passes.", True),
         ("Wait, I did not make a mistake here.", False),
+        ("Hmm, that's way too much — I multiplied when I should have divided.", True),
+        ("等等，平均速度应该用总路程除以总时间，不能直接平均两个速度。", True),
     ],
 )
 def test_corrections_that_name_the_operation(text, wrong):
@@ -308,6 +310,7 @@ def test_a_puzzles_own_wrong_is_no_slip():
     # "every label is wrong" is the puzzle's condition, checked or met
     assert not lexicon.says_wrong("Let me make sure every label is wrong: Mixed holds apples.")
     assert not lexicon.says_wrong("That leaves oranges for 'apples', which is wrong as required.")
+    assert not lexicon.says_wrong("检查：写“金币”的装银币，三张标签都贴错了 ✓。")
 
 
 def test_a_reasoned_cant_be_is_no_correction():

@@ -289,7 +289,9 @@ def _reflection_target(
         # 概率应该是 2/4" corrects "第二次……也是 3/5", not the product after it).
         near = {i: x for i, x in ev.scores[j].items() if anchor - NEAR_CORRECTION <= i <= anchor}
         best = max(near, key=lambda i: (near[i], i), default=anchor)
-        return best if near.get(best, 0.0) > near.get(anchor, 0.0) else anchor
+        # a single digit ("两个速度") is too weak to pass over the claim just made
+        better = near.get(best, 0.0) > max(near.get(anchor, 0.0), STRENGTH["small"])
+        return best if better else anchor
     cand = _weighed(ev, j, is_refl)
     own = max(cand.values(), default=0.0)
     if own < SELF_CONTAINED and (case := _surviving_case(ev, j)) is not None:

@@ -102,6 +102,7 @@ ALTERNATIVE_RE = re.compile(
     rf"(?<![\w'’])(?:{alternation(ALTERNATIVE_EN)})(?![\w'’])|{alternation(ALTERNATIVE_ZH)}",
     re.IGNORECASE,
 )
+CHECKMARK_RE = re.compile(CHECKMARK)
 CHECK_PURPOSE_RE = re.compile(
     rf"(?<![\w'’])(?:{CHECK_PURPOSE_EN})|{CHECK_PURPOSE_ZH}", re.IGNORECASE
 )
@@ -242,7 +243,10 @@ ADMISSION_RE = re.compile(
 @lru_cache(maxsize=1 << 16)  # asked of every step by several stages; long traces repeat
 def says_wrong(text: str) -> bool:
     """Whether `text` says that something earlier was wrong ("I made an error", 算错了),
-    not merely that it might be."""
+    not merely that it might be. A step marked ✓ verified something: its "wrong" is the
+    puzzle's ("every label is wrong ✓", 三张标签都贴错了 ✓)."""
+    if CHECKMARK_RE.search(text):
+        return False
     return any(
         not _HEDGE_BEFORE.search(text[max(0, m.start() - 40) : m.start()])
         for m in CORRECTION_RE.finditer(text)

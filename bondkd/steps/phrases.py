@@ -277,6 +277,8 @@ CORRECTION_EN = [
     # A slip owned in words: "I forgot to multiply the −4", "I only multiplied the x by 3".
     r"(?:i|we) (?:forgot|neglected|left out|only (?:multiplied|added|subtracted|divided|counted"
     r"|included|applied))",
+    # "I multiplied when I should have divided"
+    r"(?:i|we) (?:multiplied|added|subtracted|divided) (?:when|where|but) (?:i|we) should have",
     r"(?:is|was|are|were) (?:over|under|double[- ])counting|(?:over|under|double[- ])counted",
     r"correct(?:ed|ing)? (?:it|this|that|the (?:value|total|answer|result|count|number"
     r"|calculation|sum|product))",
@@ -297,7 +299,8 @@ CORRECTION_ZH = [
     r"(?<!没有)(?<!没)(?<!未)(?<!不)(?<!无)(?:错了|算错|搞错|弄错|写错|看错了|抄错)|不对(?!称|应)|有误",
     r"(?:是|有|出现了?|犯了?(?:一个)?)(?:错误|失误)",
     r"(?<!没有)(?<!没)(?<!不要)(?<!别)(?:忘了|忘记了|漏了|漏掉了|少算了|多算了)",
-    r"更正|改正|纠正|应该[^，,。！？；\n]{1,12}?[，,](?:而)?不是",  # 应该减去，不是加上
+    # 应该减去，不是加上; 应该用总路程除以总时间，不能直接平均两个速度
+    r"更正|改正|纠正|应该[^，,。！？；\n]{1,16}?[，,](?:而)?(?:不是|不能)",
     r"(?<!是)不是[^，,。！？；\n]{1,8}?[，,]应该",  # "2 是加速度不是速度，应该用 s = ½at²"
     r"其实(?:应该)?是(?=[^，。！？；\n]{0,20}?\d)",  # "等等，a[2] 其实是第三个元素 4"
 ]
@@ -331,6 +334,7 @@ SECOND_METHOD_ZH = [
     r"用[^，。,.；\n]{1,12}?(?:验证|验算|核对|算一遍|想一遍)|再用[^，。,.；\n]{1,12}?法",
     r"(?:也|还)可以(?:直接|这样|换个方法)?(?:算|求|数|用|想)",
     r"直接(?:列出来|列举|一一列出)",  # "让我直接列出来数一遍：……确实是 9 个"
+    r"按[^，。,.；\n]{1,10}?(?:算一遍|再算|来算|验证|核对)",  # "再按顺序算一遍：……，结果一致"
     r"用(?:排列数|组合数|方程|[^，。,.；\n]{1,6}?(?:法|定理|公式))",  # 用排列数 A(4,3) = 24，一样
 ]
 # The verdict of a second method set beside the first: "Same answer.", 两种方法结果一致.
