@@ -54,6 +54,13 @@ from tests.test_links import _mol, _target
             3,
             2,
         ),
+        (  # a count rounded up corrects the claim of the fraction, not the division
+            "Sam reads 24 pages a day. How many days does he need for a 300-page book?",
+            ["300 / 24 = 12.5.", "So Sam needs 12.5 days.",
+             "Actually, he finishes partway through the 13th day, so it takes 13 days to finish."],
+            2,
+            1,
+        ),
         (  # 哦，: a second look that drops the claim's results
             "一个长方形周长 36 厘米，长是宽的 2 倍，面积是多少？",
             ["长加宽是 36 ÷ 2 = 18 厘米。", "宽是 18 ÷ 2 = 9 厘米，长是 18 厘米。",

@@ -246,7 +246,8 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         for t in c.terms:
             df[t] += 1
     producer: dict[str, int] = {}
-    rounded: dict[str, int] = {}  # a whole number -> the step computing a fraction it rounds
+    rounded: dict[str, tuple[int, str]] = {}  # a whole number -> (the step computing a
+    # fraction it rounds, that fraction)
     first: dict[str, int] = {}
     stated: dict[str, int] = {}  # value -> latest step writing it
     expr_first: dict[str, int] = {}
@@ -328,7 +329,15 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
             if v in asked_values:
                 continue
             k = STRENGTH["small"] if small(v) else 1.0
-            if (i := producer.get(v, rounded.get(v))) is not None:
+            # A whole number rounding a fraction comes from the step computing the fraction;
+            # written for the first time ("so 13 days" after "So he needs 12.5 days"), from
+            # where the fraction was last written: the claim it rounds.
+            if v in rounded and v not in producer:
+                at, fraction = rounded[v]
+                i = at if v in first else stated.get(fraction, at)
+            else:
+                i = producer.get(v)
+            if i is not None:
                 u[i] += k * STRENGTH["result"]
                 # Computed again by the inverse operation ("10 × 6 = 60" after "60 ÷ 10 =
                 # 6"), it points at the step inverted, not at the one that computed 60.
@@ -385,7 +394,7 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
             if v not in asked_values:
                 producer.setdefault(v, j)
                 for whole in roundings(v):  # "121.8 packs, so 122": 122 comes from here
-                    rounded.setdefault(whole, j)
+                    rounded.setdefault(whole, (j, v))
         for v in c.values:
             if v not in asked_values:
                 first.setdefault(v, j)
