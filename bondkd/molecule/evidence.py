@@ -77,18 +77,6 @@ OP_LOOKBACK = 6
 # Terms in more steps than this say nothing about where content came from.
 MAX_TERM_STEPS = 4
 
-# A check that sets two methods' results side by side ("Both methods give 12 and 18",
-# 两种方法得到的速度相同): it is about the first method's result, not the one just found.
-_COMPARES = re.compile(
-    r"(?<![\w'’])(?:(?:both|the two) (?:methods|approaches|ways|calculations|computations"
-    r"|results|answers)|two (?:methods|approaches)|vs\.?|versus"
-    r"|(?:same as|matches|agrees with) (?:the|our|my) (?:formula|first|earlier|previous|other"
-    r"|original|direct)|same as (?:by )?[a-z]+ing(?=[ \t]*(?:[.!;,)]|$))"
-    r"|(?:which|that|this|it) (?:matches|agrees)(?=[ \t]*(?:[.!;,)]|$)))(?![\w'’])"
-    r"|两种(?:方法|算法|思路|途径|解法)|两(?:个|种)结果|法的?(?:结果|答案)(?:完全)?(?:相同|一致|吻合)",
-    re.IGNORECASE,
-)
-
 
 def _first_writing(form: str, texts: Sequence[str], j: int, cache: dict[int, str]) -> int | None:
     for i in range(max(0, j - LOOKBACK), j):
@@ -174,7 +162,7 @@ class Evidence:
         that computed (else wrote) the value the check names, else the latest plain step
         since then that computed it, or else the value the second method ended with;
         failing all, the first method's last claim. None for any other step."""
-        if branch is None or not is_refl[j] or not _COMPARES.search(self.texts[j]):
+        if branch is None or not is_refl[j] or not lexicon.COMPARES_RE.search(self.texts[j]):
             return None
         last = anchors[j]
         # The value both reached: the one the check names (its own results first, the last

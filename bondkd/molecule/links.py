@@ -27,15 +27,16 @@ decides:
   result and drops the claim's for good: `_abandons`): the step that wrote the rejected
   value, else a recent step whose result its own puts right by a slip of the pen (27.20
   for 28.20), else a recent calculation it redoes with another operator or one number
-  changed ("18 ÷ 3" after "18 ÷ 2"), else the step whose expression or result it redoes, else, owning up right
-  after a correction ("I slipped"), that correction's target, else, of the claim just made
-  and the two before it, the one its content shares most with (the claim just made on a
-  tie). That step is superseded by it, and so are, for the dataflow and conflicts, the
+  changed ("18 ÷ 3" after "18 ÷ 2"), else the step whose expression or result it redoes,
+  else, owning up right after a correction ("I slipped"), that correction's target, else,
+  of the claim just made and the two before it, the one its content shares most with (the
+  claim just made on a tie). That step is superseded by it, and so are, for the dataflow and conflicts, the
   steps between them that computed with the superseded values (bondkd.molecule.replaced);
 - a plain step: deduction links to the steps that computed or last wrote the values it
-  uses (or last wrote its symbols, "x", "y_E"), to its predecessor when it carries on from it (`_continues`), and, when it opens
-  mid-expression (a piece of a sentence its source cut), to the step the sentence began in;
-  a conclusion taking no value, to the plain step it restates (`_restated`).
+  uses (or last wrote its symbols, "x", "y_E"), to its predecessor when it carries on from
+  it (`_continues`), and, when it opens mid-expression (a piece of a sentence its source
+  cut), to the step the sentence began in; a conclusion taking no value, to the plain step
+  it restates (`_restated`).
 
 The weights were chosen on the `tune` part of datasets/labelled.jsonl, never on its
 `holdout` part (docs/benchmarks.md).

@@ -122,6 +122,19 @@ def checks_another_way(text: str) -> bool:
     return CHECK_PURPOSE_RE.search(text) is not None or AGREES_RE.search(text) is not None
 
 
+# A check that sets two methods' results side by side ("Both methods give 12 and 18",
+# 两种方法得到的速度相同): it is about the first method's result, not the one just found.
+COMPARES_RE = re.compile(
+    r"(?<![\w'’])(?:(?:both|the two) (?:methods|approaches|ways|calculations|computations"
+    r"|results|answers)|two (?:methods|approaches)|vs\.?|versus"
+    r"|(?:same as|matches|agrees with) (?:the|our|my) (?:formula|first|earlier|previous|other"
+    r"|original|direct)|same as (?:by )?[a-z]+ing(?=[ \t]*(?:[.!;,)]|$))"
+    r"|(?:which|that|this|it) (?:matches|agrees)(?=[ \t]*(?:[.!;,)]|$)))(?![\w'’])"
+    r"|两种(?:方法|算法|思路|途径|解法)|两(?:个|种)结果|法的?(?:结果|答案)(?:完全)?(?:相同|一致|吻合)",
+    re.IGNORECASE,
+)
+
+
 # A step opening a supposed case: "Suppose A is a knight.", "If Cat did it: …", 假设甲说真话。
 SUPPOSES_RE = re.compile(
     r"^\W{0,3}(?:(?:再|那么|现在)?(?:假设|假如|如果|若|当)|(?:now |then )?(?:suppose|assume|if)"
