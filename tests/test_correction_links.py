@@ -61,6 +61,14 @@ from tests.test_links import _mol, _target
             2,
             1,
         ),
+        (  # "should be" claims another value for the same calculation: it redoes it
+            "Lena buys 3 notebooks at $2.40 and a pen for $1.15. How much does she spend?",
+            ["The notebooks cost 3 × 2.40 = 7.20 dollars.", "With the pen: 7.20 + 1.15 = 8.25 dollars.",
+             "Change: 10 − 8.25 = 1.75 dollars.",
+             "Hmm, 7.20 + 1.15 should be 8.35, since 20 + 15 cents is 35 cents."],
+            3,
+            1,
+        ),
         (  # 哦，: a second look that drops the claim's results
             "一个长方形周长 36 厘米，长是宽的 2 倍，面积是多少？",
             ["长加宽是 36 ÷ 2 = 18 厘米。", "宽是 18 ÷ 2 = 9 厘米，长是 18 厘米。",

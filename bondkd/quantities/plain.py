@@ -11,8 +11,7 @@ possessive-by-construction run) and a walk over its tokens. Precision comes befo
 as a false calc_mismatch rejects a good sample, so a claim is skipped when it is:
 - about unknowns: a variable or function name next to it ("2x + 3 = 7", "f(2) = 5"), a
   LaTeX command or a letter glued to a number ("= 12x");
-- a change of unit ("2 h = 120 min": no side has an operator) or a unit inside the
-  arithmetic ("5 m × 3 = 15": the unit breaks the expression);
+- a change of unit ("2 h = 120 min") or a unit inside the arithmetic ("5 m × 3 = 15");
 - rounded: "≈", "about ..." never link, and a value equal to the exact result rounded or
   cut to the places written (`rounds_to`) is not checked;
 - negated or hypothetical: a sentence with "not", "wrong", "≠", 不是, 错, "suppose" ...;
@@ -51,7 +50,8 @@ _TOKEN = re.compile(
     r"|(?P<rp>[)}]|\\right\))"
     r"|(?P<eq>=)"
     r"|(?P<eqw>(?:,[ ]?)?(?<![A-Za-z])(?:which|that)[ ](?:is|gives|makes|equals)(?![A-Za-z])"
-    r"|(?<![A-Za-z])(?:is|equals|gives|makes|yields)(?![A-Za-z])|[，,]?(?:也就是|即)|等于|得到|得|是|为)"
+    r"|(?<![A-Za-z])(?:should[ ]be|is|equals|gives|makes|yields)(?![A-Za-z])"
+    r"|[，,]?(?:也就是|即)|等于|得到|得|应该是|应是|是|为)"
     r"|(?P<of>(?<![A-Za-z])of(?![A-Za-z])|的)"
     r"|(?P<word>\\?[A-Za-z]+)"
     r"|(?P<other>(?s:.))",
