@@ -234,8 +234,8 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         for t in c.terms:
             df[t] += 1
     producer: dict[str, int] = {}
-    rounded: dict[str, tuple[int, str]] = {}  # a whole number -> (the step computing a
-    # fraction it rounds, that fraction)
+    # a whole number -> (the step computing a fraction it rounds, that fraction)
+    rounded: dict[str, tuple[int, str]] = {}
     first: dict[str, int] = {}
     stated: dict[str, int] = {}  # value -> latest step writing it
     expr_first: dict[str, int] = {}

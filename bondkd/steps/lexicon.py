@@ -113,6 +113,7 @@ SECOND_METHOD_RE = re.compile(
 AGREES_RE = re.compile(AGREES, re.IGNORECASE)
 
 
+@lru_cache(maxsize=1 << 16)  # asked by the behaviours and again for each check's kind
 def checks_another_way(text: str) -> bool:
     """Whether `text` turns to another method to check the one it has ("用另一种方法核对",
     "let me double-check with the average speed", "Another way to see it: … Same answer."):
