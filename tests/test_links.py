@@ -252,20 +252,36 @@ def test_a_piece_of_a_cut_sentence_uses_the_step_the_sentence_began_in():
 def test_finding_where_cut_sentences_began_is_linear(monkeypatch):
     # A trace of 2,000 pieces that each open mid-expression once made `choose` walk back
     # over all of them for every step (a 200,000-line hostile input took 31 s, not 4).
-    from bondkd.molecule import links
+    from bondkd.molecule import evidence, links
 
     calls = 0
-    fragment = links._fragment
+    fragment = content.fragment
 
-    def counted(ev, j):
+    def counted(text):
         nonlocal calls
         calls += 1
-        return fragment(ev, j)
+        return fragment(text)
 
-    monkeypatch.setattr(links, "_fragment", counted)
+    for module in (evidence, links):
+        monkeypatch.setattr(module, "fragment", counted)
     n = 2000
-    _mol("What is 1 + 1?", ["We add:", *("+ 1" for _ in range(n))])
-    assert calls <= 3 * n
+    _mol("What is 1 + 1?", ["We add:", *("+ 1" for _ in range(n)), "Wait, let me check that."])
+    assert calls <= 4 * n
+
+
+def test_a_check_of_a_piece_of_a_cut_sentence_checks_the_sentence():
+    # R1 traces cut at every "!": the check is about the claim "… is 8!", not the piece
+    # "/ (the factorials …)" that holds no result of its own; a piece that computes stays.
+    steps = ["Treat the two green plates as one block, leaving 9 items.",
+             "Therefore, the number of arrangements where they are adjacent is 8!",
+             "/ (the factorials of the identical plates).",
+             "Wait, but hold on: does combining the green plates change the counts of the "
+             "other plates?",
+             "So the total is (9-1)!", "/ (5! * 2!) = 40320 / 240 = 168.",
+             "Wait, let me double-check that 168."]  # fmt: skip
+    mol = _mol("In how many ways can 10 plates be arranged around a table?", steps)
+    assert _target(mol, 3) == 1
+    assert _target(mol, 6) == 5
 
 
 def test_a_step_using_the_variable_just_introduced_carries_on_from_it():
@@ -387,3 +403,25 @@ def test_an_answer_taking_no_value_restates_the_conclusion_before_a_check():
 )  # fmt: skip
 def test_a_check_naming_what_it_checks_points_where_that_was_first_written(steps, j, target):
     assert _target(_mol("How fast, or how many degrees?", steps), j) == target
+
+
+@pytest.mark.parametrize(
+    "look_back",
+    [
+        "Wait, but earlier I thought it would be 20 bits because it's 5 hex digits of 4 bits.",
+        "But then, why did I initially think it would be 20 bits?",
+        "等等，我之前算得是 20 位，因为 5 个十六进制数字各 4 位。",
+    ],
+)
+def test_a_check_looking_back_at_earlier_work_points_there(look_back):
+    # Not at the claim just made (19 bits), however close, nor at what follows it.
+    steps = ["So, if each digit is 4 bits, then 5 digits would be 5 * 4 = 20 bits.",
+             "Converting to decimal instead, 66666 in hex is 419,430.",
+             "I know that 2¹⁸ = 262,144", "2¹⁹ = 524,288",
+             "So, 419,430 is between 2¹⁸ and 2¹⁹.",
+             "Therefore, log₂(419,430) is between 18 and 19.",
+             "The floor of that would be 18, so the number of bits is 18 + 1 = 19 bits.",
+             look_back, "Now, according to this, it's 19 bits.",
+             "There's a discrepancy here."]  # fmt: skip
+    mol = _mol("How many bits does 66666 in base 16 have in base 2?", steps)
+    assert _target(mol, 7) == 0

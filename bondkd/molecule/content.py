@@ -30,6 +30,7 @@ _OP_CANON = str.maketrans({"×": "*", "·": "*", "x": "*", "X": "*", "÷": "/", 
 _COEFFICIENT = re.compile(r"[a-dijknp-ru-z](?![A-Za-z])")
 # A rejected expression ("不是 6x − 5") runs to the end of its clause.
 _FORM_END = re.compile(r"[,，。;；!！?？\n]")
+_CONTINUATION = frozenset("=+-*/×÷·)）,，")  # what a step opening mid-expression begins with
 _COMPACT = str.maketrans({"−": "-", "×": "*", "÷": "/", "（": "(", "）": ")"})
 # A step named by its number ("From step 3, …", "I see, step 3 was wrong", 再看一下第一步),
 # counted from 1 as people and "Step N." labels count.
@@ -226,6 +227,13 @@ def slip(a: str, b: str) -> bool:
     diff = [k for k, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
     return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
                                and a[diff[1]] == b[diff[0]])  # fmt: skip
+
+
+def fragment(text: str) -> bool:
+    """Whether a step opens mid-expression: a piece of a sentence its source cut at a "!"
+    or a line break ("/ (5! * 2!", "* 1!) = 168.")."""
+    text = text.lstrip()
+    return text[:1] in _CONTINUATION and not text.startswith("**")  # "**Step 2:**" is bold
 
 
 def small(value: str) -> bool:

@@ -43,9 +43,18 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from bondkd import quantities
-from bondkd.molecule.content import Content, compact, disagree, read, roundings, small
+from bondkd.molecule.content import (
+    Content,
+    compact,
+    disagree,
+    fragment,
+    read,
+    roundings,
+    small,
+)
 from bondkd.steps import lexicon
 
 STRENGTH = {
@@ -120,13 +129,24 @@ class Evidence:
                 out.add((j, compared))
             elif is_refl[j]:
                 for k in range(j - 1, min(n, j + 1 + LOOKAHEAD)):
-                    out.update((j, i) for i in self.scores[k] if i < j)
+                    for i in self.scores[k]:
+                        if i < j:
+                            out.update({(j, i), (j, self.starts[i])})
                 if anchor is not None:
                     out.update({(j, anchor), (j, self.origins[anchor])})
             elif behaviour[j] is None:  # the steps a deduction may use
                 used = sorted(self.uses[j], key=lambda i: (-self.uses[j][i], -i))
                 out.update((j, i) for i in used[:MAX_DEDUCTIONS])
         return sorted(out)
+
+    @cached_property
+    def starts(self) -> list[int]:
+        """j -> the step the sentence holding step j began in (j unless j is a `fragment`
+        of a sentence its source cut)."""
+        out: list[int] = []
+        for j, text in enumerate(self.texts):
+            out.append(out[-1] if j and fragment(text) else j)
+        return out
 
     def anchors(self, is_refl: Sequence[bool]) -> list[int | None]:
         """For each step, the latest earlier step that states something (`_claims`) and is

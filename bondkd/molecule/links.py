@@ -49,13 +49,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from bondkd.molecule import replaced
-from bondkd.molecule.content import slip
+from bondkd.molecule.content import fragment, slip
 from bondkd.molecule.evidence import LOOKAHEAD, MAX_DEDUCTIONS, OPERAND, STRENGTH, Evidence
 from bondkd.steps import lexicon
 
 SHARED_TERMS = 2  # content terms a step shares with the one before to carry on from it
 RESTATE_WINDOW = 3  # steps back a conclusion taking no value looks for the claim it restates
-_CONTINUATION = set("=+-*/×÷·)）,，")  # a step that opens mid-expression
 MIN_EVIDENCE = 0.5  # below this a step's own content does not name a target
 # A check that computes a result and whose own content names a step this strongly is
 # self-contained: the step after it goes on ("So the product is 510."), it does not carry
@@ -101,10 +100,7 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
     # A check is carried out by the plain steps after it, up to another check or a branch.
     ends = [r or b == "exploration" for r, b in zip(is_refl, behaviour, strict=True)]
     last = {v: k for k, c in enumerate(ev.contents) for v in c.values}  # value -> last step
-    whole = 0  # the latest step before j that does not open mid-expression
     for j in range(1, n):
-        if not _fragment(ev, j - 1):
-            whole = j - 1
         if (compared := ev.compared(j, is_refl, anchors, branches[j])) is not None:
             out.targets[j], out.kinds[j] = compared, _check_kind(ev.texts[j])
         elif is_refl[j]:
@@ -121,6 +117,9 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
             if target is None:
                 continue
             wrong = bool(named) or says
+            if not wrong and not ev.contents[target].results:
+                # a check is of the sentence its source cut, unless the piece computed
+                target = ev.starts[target]
             out.targets[j] = target
             out.kinds[j] = "correction" if wrong else _check_kind(ev.texts[j])
             if wrong:
@@ -132,7 +131,8 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
                 used = [restated]
             if j - 1 not in used and _continues(ev, j):
                 used.insert(0, j - 1)
-            if _fragment(ev, j) and whole < j - 1 and whole not in used[:2]:
+            whole = ev.starts[j - 1]
+            if fragment(ev.texts[j]) and whole < j - 1 and whole not in used[:2]:
                 # "* 1!) = 168." also uses the step its sentence began in
                 used = [i for i in used if i != whole]
                 used.insert(1 if used and used[0] == j - 1 else 0, whole)
@@ -209,12 +209,6 @@ def _restated(ev: Evidence, j: int, is_refl: Sequence[bool],
     return None
 
 
-def _fragment(ev: Evidence, j: int) -> bool:
-    """Whether step j opens mid-expression: a piece of a sentence a source cut ("/ (5! * 2!",
-    "* 1!) = 168.")."""
-    return ev.texts[j].lstrip()[:1] in _CONTINUATION
-
-
 def _continues(ev: Evidence, j: int) -> bool:
     """Whether plain step j carries on from step j - 1: it opens with a conclusion ("so",
     因此), refers back to it ("these students", 这些), finishes its expression ("= 40320"),
@@ -228,7 +222,7 @@ def _continues(ev: Evidence, j: int) -> bool:
     return (
         lexicon.cue_kind(text) == "conclusion"
         or lexicon.REFERS_BACK_RE.search(text[:80]) is not None
-        or text.lstrip()[:1] in _CONTINUATION
+        or fragment(text)
         or ev.texts[j - 1].rstrip().endswith((":", "："))
         or bool(a.values & b.values)
         or len(a.terms & b.terms) >= SHARED_TERMS
@@ -295,6 +289,10 @@ def _reflection_target(
         return best if better else anchor
     cand = _weighed(ev, j, is_refl)
     own = max(cand.values(), default=0.0)
+    if own >= MIN_EVIDENCE and lexicon.LOOKS_BACK_RE.search(ev.texts[j]):
+        # "Wait, but earlier I thought it would be 20 bits": the earlier work it names,
+        # not the claim just made nor what the next steps compute
+        return _best(cand, j, energy)
     if own < SELF_CONTAINED and (case := _surviving_case(ev, j)) is not None:
         return case
     if own < MIN_EVIDENCE and previous is not None:
@@ -321,6 +319,11 @@ def _reflection_target(
                 cand[i] = cand.get(i, 0.0) + STRENGTH["lookahead"] * x
     if max(cand.values(), default=0.0) < MIN_EVIDENCE:
         return None
+    return _best(cand, j, energy)
+
+
+def _best(cand: dict[int, float], j: int, energy: Energy) -> int:
+    """The candidate with the most evidence; energy breaks ties, then the later step."""
     return max(cand, key=lambda i: (round(cand[i] + 0.25 * energy(j, i), 6), i))
 
 

@@ -34,6 +34,8 @@ from bondkd.steps.phrases import (
     CHECKMARK,
     CORRECTION_EN,
     CORRECTION_ZH,
+    LOOKS_BACK_EN,
+    LOOKS_BACK_ZH,
     PHRASES,
     REFLECTION_ANYWHERE_EN,
     REFLECTION_ANYWHERE_ZH,
@@ -111,6 +113,10 @@ SECOND_METHOD_RE = re.compile(
     re.IGNORECASE,
 )
 AGREES_RE = re.compile(AGREES, re.IGNORECASE)
+LOOKS_BACK_RE = re.compile(
+    rf"(?<![\w'’])(?:{alternation(LOOKS_BACK_EN)})(?![\w'’])|{alternation(LOOKS_BACK_ZH)}",
+    re.IGNORECASE,
+)
 
 
 @lru_cache(maxsize=1 << 16)  # asked by the behaviours and again for each check's kind

@@ -167,6 +167,20 @@ PHRASES: dict[str, tuple[list[str], list[str]]] = {
 
 # Reflection phrases that count anywhere in a step, not only at its opening: a check
 # is often announced mid-sentence ("..., so let me also solve it directly to make sure").
+# Looking back at one's own earlier work ("earlier I got 20 bits", "my initial answer",
+# 之前算得): a check of that work, not of the claim just made.
+LOOKS_BACK_EN = [
+    r"(?:earlier|before|previously|initially|originally|at first),? (?:i|we) (?:thought|got"
+    r"|said|assumed|found|computed|calculated|had|wrote|considered|treated|converted|used)",
+    r"(?:i|we) (?:initially|originally|first|earlier) (?:thought|got|said|assumed|found"
+    r"|computed|calculated|had|wrote|considered)",
+    r"did (?:i|we) (?:initially|originally|first) (?:think|get|say|assume|find|compute"
+    r"|calculate|write)",
+    r"(?:my|the|our) (?:earlier|previous|initial|first|original|other) (?:answer|result"
+    r"|conclusion|calculation|computation|method|approach|idea|thought|reasoning|count"
+    r"|confusion|attempt)",
+]
+LOOKS_BACK_ZH = [r"(?:之前|前面|刚才|原来|一开始)(?:我们)?(?:算|得|求|写|认为|以为|假设)"]
 REFLECTION_ANYWHERE_EN = [
     r"let(?:'s|’s| me| us)(?: also| quickly| now| just| first| again| carefully)?"
     r" (?:double[- ]?check|re-?check|check|verify|confirm|make sure|reconsider|re-?examine)",
@@ -216,14 +230,7 @@ REFLECTION_ANYWHERE_EN = [
     # after a clause, up to two blanks on (each alternative starts at a letter or "=":
     # lexicon.REFLECTION_ANYWHERE_RE skips every other position at once)
     rf"(?:^|(?<=^\s)|(?<=[,;.!?])|(?<=[,;.!?]\s)|(?<=[,;.!?]\s\s))(?:but |so |and )?{_WAIT}",
-    # Looking back at one's own earlier work ("earlier I got 20 bits", "my initial answer").
-    r"(?:earlier|before|previously|initially|originally|at first),? (?:i|we) (?:thought|got"
-    r"|said|assumed|found|computed|calculated|had|wrote|considered|treated|converted|used)",
-    r"(?:i|we) (?:initially|originally|first|earlier) (?:thought|got|said|assumed|found"
-    r"|computed|calculated|had|wrote|considered)",
-    r"(?:my|the|our) (?:earlier|previous|initial|first|original|other) (?:answer|result"
-    r"|conclusion|calculation|computation|method|approach|idea|thought|reasoning|count"
-    r"|confusion|attempt)",
+    *LOOKS_BACK_EN,
     r"when (?:i|we) (?:treated|converted|computed|calculated|did|used|considered|counted)",
     r"(?:why|where) (?:the|this|is the) (?:discrepancy|difference|contradiction|conflict)",
     r"(?:this|that|it) (?:contradicts|conflicts with|disagrees with)|the confusion (?:is|was|arises)"
@@ -251,7 +258,7 @@ REFLECTION_ANYWHERE_ZH = [
     r"(?:好像|似乎|看起来)(?:不太?对|有问题|太[^，。！？；\n]{1,4}?[？?])",  # "这个结果好像太轻了？"
     # A verdict closing a sentence: "所以 1/2 是对的。" ("都是正确的" asks that they be)
     r"(?:是|就是)(?:对的|合理的)(?=[。！!]|$)|(?<!都)是正确的(?=[。！!]|$)",
-    r"(?:之前|前面|刚才|原来|一开始)(?:我们)?(?:算|得|求|写|认为|以为|假设)",
+    *LOOKS_BACK_ZH,
     # A doubt that an error was made somewhere is a check ("我们在某个地方犯了错误"), not
     # a correction (says_wrong turns it down: no place named).
     r"犯了?(?:一个|什么)?(?:错误|失误)",
