@@ -288,6 +288,8 @@ def test_no_cue_fragment_matches_nothing():
         ("The count is off by one: it should be 9.", True),
         ("Wait, I only multiplied the x by 3; 3(x − 4) is 3x − 12.", True),
         ("Hmm, I forgot to subtract the 5 people who left.", True),
+        ("Actually, TH also has a head — I missed it.", True),
+        ("Wait, maybe I missed a case somewhere.", False),
         ("等等，我漏了周末的两天，应该是 9 天。", True),
         ("So, clearly, that method is overcounting.", True),
         ("等一下，这里 2 是加速度不是速度，应该用 s = ½at²。", True),

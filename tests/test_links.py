@@ -425,3 +425,32 @@ def test_a_check_looking_back_at_earlier_work_points_there(look_back):
              "There's a discrepancy here."]  # fmt: skip
     mol = _mol("How many bits does 66666 in base 16 have in base 2?", steps)
     assert _target(mol, 7) == 0
+
+
+def test_a_check_points_at_the_step_whose_result_it_reaches_again():
+    # Not at the step that first added 20 + 60, one of the numbers it starts from.
+    steps = ["第一份含盐 200 × 10% = 20 克。", "第二份含盐 300 × 20% = 60 克。",
+             "混合后共有盐 20 + 60 = 80 克，盐水 200 + 300 = 500 克。", "浓度 = 80 ÷ 500 = 16%。",
+             "换个方法验证：按加权平均，(10% × 200 + 20% × 300) ÷ 500 = (20 + 60) ÷ 500 = 16%，"
+             "结果一致。"]  # fmt: skip
+    mol = _mol(
+        "把 200 克浓度为 10% 的盐水和 300 克浓度为 20% 的盐水混合，混合后浓度是多少？", steps
+    )
+    assert _target(mol, 4) == 3
+
+
+def test_a_conclusion_after_a_case_analysis_uses_the_case_that_survived():
+    steps = ["逐个假设。", "若 A 说真话，则 B 说谎，于是 C 说真话，与只有一人说真话矛盾。",
+             "若 B 说真话，则 C 说谎，A 说谎即 B 说真话，一致。",
+             "若 C 说真话，则 A、B 都说谎，可 A 说谎意味着 B 说真话，矛盾。", "所以只有 B 说了真话。"]  # fmt: skip
+    mol = _mol("A、B、C 三人中只有一人说了真话。谁说了真话？", steps)
+    assert any(b.source == 4 and b.target == 2 and b.type == "strong_logic" for b in mol.bonds)
+
+
+def test_a_check_multiplying_back_tests_the_division_it_undoes():
+    # "9 boxes × 8 cookies": the units keep 9 × 8 out of an expression, the step still
+    # computes with 9, so it undoes "72 / 8 = 9", not the 3 × 24 that first made 72.
+    steps = ["3 batches of 24 is 3 × 24 = 72 cookies.", "72 cookies in boxes of 8 fill 72 / 8 = 9 boxes.",
+             "Sanity check: 9 boxes × 8 cookies = 72, and 72 / 3 = 24 per batch, as stated."]  # fmt: skip
+    mol = _mol("A baker makes 3 batches of 24 cookies and packs them in boxes of 8.", steps)
+    assert _target(mol, 2) == 1

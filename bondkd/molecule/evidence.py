@@ -19,6 +19,8 @@ Evidence that step j points at an earlier step i (`gather`), summed:
 | a value computed in i (a result there; or a result | 1.0 (0.3 ≤ 9) |
 | of j's that undoes a later step: `_tested`)        |               |
 | a value first written in i, not computed there     | 0.5 (0.15 ≤ 9)|
+| a result of j's calculation, computed in i before  | + 0.5 (> 9)   |
+| (a check arrives at what it checks; `_tested`)     |               |
 | a calculation of j's that comes back to a given    | 1.0           |
 | ("6 × 9 = 54"): i computed its latest operand      |               |
 | a rare term first written in i                     | 0.3, ≤ 0.9    |
@@ -70,6 +72,7 @@ STRENGTH = {
     "reflection_target": 0.5,  # factor for a check of a check
     "recent": 0.9,  # the claim just made
     "restated": 0.8,  # a value taken from the step that last wrote it
+    "reached": 0.5,  # a result of a check's own computed before
 }
 
 MIN_TERMS = 3  # a step with fewer content terms and no numbers states nothing to check
@@ -81,6 +84,7 @@ RERUN_GAP, RERUN = 3, 6
 # Steps back that a comparison of methods, or a rejected expression, looks for its origin.
 LOOKBACK = 256
 OPERAND = re.compile(r"\d+(?:\.\d+)?")  # the numbers of a canonical expression ("4*118")
+_FRACTION = re.compile(r"(?<![\d.])(\d+)/(\d+)(?![\d.])")  # "8/3" in "8/3*1/6"
 # Steps back that a rejected operation ("应该减去，不是加上") looks for the expression using it.
 OP_LOOKBACK = 6
 # Terms in more steps than this say nothing about where content came from.
@@ -359,6 +363,12 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
             # A value is used from where it was last written ("Total: 756." then "756 - 168").
             if (i := stated.get(v)) is not None and i not in pr:
                 u[i] += k * STRENGTH["restated"]
+        # A result reached again is what a check arrives at: the step that computed it is
+        # the one checked, more than those of the numbers it starts from ("(20 + 60) ÷ 500
+        # = 16%, 结果一致" checks the 16%, not the 20 + 60).
+        for v in sorted(c.results - asked_values) if c.claims else ():
+            if (i := producer.get(v)) is not None and not small(v):
+                s[_tested(contents, c, v, i, j)] += STRENGTH["reached"]
         # A symbol ("x", "y_E") is used from where it was last written, as a value is: the
         # algebra of a derivation carries no numbers to trace.
         for t in c.terms:
@@ -443,7 +453,13 @@ def _tested(contents: Sequence[Content], c: Content, v: str, i: int, j: int) -> 
     472, not 432" tests "432 / 4 = 118": the latest step between that computed with v and
     whose result is an operand of j's arithmetic ("the number of bits is 19, not 20"
     computes nothing: it takes back 20)."""
-    operands = {x for e in c.exprs for x in OPERAND.findall(e)} - {v}
+    # the numbers of its expressions, and their fractions ("8/3 × 1/6 = 4/9" undoes "= 8/3")
+    operands = {x for e in c.exprs for x in OPERAND.findall(e)}
+    operands |= {quantities.canon(float(a) / float(b)) for e in c.exprs
+                 for a, b in _FRACTION.findall(e) if float(b)}  # fmt: skip
+    if c.claims:  # "9 boxes × 8 cookies = 72": numbers a unit keeps out of an expression
+        operands |= c.values - c.results
+    operands -= {v}
     for k in range(j - 1, i, -1) if operands else ():
         if v in contents[k].values and contents[k].results & operands:
             return k

@@ -18,7 +18,10 @@ decides:
   nothing of its own gets 0.3 per question term it shares (two or more) with each of the
   ten plain steps before it, at most 0.9 ("Check Lee: the cat is neither …" is about the
   step that said so of Lee); right after the conclusion of a case analysis, the last step
-  of the one case that survived (`_surviving_case`); energy breaks ties;
+  of the one case that survived (`_surviving_case`); a check looking back at earlier work
+  ("Wait, but earlier I thought it would be 20 bits") takes its own evidence alone; a
+  target that is a piece of a sentence its source cut, computing nothing itself, is
+  replaced by the step the sentence began in; energy breaks ties;
 - a calculation redone alike inside a check ("6 × 4096 = 24576" again after "Let me
   convert it again"): the step that first claimed it;
 - a check that compares two methods ("Both methods give 12"): the first method's step that
@@ -36,7 +39,8 @@ decides:
   uses (or last wrote its symbols, "x", "y_E"), to its predecessor when it carries on from
   it (`_continues`), and, when it opens mid-expression (a piece of a sentence its source
   cut), to the step the sentence began in; a conclusion taking no value, to the plain step
-  it restates (`_restated`).
+  it restates (`_restated`); a conclusion right after a case analysis, to the case that
+  survived.
 
 The weights were chosen on the `tune` part of datasets/labelled.jsonl, never on its
 `holdout` part (docs/benchmarks.md).
@@ -129,6 +133,9 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
             used.sort(key=lambda i: (-ev.uses[j][i], -i))
             if not used and (restated := _restated(ev, j, is_refl, behaviour)) is not None:
                 used = [restated]
+            concludes = lexicon.cue_kind(ev.texts[j]) == "conclusion"
+            if concludes and (case := _surviving_case(ev, j - 1)) is not None:
+                used = [case, *(i for i in used if i != case)]  # "所以只有 B 说了真话。"
             if j - 1 not in used and _continues(ev, j):
                 used.insert(0, j - 1)
             whole = ev.starts[j - 1]
@@ -293,7 +300,8 @@ def _reflection_target(
         # "Wait, but earlier I thought it would be 20 bits": the earlier work it names,
         # not the claim just made nor what the next steps compute
         return _best(cand, j, energy)
-    if own < SELF_CONTAINED and (case := _surviving_case(ev, j)) is not None:
+    after = j >= 2 and lexicon.cue_kind(ev.texts[j - 1]) == "conclusion"
+    if own < SELF_CONTAINED and after and (case := _surviving_case(ev, j - 2)) is not None:
         return case
     if own < MIN_EVIDENCE and previous is not None:
         return previous  # "I slipped in the first step" goes on with the check before it
@@ -327,20 +335,18 @@ def _best(cand: dict[int, float], j: int, energy: Energy) -> int:
     return max(cand, key=lambda i: (round(cand[i] + 0.25 * energy(j, i), 6), i))
 
 
-def _surviving_case(ev: Evidence, j: int) -> int | None:
-    """For a check right after the conclusion of a case analysis ("Suppose A is a knight.
-    … fits." "Suppose instead … a contradiction." "So A is a knight." "Check: …"), the last
-    step of the one case that no contradiction or misfit closed: it is the case checked.
-    None elsewhere."""
-    if j < 2 or lexicon.cue_kind(ev.texts[j - 1]) != "conclusion":
-        return None
-    opens = [i for i in range(max(0, j - CASE_WINDOW), j - 1)
+def _surviving_case(ev: Evidence, end: int) -> int | None:
+    """For a case analysis ending at step `end` ("Suppose A is a knight. … fits." "Suppose
+    instead … a contradiction."), the last step of the one case that no contradiction or
+    misfit closed: the case its conclusion rests on, and a check after that conclusion
+    checks. None when the steps before `end` open fewer than two cases, or more survive."""
+    opens = [i for i in range(max(0, end + 1 - CASE_WINDOW), end + 1)
              if lexicon.SUPPOSES_RE.match(ev.texts[i])]  # fmt: skip
     if len(opens) < 2:
         return None
-    ends = [*(o - 1 for o in opens[1:]), j - 2]
-    alive = [end for start, end in zip(opens, ends, strict=True)
-             if not any(lexicon.CASE_FAILS_RE.search(t) for t in ev.texts[start : end + 1])]  # fmt: skip
+    ends = [*(o - 1 for o in opens[1:]), end]
+    alive = [last for start, last in zip(opens, ends, strict=True)
+             if not any(lexicon.CASE_FAILS_RE.search(t) for t in ev.texts[start : last + 1])]  # fmt: skip
     return alive[0] if len(alive) == 1 else None
 
 

@@ -281,8 +281,9 @@ CORRECTION_EN = [
     r"miscalculat(?:ed|ion|ing|e)|mis-?(?:read|copied|counted|computed|added|multiplied)",
     r"(?:i|we) (?:slipped|messed up|got (?:it|this|that) wrong|(?:added|subtracted|multiplied"
     r"|divided|counted|computed|calculated) (?:it |that |this )?wrong)",
-    # A slip owned in words: "I forgot to multiply the −4", "I only multiplied the x by 3".
-    r"(?:i|we) (?:forgot|neglected|left out|only (?:multiplied|added|subtracted|divided|counted"
+    # A slip owned in words: "I forgot to multiply the −4", "I only multiplied the x by 3",
+    # "TH also has a head — I missed it".
+    r"(?:i|we) (?:forgot|neglected|left out|missed|overlooked|only (?:multiplied|added|subtracted|divided|counted"
     r"|included|applied))",
     # "I multiplied when I should have divided"
     r"(?:i|we) (?:multiplied|added|subtracted|divided) (?:when|where|but) (?:i|we) should have",
@@ -334,6 +335,7 @@ SECOND_METHOD_EN = [
     r"|condition|plugging|substitut|putting))",
     r"(?:solve|compute|calculate|count|do|work) (?:it |this |that )?(?:out )?(?:directly"
     r"|differently|the other way)|counting (?:it )?(?:differently|directly)",
+    r"(?:by|using|with) (?:the |a )?(?:formula|closed[- ]form)(?![\w'’])",
     r"(?:could|can) also (?:do|compute|calculate|solve|count|get|find|work out) (?:it|this|that|the"
     r" \w+)(?: all)? (?:in one (?:go|step)|directly)",
 ]
