@@ -289,6 +289,8 @@ def test_no_cue_fragment_matches_nothing():
         ("Wait, I only multiplied the x by 3; 3(x − 4) is 3x − 12.", True),
         ("Hmm, I forgot to subtract the 5 people who left.", True),
         ("Actually, TH also has a head — I missed it.", True),
+        ("等等，降价是在涨价后的基础上降的，不能直接抵消。", True),
+        ("Wait, we can't just average the two speeds.", True),
         ("Wait, maybe I missed a case somewhere.", False),
         ("等等，我漏了周末的两天，应该是 9 天。", True),
         ("So, clearly, that method is overcounting.", True),

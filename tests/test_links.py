@@ -454,3 +454,21 @@ def test_a_check_multiplying_back_tests_the_division_it_undoes():
              "Sanity check: 9 boxes × 8 cookies = 72, and 72 / 3 = 24 per batch, as stated."]  # fmt: skip
     mol = _mol("A baker makes 3 batches of 24 cookies and packs them in boxes of 8.", steps)
     assert _target(mol, 2) == 1
+
+
+def test_a_rejected_given_corrects_the_calculation_two_steps_back():
+    steps = ["Energy = power × time = 1500 × 4 = 6000 J.", "That's 6 kJ.",
+             "Wait, the time has to be in seconds: 4 minutes is 240 s, not 4.",
+             "So the energy is 1500 × 240 = 360,000 J."]  # fmt: skip
+    mol = _mol("A 1500 W kettle runs for 4 minutes. How much energy does it use?", steps)
+    assert _target(mol, 2) == 0
+    assert mol.steps[2].kind == "correction"
+
+
+def test_a_value_in_another_unit_uses_the_step_it_converts():
+    steps = ["So the energy is 1500 × 240 = 360,000 J.", "The kettle is rated for it.",
+             "In kJ that is 360 kJ.", "That's 0.1 kWh, since 1 kWh = 3600 kJ."]  # fmt: skip
+    mol = _mol("A 1500 W kettle runs for 240 s. How much energy does it use, in kJ?", steps)
+    assert any(b.source == 2 and b.target == 0 and b.type == "strong_logic" for b in mol.bonds)
+    # "That's" opening a step carries on from the step before
+    assert any(b.source == 3 and b.target == 2 and b.type == "strong_logic" for b in mol.bonds)

@@ -282,19 +282,20 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         for v in sorted(c.rejected | (c.blamed - c.results)):
             # A given of the question is no claim of the trace's to take back ("the tax
             # is on $60, not $80" confirms the base): only a value the trace computed is,
-            # or a given the step just before computed with ("10 / 50 = 20%", then "relative
-            # to the original price, 40, not 50").
+            # or a given one of the two steps before computed with ("10 / 50 = 20%", then
+            # "relative to the original price, 40, not 50"; "1500 × 4 = 6000 J." "That's 6
+            # kJ." "Wait, … 4 minutes is 240 s, not 4.") or, just before, wrote beside a
+            # result ("15% of 20,000 is 3,000", then "15% of the new value, not of 20,000").
             i = producer.get(v, None if v in asked_values else stated.get(v))
-            if (
-                i is None
-                and j > 0
-                and (
-                    any(v in OPERAND.findall(e) for e in contents[j - 1].exprs)
-                    # "15% of 20,000 is 3,000", then "15% of the new value, not of 20,000"
-                    or (v in c.rejected and v in contents[j - 1].values and contents[j - 1].results)
-                )
-            ):
-                i = j - 1
+            for k in (j - 1, j - 2) if i is None else ():
+                if k < 0 or (k < j - 1 and v not in c.rejected):
+                    break
+                b = contents[k]
+                if any(v in OPERAND.findall(e) for e in b.exprs) or (
+                    k == j - 1 and v in c.rejected and v in b.values and b.results
+                ):
+                    i = k
+                    break
             # "8.50 / 0.10 is 85, not 8.5": the step whose calculation it redoes, when one
             # reached the value that way (8.50 itself was computed before, as dollars).
             i = next((k for k in range(j - 1, max(-1, j - 1 - OP_LOOKBACK), -1)
@@ -360,14 +361,19 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
                     s[inverted] += k * STRENGTH["result"]
             elif (i := first.get(v)) is not None:
                 s[i] += k * STRENGTH["mention"]
+            elif (i := _converted(v, stated, j)) is not None:
+                u[i] += k * STRENGTH["restated"]  # "1500 × 240 = 360,000 J." "That is 360 kJ."
             # A value is used from where it was last written ("Total: 756." then "756 - 168").
             if (i := stated.get(v)) is not None and i not in pr:
                 u[i] += k * STRENGTH["restated"]
         # A result reached again is what a check arrives at: the step that computed it is
         # the one checked, more than those of the numbers it starts from ("(20 + 60) ÷ 500
         # = 16%, 结果一致" checks the 16%, not the 20 + 60).
+        # The value its last calculation ends with counts however small ("6 − 2 − 2 + 1 = 3,
+        # 结果一致").
+        end = quantities.canon(c.claims[-1][1]) if c.claims else None
         for v in sorted(c.results - asked_values) if c.claims else ():
-            if (i := producer.get(v)) is not None and not small(v):
+            if (i := producer.get(v)) is not None and (v == end or not small(v)):
                 s[_tested(contents, c, v, i, j)] += STRENGTH["reached"]
         # A symbol ("x", "y_E") is used from where it was last written, as a value is: the
         # algebra of a derivation carries no numbers to trace.
@@ -464,6 +470,20 @@ def _tested(contents: Sequence[Content], c: Content, v: str, i: int, j: int) -> 
         if v in contents[k].values and contents[k].results & operands:
             return k
     return i
+
+
+# Unit factors (kilo-, per cent, minutes, hours): a new value this many times, or this
+# fraction of, one written in the last CONVERTED steps converts it.
+UNIT_FACTORS = (1000.0, 100.0, 60.0, 3600.0)
+CONVERTED = 3
+
+
+def _converted(v: str, stated: dict[str, int], j: int) -> int | None:
+    """The latest of the CONVERTED steps before j that wrote `v` in another unit, or None."""
+    x = float(v)
+    found = [i for f in UNIT_FACTORS for w in (x * f, x / f)
+             if (i := stated.get(quantities.canon(w))) is not None and j - i <= CONVERTED]  # fmt: skip
+    return max(found, default=None)
 
 
 def _symbol(term: str) -> bool:

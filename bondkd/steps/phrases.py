@@ -292,6 +292,8 @@ CORRECTION_EN = [
     r"|calculation|sum|product))",
     r"correction|oops|whoops|(?:wait|hmm|oh|ah|but)[,.]? (?:actually[,.]? )?no(?=[,.!;:]| ?[—–])"
     r"|no,? wait",
+    r"(?:can['’]?t|cannot) (?:just|simply|directly) (?:add|average|subtract|multiply|divide"
+    r"|cancel|combine|use)",  # "we can't just average the two speeds"
     r"(?:can['’]?t|cannot|couldn['’]t) be (?:right|correct|true)|(?:that|this) can['’]?t be(?= ?[—–.!;:])",
     # "so I was a dollar off", "the count is off by one"
     r"(?:i|we) (?:was|were)(?: [^\s,.;!?]{1,12}){0,2} off|off by (?:one|a|an|\d)",
@@ -308,7 +310,7 @@ CORRECTION_ZH = [
     r"(?:是|有|出现了?|犯了?(?:一个)?)(?:错误|失误)",
     r"(?<!没有)(?<!没)(?<!不要)(?<!别)(?:忘了|忘记了|漏了|漏掉了|少算了|多算了)",
     # 应该减去，不是加上; 应该用总路程除以总时间，不能直接平均两个速度
-    r"更正|改正|纠正|应该[^，,。！？；\n]{1,16}?[，,](?:而)?(?:不是|不能)",
+    r"更正|改正|纠正|应该[^，,。！？；\n]{1,16}?[，,](?:而)?(?:不是|不能)|不能(?:直接|简单地?)(?:相加|相减|平均|抵消|约分|用)",
     r"(?<!是)不是[^，,。！？；\n]{1,8}?[，,]应该",  # "2 是加速度不是速度，应该用 s = ½at²"
     r"其实(?:应该)?是(?=[^，。！？；\n]{0,20}?\d)",  # "等等，a[2] 其实是第三个元素 4"
 ]
@@ -340,7 +342,8 @@ SECOND_METHOD_EN = [
     r" \w+)(?: all)? (?:in one (?:go|step)|directly)",
 ]
 SECOND_METHOD_ZH = [
-    r"用[^，。,.；\n]{1,12}?(?:验证|验算|核对|算一遍|想一遍)|再用[^，。,.；\n]{1,12}?法",
+    # "用 100 元验证一下" puts in a number: the same method, no second one
+    r"用(?![ \t]?\d)[^，。,.；\n]{1,12}?(?:验证|验算|核对|算一遍|想一遍)|再用[^，。,.；\n]{1,12}?法",
     r"(?:也|还)可以(?:直接|这样|换个方法)?(?:算|求|数|用|想)",
     r"直接(?:列出来|列举|一一列出)",  # "让我直接列出来数一遍：……确实是 9 个"
     r"按[^，。,.；\n]{1,10}?(?:算一遍|再算|来算|验证|核对)",  # "再按顺序算一遍：……，结果一致"
