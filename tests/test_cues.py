@@ -186,6 +186,9 @@ def test_a_contradiction_with_earlier_work_is_a_reflection():
         ("Step 5. And for a square: (4 − 2) × 180° = 360°, also correct.", "reflection"),
         ("我想想这个结果合不合理：斜边上的高应该比两条直角边都短。", "reflection"),
         ("The correct answer is 5.", None),
+        # batch 33
+        ("Same count, so the probability is 5/36.", "reflection"),
+        ("That's not even an integer, so something is off.", "reflection"),
     ],
 )
 def test_verdicts_and_cases(text, kind):

@@ -472,3 +472,14 @@ def test_a_value_in_another_unit_uses_the_step_it_converts():
     assert any(b.source == 2 and b.target == 0 and b.type == "strong_logic" for b in mol.bonds)
     # "That's" opening a step carries on from the step before
     assert any(b.source == 3 and b.target == 2 and b.type == "strong_logic" for b in mol.bonds)
+
+
+def test_a_slip_corrects_the_step_whose_calculation_it_writes_again():
+    # 25.5 is one digit from both 24.5 and 26.5; "3 × 8.5" names the step that slipped, and
+    # "3 × 8 = 24" is computed there, not 24.5 rounded.
+    steps = ["苹果一共 3 × 8.5 = 24.5 元。", "应找回 50 − 24.5 = 26.5 元。",
+             "嗯，我再算一下 3 × 8.5：3 × 8 = 24，3 × 0.5 = 1.5，合起来 25.5 元，刚才算错了。",
+             "所以应找回 50 − 25.5 = 24.5 元。"]  # fmt: skip
+    mol = _mol("妈妈买了 3 千克苹果，每千克 8.5 元，付了 50 元，应找回多少钱？", steps)
+    assert _target(mol, 2) == 0
+    assert mol.steps[2].kind == "correction"

@@ -224,11 +224,14 @@ def test_results_are_computed_values():
 def test_results_skip_comparisons_and_givens():
     assert Q.results("Jane has 3 times as many, which is 5 more than Tom.") == []
     assert Q.results("There are 3 boxes and she gives 5 apples away.") == []
+    assert Q.results("15 既是 3 的倍数又是 5 的倍数。") == []  # a multiple of 3 and of 5
+    assert Q.results("甲的钱是乙的 2 倍。") == []
 
 
 def test_results_chinese_and_conclusions():
     assert [q.value for q in Q.results("所以 3x 等于36，这个数是 11。")] == [36, 11]
     assert [q.value for q in Q.results("所以一共可以装满 73 箱。")] == [73]
+    assert [q.value for q in Q.results("3 × 0.5 = 1.5，合起来 25.5 元。")] == [1.5, 25.5]
     assert [q.value for q in Q.results("That makes 45 / 4 = 11.25, so 11 full bundles.")] == [
         11.25,
         11,

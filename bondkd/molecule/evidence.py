@@ -338,6 +338,8 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
                  if o not in asked_values and o in producer]  # fmt: skip
         if found:
             s[max(found)] += STRENGTH["result"]
+        # "3 × 8 = 24" rounds nothing, even where a denial keeps it from being a claim
+        computed = c.results if c.exprs else frozenset()
         for v in sorted(c.values - c.rejected):
             if v in asked_values:
                 continue
@@ -345,7 +347,7 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
             # A whole number rounding a fraction comes from the step computing the fraction;
             # written for the first time ("so 13 days" after "So he needs 12.5 days"), from
             # where the fraction was last written: the claim it rounds.
-            if v in rounded and v not in producer:
+            if v in rounded and v not in producer and v not in computed:
                 at, fraction = rounded[v]
                 i = at if v in first else stated.get(fraction, at)
             else:

@@ -276,8 +276,8 @@ def _reflection_target(
         mine = ev.contents[j]
         slips = [i for i in window if any(slip(v, w) for v in mine.results
                                           for w in ev.contents[i].results - mine.values)]  # fmt: skip
-        if slips:
-            return slips[-1]
+        if slips:  # of two, the one whose calculation it writes again ("3 × 8.5 … 25.5")
+            return max(slips, key=lambda i: (ev.producers[j].get(i, 0.0), i))
         # The same calculation redone with another operation or operand ("应该是 12 − 8 = 4"
         # after "12 + 8 = 20", "宽是 18 ÷ 3" after "宽是 18 ÷ 2").
         if (other := _redoes(ev, j, window)) is not None:

@@ -28,14 +28,15 @@ _RESULT_CUE = re.compile(
     r"|totals|results?\s+in|round(?:s|ed|ing)?(?:\s+(?:up|down))?\s+to"
     r"|(?:this|that|which|it|we|i|you|they)\s+(?:gives?|makes?|yields?|gets?|got))"
     r"(?:\s+(?:about|approximately|roughly|exactly|now|then|only|just|still|a\s+total\s+of))?"
-    r"(?=\s)|等于|得到|得出|得|是|为|共计|总共|一共|共)[ \t]*",
+    r"(?=\s)|等于|得到|得出|得|是|为|共计|总共|一共|共|合起来|加起来)[ \t]*",
     re.I,
 )
 _ARITH_AFTER = re.compile(r"\s*(?:\*\*|[-+*/×÷^]\s*[\d(.$]|[xX–]\s*[\d(.$])")
 # After "is": "is 3 times as many" compares, it does not state a result.
 _COMPARE_AFTER = re.compile(
     r"\s*(?:%\s*)?(?:times|more|less|fewer|greater|larger|smaller|bigger|higher|lower|longer"
-    r"|shorter|older|younger|short|of|out\s+of|per|percent)\b",
+    r"|shorter|older|younger|short|of|out\s+of|per|percent)\b"
+    r"|\s*(?:的(?:公?倍数|公?因数|公?约数)|倍)",  # "是 3 的倍数" (is a multiple of 3), "是 2 倍"
     re.I,
 )
 

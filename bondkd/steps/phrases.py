@@ -191,6 +191,8 @@ REFLECTION_ANYWHERE_EN = [
     r"(?<=[,;] )(?:so |and )?yes(?=[,.!])",  # "…, so yes, the two changes cancel."
     r"(?:also|again|still) (?:correct|right|true)(?=[ \t]*[.!;]|$)",  # "…= 360°, also correct."
     r"(?:over|under|double[- ])count(?:ing|ed)|miss(?:ed|ing) something",
+    # a doubt about what was just found: "That's not even an integer, so something is off."
+    r"something(?:['’]s| is| must be) (?:off|wrong|not right|amiss)",
     r"(?:seems|looks|sounds|is) (?:plausible|reasonable|sensible|about right)(?=[ \t]*(?:[.!;,)]|$))"
     r"|(?<=, )right(?=\?)",  # "…, right?": a question put to one's own step
     r"as a (?:quick |final |sanity |rough |simple |second )?check|sanity[- ]check"
@@ -226,7 +228,7 @@ REFLECTION_ANYWHERE_EN = [
     r"(?:so|gives?|got|get|is|=)\s*\$?\d[\d,.]*(?:\s+[a-z]+){0,2}\s+(?:again|as well)"
     r"(?=[ \t]*(?:[.!;,)]|$))",
     r"same as (?:by )?[a-z]+ing(?=[ \t]*(?:[.!;,)]|$))|again (?:gives|yields|comes to|equals)",
-    r"(?:the )?same (?:answer|result|value|total)(?=[ \t]*(?:[.!;)]|$))",
+    r"(?:the )?same (?:answer|result|value|total|count|number|probability)(?=[ \t]*(?:[.!;,)]|$))",
     # after a clause, up to two blanks on (each alternative starts at a letter or "=":
     # lexicon.REFLECTION_ANYWHERE_RE skips every other position at once)
     rf"(?:^|(?<=^\s)|(?<=[,;.!?])|(?<=[,;.!?]\s)|(?<=[,;.!?]\s\s))(?:but |so |and )?{_WAIT}",
