@@ -189,6 +189,13 @@ def test_a_contradiction_with_earlier_work_is_a_reflection():
         # batch 33
         ("Same count, so the probability is 5/36.", "reflection"),
         ("That's not even an integer, so something is off.", "reflection"),
+        # batch 34
+        ("So the list of 6 is complete.", "reflection"),
+        (
+            "Also, 2 Ω is less than the smaller resistor, 3 Ω, as it should be for parallel.",
+            "reflection",
+        ),
+        ("So the print sees [1, 2, 3], and the answer stays 2.", "reflection"),
     ],
 )
 def test_verdicts_and_cases(text, kind):
@@ -210,6 +217,8 @@ def test_verdicts_and_cases(text, kind):
         ("I could also do it in one go: 40 × 0.85 × 1.08 = 36.72. Same thing.", True),
         ("我想再确认一下，用排列数 A(4,3) = 4!/(4−3)! = 24，一样。", True),
         ("By formula, ceil((20 − 2) / 3) = ceil(6) = 6, which matches.", True),
+        ("Wait, did I miss anything? Let me get 240 another way instead: 300 − 60 = 240.", True),
+        ("Wait, perhaps using the gap method instead.", False),
         ("By the formula for a triangle, the area is half the base times the height.", False),
         ("用 100 元验证一下：涨到 120 元，再降 24 元，是 96 元，确实是 96%。", False),
         ("用公式 S = vt 计算路程。", False),

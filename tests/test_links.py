@@ -483,3 +483,12 @@ def test_a_slip_corrects_the_step_whose_calculation_it_writes_again():
     mol = _mol("妈妈买了 3 千克苹果，每千克 8.5 元，付了 50 元，应找回多少钱？", steps)
     assert _target(mol, 2) == 0
     assert mol.steps[2].kind == "correction"
+
+
+def test_a_verdict_on_a_checks_own_sums_goes_on_with_that_check():
+    steps = ["Let a be the adult tickets and c the child tickets; a + c = 85.",
+             "12a + 7c = 800 gives c = 44.", "Then a = 85 − 44 = 41.",
+             "Hmm, let me verify the money: 12 × 41 = 492 and 7 × 44 = 308.",
+             "492 + 308 = 800. ✓"]  # fmt: skip
+    mol = _mol("Adult tickets cost $12, child tickets $7; 85 sold for $800.", steps)
+    assert _target(mol, 3) == _target(mol, 4) == 2

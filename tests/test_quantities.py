@@ -228,6 +228,13 @@ def test_results_skip_comparisons_and_givens():
     assert Q.results("甲的钱是乙的 2 倍。") == []
 
 
+def test_place_values_and_digit_counts_are_no_numbers():
+    # the tens digit, the hundreds digit, a three-digit number; three teachers are three
+    assert [q.value for q in Q.numbers("十位有 3 种，个位有 2 种")] == [3, 2]
+    assert [q.value for q in Q.numbers("百位不能是 0，否则就不是三位数了。")] == [0]
+    assert [q.value for q in Q.numbers("三位老师和十位同学")] == [3, 10]
+
+
 def test_results_chinese_and_conclusions():
     assert [q.value for q in Q.results("所以 3x 等于36，这个数是 11。")] == [36, 11]
     assert [q.value for q in Q.results("所以一共可以装满 73 箱。")] == [73]

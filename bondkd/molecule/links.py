@@ -303,8 +303,12 @@ def _reflection_target(
     after = j >= 2 and lexicon.cue_kind(ev.texts[j - 1]) == "conclusion"
     if own < SELF_CONTAINED and after and (case := _surviving_case(ev, j - 2)) is not None:
         return case
-    if own < MIN_EVIDENCE and previous is not None:
-        return previous  # "I slipped in the first step" goes on with the check before it
+    carries = set(cand) == {j - 1} and not ev.corrects(j - 1)
+    if previous is not None and (own < MIN_EVIDENCE or carries):
+        # "I slipped in the first step", or "492 + 308 = 800. ✓" after "let me verify the
+        # money: 12 × 41 = 492 and 7 × 44 = 308": it goes on with the check before it (a
+        # check of a correction's values checks the correction)
+        return previous
     if own < MIN_EVIDENCE and not ev.contents[j].values:
         # A check of words, not numbers ("Check Lee: the cat is neither the dog nor the
         # fish"): the recent plain step naming most of the same things from the question.

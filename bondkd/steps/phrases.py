@@ -190,6 +190,10 @@ REFLECTION_ANYWHERE_EN = [
     r"must be (?:a |an )?(?:mistake|error)|where (?:is|was) (?:the|my) (?:mistake|error)",
     r"(?<=[,;] )(?:so |and )?yes(?=[,.!])",  # "…, so yes, the two changes cancel."
     r"(?:also|again|still) (?:correct|right|true)(?=[ \t]*[.!;]|$)",  # "…= 360°, also correct."
+    # verdicts: "So the list of 6 is complete.", "…, as it should be for parallel.", "and the
+    # answer stays 2."
+    r"(?:is|was|are|were) complete(?=[ \t]*[.!;]|$)|as (?:it|they|this|that) should be"
+    r"|(?:answer|result) (?:stays|remains|still stands)",
     r"(?:over|under|double[- ])count(?:ing|ed)|miss(?:ed|ing) something",
     # a doubt about what was just found: "That's not even an integer, so something is off."
     r"something(?:['’]s| is| must be) (?:off|wrong|not right|amiss)",
@@ -328,7 +332,10 @@ ALTERNATIVE_EN = [
 ALTERNATIVE_ZH = [
     r"换(?:一种|一个|个)(?:思路|方法|角度|办法)|另一种(?:方法|思路|解法)|更简单的方法"
 ]
-CHECK_PURPOSE_EN = r"verify|check|make sure|confirm|be sure|double-check"
+CHECK_PURPOSE_EN = (
+    r"verify|check|make sure|confirm|be sure|double-check"
+    r"|did (?:i|we) (?:miss|forget|skip|overlook|double-count)"  # "Wait, did I miss any?"
+)
 CHECK_PURPOSE_ZH = r"验证|检验|核对|检查|验算|[想算验数]一遍"
 # A check carried out by another method, named without an alternative's word: "let me
 # double-check with the average speed", "solve it directly to make sure", "用组合数验证",
