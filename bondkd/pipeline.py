@@ -20,7 +20,7 @@ from bondkd.energy import coherence, semantic
 from bondkd.energy.combine import PairEnergies, combine
 from bondkd.energy.pairs import candidate_pairs
 from bondkd.errors import BondkdError, InputError
-from bondkd.molecule import bonds, conflicts, first_error, molecule
+from bondkd.molecule import bonds, conflicts, episodes, first_error, molecule
 from bondkd.molecule.evidence import Evidence, gather
 from bondkd.molecule.molecule import Molecule
 from bondkd.quantities import dataflow
@@ -192,7 +192,9 @@ class Analyzer:
                 [x.terms | x.numbers for x in f], cfg.energy.local_window, cfg.energy.long_range
             )
             behaviour = bonds.behaviours(texts)
-            if extra := ev.pairs(behaviour):  # content links get energies wherever they point
+            if extra := episodes.pairs(
+                ev, behaviour
+            ):  # content links get energies wherever they point
                 p = np.unique(np.concatenate([p, np.asarray(extra, dtype=np.int64)]), axis=0)
             c: dict[str, np.ndarray | None] = {"coherence": coherence.coherence(f, p)}
             if cfg.backend == "lexical":

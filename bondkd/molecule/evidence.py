@@ -57,7 +57,6 @@ from bondkd.molecule.content import (
     roundings,
     small,
 )
-from bondkd.steps import lexicon
 
 STRENGTH = {
     "rejected": 3.0,
@@ -117,32 +116,6 @@ class Evidence:
     cites: list[int | None]  # j -> the earlier step it names by number ("from step 3")
     asked: list[frozenset[str]]  # j -> the question's terms it writes
 
-    def pairs(self, behaviour: Sequence[str | None]) -> list[tuple[int, int]]:
-        """Every pair `choose` may link: for a check, its own candidates, those of the
-        steps that may carry out the check and of the step before (a check goes on), and
-        the claim it follows and where that was first made; for a plain step, the steps
-        whose values it uses most (its predecessor is a candidate pair already)."""
-        out: set[tuple[int, int]] = set()
-        n = len(self.scores)
-        is_refl = self.reflecting(behaviour)
-        anchors, branches = self.anchors(is_refl), self.branches(behaviour, is_refl)
-        for j, anchor in enumerate(anchors):
-            if (cited := self.cites[j]) is not None:
-                out.add((j, cited))
-            if (compared := self.compared(j, is_refl, anchors, branches[j])) is not None:
-                out.add((j, compared))
-            elif is_refl[j]:
-                for k in range(j - 1, min(n, j + 1 + LOOKAHEAD)):
-                    for i in self.scores[k]:
-                        if i < j:
-                            out.update({(j, i), (j, self.starts[i])})
-                if anchor is not None:
-                    out.update({(j, anchor), (j, self.origins[anchor])})
-            elif behaviour[j] is None:  # the steps a deduction may use
-                used = sorted(self.uses[j], key=lambda i: (-self.uses[j][i], -i))
-                out.update((j, i) for i in used[:MAX_DEDUCTIONS])
-        return sorted(out)
-
     @cached_property
     def starts(self) -> list[int]:
         """j -> the step the sentence holding step j began in (j unless j is a `fragment`
@@ -150,99 +123,6 @@ class Evidence:
         out: list[int] = []
         for j, text in enumerate(self.texts):
             out.append(out[-1] if j and fragment(text) else j)
-        return out
-
-    def anchors(self, is_refl: Sequence[bool]) -> list[int | None]:
-        """For each step, the latest earlier step that states something (`_claims`) and is
-        not itself part of a check: the claim a check is about when nothing else says."""
-        out: list[int | None] = [None]
-        for j in range(1, len(self.contents)):
-            # A correction that computes a result states the claim now standing ("So he needs
-            # 14 days, not 13.", "不对，……应该用除法：270 ÷ 0.9 = 300 元"); other checks only
-            # look back.
-            states = not is_refl[j - 1] or self.restates(j - 1)
-            last = j - 1 if states and _claims(self.contents[j - 1]) else out[-1]
-            out.append(last)
-        return out
-
-    def branches(
-        self, behaviour: Sequence[str | None], is_refl: Sequence[bool]
-    ) -> list[int | None]:
-        """For each step, the latest earlier step that opened another method: an
-        alternative, or the first step of a check. A correction opens none: the steps
-        after it replace the work it rejects rather than set a second method beside it."""
-        out: list[int | None] = [None]
-        for k in range(1, len(self.contents)):
-            opens = behaviour[k - 1] == "exploration" or (
-                is_refl[k - 1] and not (k > 1 and is_refl[k - 2]) and not self.corrects(k - 1)
-            )
-            out.append(k - 1 if k > 1 and opens else out[-1])
-        return out
-
-    def compared(self, j: int, is_refl: Sequence[bool], anchors: list[int | None],
-                 branch: int | None) -> int | None:  # fmt: skip
-        """For a check that sets two methods side by side ("Both methods give 12"), the
-        step it is about: the latest step before the second method began (`branch`)
-        that computed (else wrote) the value the check names, else the latest plain step
-        since then that computed it, or else the value the second method ended with;
-        failing all, the first method's last claim. None for any other step."""
-        if branch is None or not is_refl[j] or not lexicon.COMPARES_RE.search(self.texts[j]):
-            return None
-        last = anchors[j]
-        # The value both reached: the one the check names (its own results first, the last
-        # first: "10t = 30, t = 3"), else the second method's last.
-        own = [quantities.canon(q.value) for q in reversed(quantities.results(self.texts[j]))]
-        named = own + sorted(v for v in self.contents[j].values - set(own) if not small(v))
-        found = quantities.results(self.texts[last]) if last is not None and last >= branch else []
-        earlier = range(branch - 1, max(-1, branch - 1 - LOOKBACK), -1)
-        # Else a plain step since then computed it ("The sum is 2 + 3 = 5." "By Vieta's
-        # formula the sum is 5, which matches."): the check itself is the second method.
-        since = [i for i in range(j - 1, branch - 1, -1) if named and not is_refl[i]]
-        for value in named or [quantities.canon(q.value) for q in found[-1:]]:
-            for kind, steps in (("results", earlier), ("values", earlier), ("results", since)):
-                for i in steps:
-                    if value in getattr(self.contents[i], kind):
-                        return i
-        return anchors[branch] if anchors[branch] is not None else branch - 1
-
-    def reflecting(self, behaviour: Sequence[str | None]) -> list[bool]:
-        """A step checks when its cues say so, it rejects a value stated earlier, it redoes
-        a calculation with another value, unless it carries out the check before it
-        (`rejections`), or it redoes an earlier calculation alike within a check ("Let me
-        convert it again." … "6 × 4096 = 24576"): a re-run verifies what it repeats."""
-        out: list[bool] = []
-        check = None  # the latest reflecting step, until a new branch
-        for k, b in enumerate(behaviour):
-            out.append(
-                b == "reflection"
-                or bool(self.rejects[k])
-                or bool(self.redos[k] and not self._carries(k, behaviour))
-                or (self.reruns[k] is not None and check is not None and k - check <= RERUN)
-            )
-            check = k if out[-1] else None if b == "exploration" else check
-        return out
-
-    def restates(self, k: int) -> bool:
-        """Whether step k takes back a claim and states the one now standing: it rejects a
-        value ("14 days, not 13"), or says something was wrong and computes a result."""
-        return bool(self.rejects[k]) or (self.corrects(k) and bool(self.contents[k].results))
-
-    def corrects(self, k: int) -> bool:
-        """Whether step k takes something back: a value it rejects, or it says so."""
-        return bool(self.rejects[k]) or lexicon.says_wrong(self.texts[k])
-
-    def _carries(self, k: int, behaviour: Sequence[str | None]) -> bool:
-        return k > 0 and behaviour[k - 1] == "reflection" and behaviour[k] is None
-
-    def rejections(self, j: int, behaviour: Sequence[str | None]) -> dict[int, float]:
-        """The earlier steps reflection step j says are wrong: the values and expressions it
-        rejects, and a calculation it redoes with another value unless it carries out the
-        check before it ("Let me check the students again." "17 × 24 = 408."): then it is
-        that check's evidence, and an explicit correction after it says what was wrong."""
-        out = dict(self.rejects[j])
-        if not self._carries(j, behaviour):
-            for i, x in self.redos[j].items():
-                out[i] = out.get(i, 0.0) + x
         return out
 
 
@@ -287,14 +167,14 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
             # kJ." "Wait, … 4 minutes is 240 s, not 4.") or, just before, wrote beside a
             # result ("15% of 20,000 is 3,000", then "15% of the new value, not of 20,000").
             i = producer.get(v, None if v in asked_values else stated.get(v))
-            for k in (j - 1, j - 2) if i is None else ():
-                if k < 0 or (k < j - 1 and v not in c.rejected):
+            for near in (j - 1, j - 2) if i is None else ():
+                if near < 0 or (near < j - 1 and v not in c.rejected):
                     break
-                b = contents[k]
+                b = contents[near]
                 if any(v in OPERAND.findall(e) for e in b.exprs) or (
-                    k == j - 1 and v in c.rejected and v in b.values and b.results
+                    near == j - 1 and v in c.rejected and v in b.values and b.results
                 ):
-                    i = k
+                    i = near
                     break
             # "8.50 / 0.10 is 85, not 8.5": the step whose calculation it redoes, when one
             # reached the value that way (8.50 itself was computed before, as dollars).
@@ -498,6 +378,6 @@ def _variable(term: str) -> bool:
     return len(term) == 1 and term.isascii() and term.isalpha() and term not in "ai"
 
 
-def _claims(c: Content) -> bool:
+def states_something(c: Content) -> bool:
     """Whether a step states something a check could be about ("Let me think." does not)."""
     return bool(c.values) or len(c.terms) >= MIN_TERMS

@@ -10,7 +10,7 @@ content evidence at all the energy-based partner of bondkd.molecule.bonds stands
 What each step's content points at is gathered by `bondkd.molecule.evidence`; `choose`
 decides:
 
-- a check: its own evidence, plus 0.9 for the claim just made (`Evidence.anchors`, mapped
+- a check: its own evidence, plus 0.9 for the claim just made (`episodes.anchors`, mapped
   to where that claim was first stated: `origins`), plus the evidence of the next two
   steps, which carry the check out ("let me check the students again" is followed by the
   multiplication it redoes), unless the check computes its own result and names its step
@@ -25,7 +25,7 @@ decides:
 - a calculation redone alike inside a check ("6 × 4096 = 24576" again after "Let me
   convert it again"): the step that first claimed it;
 - a check that compares two methods ("Both methods give 12"): the first method's step that
-  computed the value it names (`Evidence.compared`);
+  computed the value it names (`episodes.compared`);
 - a correction (lexicon.says_wrong, a rejected value, or a "Wait" that finds another
   result and drops the claim's for good: `_abandons`): the step that wrote the rejected
   value, else a recent step whose result its own puts right by a slip of the pen (27.20
@@ -52,7 +52,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from bondkd.molecule import replaced
+from bondkd.molecule import episodes, replaced
 from bondkd.molecule.content import fragment, slip
 from bondkd.molecule.evidence import LOOKAHEAD, MAX_DEDUCTIONS, OPERAND, STRENGTH, Evidence
 from bondkd.steps import lexicon
@@ -99,20 +99,21 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
     not scored)."""
     n = len(ev.scores)
     out = Links()
-    is_refl = ev.reflecting(behaviour)
-    anchors, branches = ev.anchors(is_refl), ev.branches(behaviour, is_refl)
+    is_refl = episodes.reflecting(ev, behaviour)
+    anchors = episodes.anchors(ev, is_refl)
+    branches = episodes.branches(ev, behaviour, is_refl)
     # A check is carried out by the plain steps after it, up to another check or a branch.
     ends = [r or b == "exploration" for r, b in zip(is_refl, behaviour, strict=True)]
     last = {v: k for k, c in enumerate(ev.contents) for v in c.values}  # value -> last step
     for j in range(1, n):
-        if (compared := ev.compared(j, is_refl, anchors, branches[j])) is not None:
+        if (compared := episodes.compared(ev, j, is_refl, anchors, branches[j])) is not None:
             out.targets[j], out.kinds[j] = compared, _check_kind(ev.texts[j])
         elif is_refl[j]:
             before = out.targets.get(j - 1)
             owned = out.kinds.get(j - 1) == "correction" and lexicon.ADMISSION_RE.search(
                 ev.texts[j]
             )
-            named = ev.rejections(j, behaviour)
+            named = episodes.rejections(ev, j, behaviour)
             says = lexicon.says_wrong(ev.texts[j]) or _abandons(ev, j, anchors[j], behaviour, last)
             target = _reflection_target(
                 ev, j, is_refl, energy, before, anchors[j], before if owned else None, ends, named,
@@ -255,8 +256,8 @@ def _reflection_target(
     says_wrong: bool,
 ) -> int | None:
     """`previous`: the target of step j - 1 if it checks, `corrected` if it corrects and
-    step j owns up to a slip; `anchor`: `Evidence.anchors`; `ends`: the steps that end a
-    check's lookahead (checks and alternatives); `named`: `Evidence.rejections`;
+    step j owns up to a slip; `anchor`: `episodes.anchors`; `ends`: the steps that end a
+    check's lookahead (checks and alternatives); `named`: `episodes.rejections`;
     `says_wrong`: whether step j corrects without naming a value (in words, or by a "Wait"
     that drops the claim's result for good: `_abandons`)."""
     if named:  # a rejected value or a redo with another value names the corrected step
@@ -303,7 +304,7 @@ def _reflection_target(
     after = j >= 2 and lexicon.cue_kind(ev.texts[j - 1]) == "conclusion"
     if own < SELF_CONTAINED and after and (case := _surviving_case(ev, j - 2)) is not None:
         return case
-    carries = set(cand) == {j - 1} and not ev.corrects(j - 1)
+    carries = set(cand) == {j - 1} and not episodes.corrects(ev, j - 1)
     if previous is not None and (own < MIN_EVIDENCE or carries):
         # "I slipped in the first step", or "492 + 308 = 800. ✓" after "let me verify the
         # money: 12 × 41 = 492 and 7 × 44 = 308": it goes on with the check before it (a
@@ -359,6 +360,7 @@ def _weighed(ev: Evidence, k: int, is_refl: Sequence[bool]) -> dict[int, float]:
     unless only it fits; a correction that computes a result states the claim now standing,
     checked in full."""
     return {
-        i: x * (STRENGTH["reflection_target"] if is_refl[i] and not ev.restates(i) else 1.0)
+        i: x
+        * (STRENGTH["reflection_target"] if is_refl[i] and not episodes.restates(ev, i) else 1.0)
         for i, x in ev.scores[k].items()
     }

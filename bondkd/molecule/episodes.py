@@ -1,0 +1,149 @@
+"""How a trace's checks and methods are laid out, read from its evidence: which steps
+reflect (`reflecting`), the claim each check follows (`anchors`), where a second method
+began (`branches`), which step of the first method a comparison of methods is about
+(`compared`), what a check takes back (`rejections`), and every pair
+`bondkd.molecule.links.choose` may link (`pairs`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bondkd import quantities
+from bondkd.molecule.content import small
+from bondkd.molecule.evidence import (
+    LOOKAHEAD,
+    LOOKBACK,
+    MAX_DEDUCTIONS,
+    RERUN,
+    Evidence,
+    states_something,
+)
+from bondkd.steps import lexicon
+
+
+def pairs(ev: Evidence, behaviour: Sequence[str | None]) -> list[tuple[int, int]]:
+    """Every pair `choose` may link: for a check, its own candidates, those of the
+    steps that may carry out the check and of the step before (a check goes on), and
+    the claim it follows and where that was first made; for a plain step, the steps
+    whose values it uses most (its predecessor is a candidate pair already)."""
+    out: set[tuple[int, int]] = set()
+    n = len(ev.scores)
+    is_refl = reflecting(ev, behaviour)
+    claim, branch = anchors(ev, is_refl), branches(ev, behaviour, is_refl)
+    for j, anchor in enumerate(claim):
+        if (cited := ev.cites[j]) is not None:
+            out.add((j, cited))
+        if (first := compared(ev, j, is_refl, claim, branch[j])) is not None:
+            out.add((j, first))
+        elif is_refl[j]:
+            for k in range(j - 1, min(n, j + 1 + LOOKAHEAD)):
+                for i in ev.scores[k]:
+                    if i < j:
+                        out.update({(j, i), (j, ev.starts[i])})
+            if anchor is not None:
+                out.update({(j, anchor), (j, ev.origins[anchor])})
+        elif behaviour[j] is None:  # the steps a deduction may use
+            used = sorted(ev.uses[j], key=lambda i: (-ev.uses[j][i], -i))
+            out.update((j, i) for i in used[:MAX_DEDUCTIONS])
+    return sorted(out)
+
+
+def anchors(ev: Evidence, is_refl: Sequence[bool]) -> list[int | None]:
+    """For each step, the latest earlier step that states something (`states_something`) and is
+    not itself part of a check: the claim a check is about when nothing else says."""
+    out: list[int | None] = [None]
+    for j in range(1, len(ev.contents)):
+        # A correction that computes a result states the claim now standing ("So he needs
+        # 14 days, not 13.", "不对，……应该用除法：270 ÷ 0.9 = 300 元"); other checks only
+        # look back.
+        states = not is_refl[j - 1] or restates(ev, j - 1)
+        last = j - 1 if states and states_something(ev.contents[j - 1]) else out[-1]
+        out.append(last)
+    return out
+
+
+def branches(
+    ev: Evidence, behaviour: Sequence[str | None], is_refl: Sequence[bool]
+) -> list[int | None]:
+    """For each step, the latest earlier step that opened another method: an
+    alternative, or the first step of a check. A correction opens none: the steps
+    after it replace the work it rejects rather than set a second method beside it."""
+    out: list[int | None] = [None]
+    for k in range(1, len(ev.contents)):
+        opens = behaviour[k - 1] == "exploration" or (
+            is_refl[k - 1] and not (k > 1 and is_refl[k - 2]) and not corrects(ev, k - 1)
+        )
+        out.append(k - 1 if k > 1 and opens else out[-1])
+    return out
+
+
+def compared(ev: Evidence, j: int, is_refl: Sequence[bool], anchors: list[int | None],
+             branch: int | None) -> int | None:  # fmt: skip
+    """For a check that sets two methods side by side ("Both methods give 12"), the
+    step it is about: the latest step before the second method began (`branch`)
+    that computed (else wrote) the value the check names, else the latest plain step
+    since then that computed it, or else the value the second method ended with;
+    failing all, the first method's last claim. None for any other step."""
+    if branch is None or not is_refl[j] or not lexicon.COMPARES_RE.search(ev.texts[j]):
+        return None
+    last = anchors[j]
+    # The value both reached: the one the check names (its own results first, the last
+    # first: "10t = 30, t = 3"), else the second method's last.
+    own = [quantities.canon(q.value) for q in reversed(quantities.results(ev.texts[j]))]
+    named = own + sorted(v for v in ev.contents[j].values - set(own) if not small(v))
+    found = quantities.results(ev.texts[last]) if last is not None and last >= branch else []
+    earlier = range(branch - 1, max(-1, branch - 1 - LOOKBACK), -1)
+    # Else a plain step since then computed it ("The sum is 2 + 3 = 5." "By Vieta's
+    # formula the sum is 5, which matches."): the check itself is the second method.
+    since = [i for i in range(j - 1, branch - 1, -1) if named and not is_refl[i]]
+    for value in named or [quantities.canon(q.value) for q in found[-1:]]:
+        for kind, steps in (("results", earlier), ("values", earlier), ("results", since)):
+            for i in steps:
+                if value in getattr(ev.contents[i], kind):
+                    return i
+    return anchors[branch] if anchors[branch] is not None else branch - 1
+
+
+def reflecting(ev: Evidence, behaviour: Sequence[str | None]) -> list[bool]:
+    """A step checks when its cues say so, it rejects a value stated earlier, it redoes
+    a calculation with another value, unless it carries out the check before it
+    (`rejections`), or it redoes an earlier calculation alike within a check ("Let me
+    convert it again." … "6 × 4096 = 24576"): a re-run verifies what it repeats."""
+    out: list[bool] = []
+    check = None  # the latest reflecting step, until a new branch
+    for k, b in enumerate(behaviour):
+        out.append(
+            b == "reflection"
+            or bool(ev.rejects[k])
+            or bool(ev.redos[k] and not _carries(k, behaviour))
+            or (ev.reruns[k] is not None and check is not None and k - check <= RERUN)
+        )
+        check = k if out[-1] else None if b == "exploration" else check
+    return out
+
+
+def restates(ev: Evidence, k: int) -> bool:
+    """Whether step k takes back a claim and states the one now standing: it rejects a
+    value ("14 days, not 13"), or says something was wrong and computes a result."""
+    return bool(ev.rejects[k]) or (corrects(ev, k) and bool(ev.contents[k].results))
+
+
+def corrects(ev: Evidence, k: int) -> bool:
+    """Whether step k takes something back: a value it rejects, or it says so."""
+    return bool(ev.rejects[k]) or lexicon.says_wrong(ev.texts[k])
+
+
+def _carries(k: int, behaviour: Sequence[str | None]) -> bool:
+    return k > 0 and behaviour[k - 1] == "reflection" and behaviour[k] is None
+
+
+def rejections(ev: Evidence, j: int, behaviour: Sequence[str | None]) -> dict[int, float]:
+    """The earlier steps reflection step j says are wrong: the values and expressions it
+    rejects, and a calculation it redoes with another value unless it carries out the
+    check before it ("Let me check the students again." "17 × 24 = 408."): then it is
+    that check's evidence, and an explicit correction after it says what was wrong."""
+    out = dict(ev.rejects[j])
+    if not _carries(j, behaviour):
+        for i, x in ev.redos[j].items():
+            out[i] = out.get(i, 0.0) + x
+    return out
