@@ -196,6 +196,11 @@ def test_a_contradiction_with_earlier_work_is_a_reflection():
             "reflection",
         ),
         ("So the print sees [1, 2, 3], and the answer stays 2.", "reflection"),
+        # batch 36
+        ("The even ones are (1,3) and (3,1): 2 of 6, which is also 1/3.", "reflection"),
+        ("Ann has 12, which is also 5 more than Tom.", None),
+        ("再摸一个，不管是什么颜色，都会和前面某个颜色相同。", None),
+        ("所以是 12，与前面算的一致。", "reflection"),
     ],
 )
 def test_verdicts_and_cases(text, kind):

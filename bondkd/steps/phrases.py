@@ -190,6 +190,9 @@ REFLECTION_ANYWHERE_EN = [
     r"must be (?:a |an )?(?:mistake|error)|where (?:is|was) (?:the|my) (?:mistake|error)",
     r"(?<=[,;] )(?:so |and )?yes(?=[,.!])",  # "…, so yes, the two changes cancel."
     r"(?:also|again|still) (?:correct|right|true)(?=[ \t]*[.!;]|$)",  # "…= 360°, also correct."
+    # "2 of 6, which is also 1/3." (not "which is also 5 more than Tom")
+    r"(?:which|that|this|it)(?:['’]s| is) also \$?\d+(?:[.,/]\d+)?"
+    r"(?!\d|[.,/]\d| (?:more|less|fewer|times|greater|smaller|higher|lower|larger)(?![\w'’]))",
     # verdicts: "So the list of 6 is complete.", "…, as it should be for parallel.", "and the
     # answer stays 2."
     r"(?:is|was|are|were) complete(?=[ \t]*[.!;]|$)|as (?:it|they|this|that) should be"
@@ -256,7 +259,9 @@ REFLECTION_ANYWHERE_ZH = [
     r"再次?(?:检查|验证|核对|确认)|重新(?:计算|核对|检查|验算|算)",
     r"(?:再|重新)[^，。！？；\n]{0,15}?(?:算一遍|算一次|检查一遍)",
     r"算错|搞错|弄错|出错|错了|不对(?=[，,。！!；;])",
-    r"[与和跟同](?:(?:上面|前面|之前|上述|前述|原来|第一种)[^。！？；\n]{0,10}?|[^，。！？；\n]{0,8}?(?:结果|答案))"
+    # "与前面算的一致", "和第一种方法的结果相同"; not "和前面某个颜色相同" (a colour)
+    r"[与和跟同](?:(?:上面|前面|之前|上述|前述|原来|第一种)(?:[^。！？；\n]{0,8}?(?:结果|答案|方法|算法"
+    r"|算的|得的|求的|数值))?|[^，。！？；\n]{0,8}?(?:结果|答案))"
     r"(?:相同|一致|相符|吻合)",
     r"前后一致|两边相等|等式成立|结果(?:是)?(?:正确|可靠|无误)|结果(?:完全|也)?(?:一致|相同|一样)|代回|(?<=[，,。])(?:也对|对|没错|对的|一致|相同|吻合|一样)(?=[。！!]|$)"
     r"|说明[^，。！？；\n]{0,12}?(?:是对的|正确|没错|无误)",
