@@ -492,3 +492,16 @@ def test_a_verdict_on_a_checks_own_sums_goes_on_with_that_check():
              "492 + 308 = 800. ✓"]  # fmt: skip
     mol = _mol("Adult tickets cost $12, child tickets $7; 85 sold for $800.", steps)
     assert _target(mol, 3) == _target(mol, 4) == 2
+
+
+def test_a_function_applied_comes_from_the_step_that_stated_its_value():
+    steps = ["f(0) = 1 and f(1) = 1.", "f(2) = f(1) + f(0) = 2.", "f(3) = f(2) + f(1) = 3.",
+             "f(4) = f(3) + f(2) = 5.", "f(5) = f(4) + f(3) = 8.",
+             "Hold on, does f(0) return 1? The condition is n <= 1, and 0 <= 1, so yes."]  # fmt: skip
+    mol = _mol("f(n) = 1 if n <= 1 else f(n - 1) + f(n - 2). What is f(5)?", steps)
+    assert _target(mol, 5) == 0
+    uses = {b.target for b in mol.bonds if b.source == 3 and b.type == "strong_logic"}
+    assert {1, 2} <= uses  # f(3) and f(2) come from the steps that gave them
+    read = content.read("f(2) = f(1) + f(0) = 2, and C(4,2) = 6.")
+    assert read.applied == {"f(0)", "f(1)", "f(2)", "c(4,2)"}
+    assert read.defined == {"f(2)", "c(4,2)"}

@@ -38,6 +38,9 @@ _CITES = re.compile(
     r"(?<![\w'’])step (\d{1,3})(?![\d.,]\d)|第([一二三四五六七八九十]|\d{1,3})步", re.IGNORECASE
 )
 _ZH_DIGITS = {c: k for k, c in enumerate("一二三四五六七八九十", start=1)}
+# A function applied to plain arguments: "f(0)", "C(4,2)", "ln(419,430)", "len(a)".
+_APPLIED = re.compile(r"(?<![\w\\])([A-Za-z][A-Za-z0-9_]{0,7})\(([\w.,，]{1,12})\)")
+_DEFINES = re.compile(r"[ \t]{0,2}(?:=(?!=)|≈|is |equals )")
 # What a check names as checked: "make sure the formula is right", "double-check the time
 # conversion". (Chinese names read as character pairs say too little: 核对甲的情况.)
 _CHECKED = re.compile(
@@ -74,6 +77,10 @@ class Content:
     claims: tuple[tuple[str, float], ...]  # calculations in order: (expression, value written)
     cited: int | None  # the step it names by number, counted from 1 ("from step 3")
     checked: frozenset[str]  # terms of what it says it checks ("make sure the formula is right")
+    # function applications written ("f(0)", "C(4,2)", "ln(419430)"), compacted, and those
+    # it states a value of ("f(2) = f(1) + f(0)" defines f(2))
+    applied: frozenset[str] = frozenset()
+    defined: frozenset[str] = frozenset()
 
 
 def compact(text: str) -> str:
@@ -165,6 +172,8 @@ def read(text: str) -> Content:
         else frozenset(),
         cited=_cited(text),
         checked=frozenset(t for m in _CHECKED.finditer(text) for t in quantities.terms(m.group(1))),
+        applied=frozenset(_applied(m) for m in _APPLIED.finditer(text)),
+        defined=frozenset(_applied(m) for m in _APPLIED.finditer(text) if _defines(text, m)),
         claims=tuple(  # cached: the conflicts read the same calculations
             dict.fromkeys(
                 ("".join(a.expr.split()), a.value)
@@ -173,6 +182,17 @@ def read(text: str) -> Content:
             )
         ),
     )
+
+
+def _applied(m: re.Match[str]) -> str:
+    return f"{m.group(1).lower()}({m.group(2).replace('，', ',')})"
+
+
+def _defines(text: str, m: re.Match[str]) -> bool:
+    """Whether the application `m` is what its equation states ("f(2) = …", "ln 5 is …"),
+    not a term of a sum ("f(1) + f(0) = 2")."""
+    before = text[max(0, m.start() - 3) : m.start()].rstrip()
+    return bool(_DEFINES.match(text, m.end())) and not before.endswith(tuple("+-−*/×÷·"))
 
 
 def _cited(text: str) -> int | None:

@@ -143,6 +143,8 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
     first: dict[str, int] = {}
     stated: dict[str, int] = {}  # value -> latest step writing it
     expr_first: dict[str, int] = {}
+    applied: dict[str, int] = {}  # function application -> where its value was stated
+    defined: set[str] = set()  # applications whose value a step stated
     term_first: dict[str, int] = {}
     term_last: dict[str, int] = {}
     scores, rejects, redos, producers, uses = [], [], [], [], []
@@ -208,6 +210,13 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
                 r[i] += STRENGTH["rejected"]
         for e in sorted(c.exprs):
             if (i := expr_first.get(e)) is not None:
+                pr[i] += STRENGTH["expression"]
+                u[i] += STRENGTH["expression"]
+        # A function applied ("f(0)", "C(4,2)") comes from the step that stated its value,
+        # else the one that first wrote it: "f(3) = f(2) + f(1)" uses the steps giving
+        # f(2) and f(1), and "does f(0) return 1?" checks the step that said so.
+        for a in sorted(c.applied):
+            if (i := applied.get(a)) is not None:
                 pr[i] += STRENGTH["expression"]
                 u[i] += STRENGTH["expression"]
         # A calculation that comes back to a given ("6 × 9 = 54", the perimeter asked
@@ -307,6 +316,10 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
             stated[v] = j
         for e in c.exprs:
             expr_first.setdefault(e, j)
+        for a in c.applied:  # a value stated takes over from a mere writing
+            if a not in applied or (a in c.defined and a not in defined):
+                applied[a] = j
+        defined.update(c.defined)
         for e, x in c.claims:  # the latest claim: a redo after a correction agrees with it
             claimed[e] = (j, x)
             claimed_first.setdefault(e, (j, x))
