@@ -226,6 +226,7 @@ def test_verdicts_and_cases(text, kind):
         ("Wait, perhaps using the gap method instead.", False),
         ("By the formula for a triangle, the area is half the base times the height.", False),
         ("用 100 元验证一下：涨到 120 元，再降 24 元，是 96 元，确实是 96%。", False),
+        ("也可以先求出 a 和 b 验证：a = 7，b = 3，a² − b² = 49 − 9 = 40，结果一致。", True),
         ("用公式 S = vt 计算路程。", False),
         ("再按顺序算一遍：先白后黑 2/5 × 3/4 = 6/20，先黑后白 6/20，合计 3/5，结果一致。", True),
         ("按顺序排列这些数。", False),

@@ -505,3 +505,16 @@ def test_a_function_applied_comes_from_the_step_that_stated_its_value():
     read = content.read("f(2) = f(1) + f(0) = 2, and C(4,2) = 6.")
     assert read.applied == {"f(0)", "f(1)", "f(2)", "c(4,2)"}
     assert read.defined == {"f(2)", "c(4,2)"}
+
+
+def test_a_case_that_does_not_work_is_closed():
+    # 不行 ("won't do") closes a case as 矛盾 does: only the yellow box survives
+    steps = ["分情况讨论。", "如果奖品在红盒：红盒的话为真，黄盒的话也为真，有两句真话，不行。",
+             "如果奖品在黄盒：红盒的话为假，黄盒的话为假，蓝盒的话为真，只有一句真话，符合。",
+             "如果奖品在蓝盒：红盒的话为假，黄盒的话为真，蓝盒的话也为真，两句真话，不行。",
+             "所以奖品在黄盒里。", "再核对一遍：奖品在黄盒时，只有蓝盒上的话是真的，确实只有一句真话。"]  # fmt: skip
+    question = ("红、黄、蓝三个盒子，只有一个里面有奖品。红盒上写“奖品在这里”，黄盒上写“奖品不在这里”，"
+                "蓝盒上写“奖品不在红盒”。只有一句话是真的，奖品在哪个盒子里？")  # fmt: skip
+    mol = _mol(question, steps)
+    assert _target(mol, 5) == 2
+    assert [s.role == "exploration" for s in mol.doc.steps[1:4]] == [True, True, True]

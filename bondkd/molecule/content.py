@@ -40,6 +40,11 @@ _CITES = re.compile(
 _ZH_DIGITS = {c: k for k, c in enumerate("一二三四五六七八九十", start=1)}
 # A function applied to plain arguments: "f(0)", "C(4,2)", "ln(419,430)", "len(a)".
 _APPLIED = re.compile(r"(?<![\w\\])([A-Za-z][A-Za-z0-9_]{0,7})\(([\w.,，]{1,12})\)")
+# A power written out: "2^5", "2¹⁸" (its base and exponent are no values of their own).
+_POWER_FORM = re.compile(
+    r"(?<![\w.^])(\d{1,6})(?:[ \t]?\^[ \t]?(\d{1,4})|([⁰¹²³⁴⁵⁶⁷⁸⁹]{1,4}))(?![\d.^])"
+)
+_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 _DEFINES = re.compile(r"[ \t]{0,2}(?:=(?!=)|≈|is |equals )")
 # What a check names as checked: "make sure the formula is right", "double-check the time
 # conversion". (Chinese names read as character pairs say too little: 核对甲的情况.)
@@ -172,8 +177,8 @@ def read(text: str) -> Content:
         else frozenset(),
         cited=_cited(text),
         checked=frozenset(t for m in _CHECKED.finditer(text) for t in quantities.terms(m.group(1))),
-        applied=frozenset(_applied(m) for m in _APPLIED.finditer(text)),
-        defined=frozenset(_applied(m) for m in _APPLIED.finditer(text) if _defines(text, m)),
+        applied=frozenset(_forms(text)),
+        defined=frozenset(f for f, m in _forms(text).items() if _defines(text, m)),
         claims=tuple(  # cached: the conflicts read the same calculations
             dict.fromkeys(
                 ("".join(a.expr.split()), a.value)
@@ -184,8 +189,12 @@ def read(text: str) -> Content:
     )
 
 
-def _applied(m: re.Match[str]) -> str:
-    return f"{m.group(1).lower()}({m.group(2).replace('，', ',')})"
+def _forms(text: str) -> dict[str, re.Match[str]]:
+    """Function applications ("f(0)", "C(4,2)") in `text` by their canonical form, each
+    with where it is last written."""
+    return {
+        f"{m.group(1).lower()}({m.group(2).replace('，', ',')})": m for m in _APPLIED.finditer(text)
+    }
 
 
 def _defines(text: str, m: re.Match[str]) -> bool:

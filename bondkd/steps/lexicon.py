@@ -150,7 +150,7 @@ SUPPOSES_RE = re.compile(
 )
 # A case that fails: "…, a contradiction", "不符合", "Two truths, so no."
 CASE_FAILS_RE = re.compile(
-    r"矛盾|不符合|不成立|不满足|不可能|(?<![\w'’])(?:contradict\w*|impossible|fails|so no"
+    r"矛盾|不符合|不成立|不满足|不可能|不行|行不通|说不通|(?<![\w'’])(?:contradict\w*|impossible|fails|so no"
     r"|(?:does ?n['’]t|does not) (?:work|fit|hold))(?![\w'’])",
     re.IGNORECASE,
 )
@@ -161,8 +161,8 @@ CASE_FAILS_RE = re.compile(
 # deduction ("如果一个物体是金属，它就能导电") settles nothing.
 _CASE_OPENING = re.compile(r"\s{0,3}(?:如果|假如|要是|if(?![\w'’]))", re.IGNORECASE)
 _CASE_VERDICT = re.compile(
-    r"不?符合|矛盾|不?成立|不?满足|(?<![\w'’])(?:consistent|contradict\w*|impossible|works"
-    r"|fits|fails)(?![\w'’])",
+    r"不?符合|矛盾|不?成立|不?满足|不行|行不通|说不通"
+    r"|(?<![\w'’])(?:consistent|contradict\w*|impossible|works|fits|fails)(?![\w'’])",
     re.IGNORECASE,
 )
 
