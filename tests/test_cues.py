@@ -201,6 +201,7 @@ def test_a_contradiction_with_earlier_work_is_a_reflection():
         ("Ann has 12, which is also 5 more than Tom.", None),
         ("再摸一个，不管是什么颜色，都会和前面某个颜色相同。", None),
         ("所以是 12，与前面算的一致。", "reflection"),
+        ("And now 40 is 4 times 10, so the first condition holds too.", "reflection"),
     ],
 )
 def test_verdicts_and_cases(text, kind):

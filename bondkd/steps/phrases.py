@@ -191,6 +191,7 @@ REFLECTION_ANYWHERE_EN = [
     r"(?<=[,;] )(?:so |and )?yes(?=[,.!])",  # "…, so yes, the two changes cancel."
     r"(?:also|again|still) (?:correct|right|true)(?=[ \t]*[.!;]|$)",  # "…= 360°, also correct."
     # "2 of 6, which is also 1/3." (not "which is also 5 more than Tom")
+    r"(?:holds|works|fits|checks out) (?:too|as well)",  # "so the first condition holds too"
     r"(?:which|that|this|it)(?:['’]s| is) also \$?\d+(?:[.,/]\d+)?"
     r"(?!\d|[.,/]\d| (?:more|less|fewer|times|greater|smaller|higher|lower|larger)(?![\w'’]))",
     # verdicts: "So the list of 6 is complete.", "…, as it should be for parallel.", "and the
