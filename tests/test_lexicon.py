@@ -290,6 +290,7 @@ def test_no_cue_fragment_matches_nothing():
         ("Hmm, I forgot to subtract the 5 people who left.", True),
         ("Actually, TH also has a head — I missed it.", True),
         ("等等，降价是在涨价后的基础上降的，不能直接抵消。", True),
+        ("这里我们不能简单地消去 4b，因为 1/(2 - b) 不等于 0。", True),
         ("Wait, we can't just average the two speeds.", True),
         ("Wait, maybe I missed a case somewhere.", False),
         ("等等，我漏了周末的两天，应该是 9 天。", True),

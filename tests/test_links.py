@@ -518,3 +518,15 @@ def test_a_case_that_does_not_work_is_closed():
     mol = _mol(question, steps)
     assert _target(mol, 5) == 2
     assert [s.role == "exploration" for s in mol.doc.steps[1:4]] == [True, True, True]
+
+
+def test_going_back_to_the_original_equation_and_a_wrong_assumption_point_where_written():
+    steps = ["给定的等式是：", "a^2 * b + 1/(a - b) = 4b", "两边乘以 (a - b)，得到 a^2 b (a − b) + 1 = 4b (a − b)。",
+             "试一试 a = 2：4b + 1/(2 − b) = 4b。", "于是 1/(2 − b) = 0，这是不可能的。",
+             "这意味着我们的假设 a = 2 是错误的。", "让我们回到原始等式并重新审视它："]  # fmt: skip
+    mol = _mol("已知 a^2 b + 1/(a − b) = 4b，求 a + 2b。", steps)
+    assert _target(mol, 5) == 3  # where a = 2 was assumed, not the step just before
+    assert mol.steps[5].kind == "correction"
+    assert _target(mol, 6) == 1  # the equation the work started from
+    assert content.read("Let me go back to the original equation.").original
+    assert not content.read("代入原方程检验：左边 = 右边。").original

@@ -31,6 +31,7 @@ _COEFFICIENT = re.compile(r"[a-dijknp-ru-z](?![A-Za-z])")
 # A rejected expression ("不是 6x − 5") runs to the end of its clause.
 _FORM_END = re.compile(r"[,，。;；!！?？\n]")
 _CONTINUATION = frozenset("=+-*/×÷·)）,，")  # what a step opening mid-expression begins with
+_ASSIGNED = re.compile(r"(?<![\w'’])[A-Za-z][ \t]?=[ \t]?$")  # "a = " before a number
 _COMPACT = str.maketrans({"−": "-", "×": "*", "÷": "/", "（": "(", "）": ")"})
 # A step named by its number ("From step 3, …", "I see, step 3 was wrong", 再看一下第一步),
 # counted from 1 as people and "Step N." labels count.
@@ -38,6 +39,14 @@ _CITES = re.compile(
     r"(?<![\w'’])step (\d{1,3})(?![\d.,]\d)|第([一二三四五六七八九十]|\d{1,3})步", re.IGNORECASE
 )
 _ZH_DIGITS = {c: k for k, c in enumerate("一二三四五六七八九十", start=1)}
+# Going back to the equation the work started from: "让我们回到原始等式", "go back to the
+# original equation" (substituting into it, "代入原方程", checks a solution instead).
+_ORIGINAL = re.compile(
+    r"(?:回到|重新审视|重新看)(?:原始|原来的?|最初的?|一开始的?)(?:等式|方程|式子)"
+    r"|(?<![\w'’])(?:go|going|come|coming) back to the (?:original|initial|starting|given) "
+    r"(?:equation|expression|formula)",
+    re.IGNORECASE,
+)
 # A function applied to plain arguments: "f(0)", "C(4,2)", "ln(419,430)", "len(a)".
 _APPLIED = re.compile(r"(?<![\w\\])([A-Za-z][A-Za-z0-9_]{0,7})\(([\w.,，]{1,12})\)")
 # A power written out: "2^5", "2¹⁸" (its base and exponent are no values of their own).
@@ -86,6 +95,7 @@ class Content:
     # it states a value of ("f(2) = f(1) + f(0)" defines f(2))
     applied: frozenset[str] = frozenset()
     defined: frozenset[str] = frozenset()
+    original: bool = False  # it goes back to the original equation ("回到原始等式")
 
 
 def compact(text: str) -> str:
@@ -152,6 +162,10 @@ def read(text: str) -> Content:
         # "4 × 13 算错了": the calculation was wrong, not the 13 it starts from.
         forms.add(compact(in_expr[k]))
         blamed = set()
+    elif named and (m := _ASSIGNED.search(text, max(0, named[-1].start - 6), named[-1].start)):
+        # "我们的假设 a = 2 是错误的": the assignment was wrong, wherever it was first made
+        forms.add(compact(text[m.start() : named[-1].end]))
+        blamed = set()
     return Content(
         values=frozenset(quantities.canon(q.value) for k, q in enumerate(found) if k not in parts)
         | set(fractions.values()),
@@ -179,6 +193,7 @@ def read(text: str) -> Content:
         checked=frozenset(t for m in _CHECKED.finditer(text) for t in quantities.terms(m.group(1))),
         applied=frozenset(_forms(text)),
         defined=frozenset(f for f, m in _forms(text).items() if _defines(text, m)),
+        original=_ORIGINAL.search(text) is not None,
         claims=tuple(  # cached: the conflicts read the same calculations
             dict.fromkeys(
                 ("".join(a.expr.split()), a.value)

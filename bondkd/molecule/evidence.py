@@ -83,6 +83,7 @@ RERUN_GAP, RERUN = 3, 6
 # Steps back that a comparison of methods, or a rejected expression, looks for its origin.
 LOOKBACK = 256
 OPERAND = re.compile(r"\d+(?:\.\d+)?")  # the numbers of a canonical expression ("4*118")
+_LETTER = re.compile(r"[A-Za-z]")
 _FRACTION = re.compile(r"(?<![\d.])(\d+)/(\d+)(?![\d.])")  # "8/3" in "8/3*1/6"
 # Steps back that a rejected operation ("应该减去，不是加上") looks for the expression using it.
 OP_LOOKBACK = 6
@@ -143,6 +144,7 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
     first: dict[str, int] = {}
     stated: dict[str, int] = {}  # value -> latest step writing it
     expr_first: dict[str, int] = {}
+    equation: int | None = None  # the first step writing an equation in letters
     applied: dict[str, int] = {}  # function application -> where its value was stated
     defined: set[str] = set()  # applications whose value a step stated
     term_first: dict[str, int] = {}
@@ -328,7 +330,12 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
                 t for t in c.terms if _variable(t) and t not in term_first and t not in asked_terms
             )
         )
-        cites.append(c.cited - 1 if c.cited is not None and 0 < c.cited <= j else None)
+        if c.original and equation is not None:  # "回到原始等式": the first equation written
+            cites.append(equation)
+        else:
+            cites.append(c.cited - 1 if c.cited is not None and 0 < c.cited <= j else None)
+        if equation is None and "=" in texts[j] and _LETTER.search(texts[j]):
+            equation = j
         for t in c.terms:
             term_first.setdefault(t, j)
             term_last[t] = j
