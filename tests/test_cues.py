@@ -202,6 +202,8 @@ def test_a_contradiction_with_earlier_work_is_a_reflection():
         ("再摸一个，不管是什么颜色，都会和前面某个颜色相同。", None),
         ("所以是 12，与前面算的一致。", "reflection"),
         ("And now 40 is 4 times 10, so the first condition holds too.", "reflection"),
+        ("但是这两个方程都不可能成立，因为sqrt(3)是一个正数。", "reflection"),
+        ("由于sinA和cosA是角A的正弦和余弦值，它们不可能同时为零。", None),
     ],
 )
 def test_verdicts_and_cases(text, kind):

@@ -275,6 +275,7 @@ REFLECTION_ANYWHERE_ZH = [
     # a correction (says_wrong turns it down: no place named).
     r"犯了?(?:一个|什么)?(?:错误|失误)",
     r"矛盾|这是不可能的|这不可能|重新(?:审视|考虑|评估)|回到(?:原始|原来|最初|前面)",
+    r"都不(?:可能|能)成立",  # "但是这两个方程都不可能成立": a verdict on the equations just found
     r"符合(?:直觉|常识|预期|实际)|合不合理|是否合理|合理吗",  # "这也符合直觉", "我想想这个结果合不合理"
     r"[数算]一遍",  # a recount: "让我直接列出来数一遍：……"
 ]
