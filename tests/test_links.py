@@ -530,3 +530,16 @@ def test_going_back_to_the_original_equation_and_a_wrong_assumption_point_where_
     assert _target(mol, 6) == 1  # the equation the work started from
     assert content.read("Let me go back to the original equation.").original
     assert not content.read("代入原方程检验：左边 = 右边。").original
+
+
+def test_a_calculation_in_words_is_an_expression_and_redone_alike_redoes_no_other():
+    assert content.read("So 12 times 167 is 2004.").exprs == {"12*167"}
+    assert content.read("2004 divided by 12 is 167").exprs == {"2004/12"}
+    assert content.read("Ann has 3 times as many").exprs == set()
+    steps = ["Step 1. 12 goes into 84 seven times because 12 * 7 = 84.",
+             "Step 2. So, adding that to the quotient: 160 + 7 = 167.",
+             "Step 3. Therefore, 12 times 167 is 2004, and the remainder is 0.",
+             "Step 4. Wait, but that can't be right because 12 times 167 is 2004, which is exactly "
+             "divisible by 12."]  # fmt: skip
+    mol = _mol("What is the remainder when 2004 is divided by 12?", steps)
+    assert _target(mol, 3) == 2  # not "12 * 7" with one number changed

@@ -24,6 +24,9 @@ _REJECT_SPAN = 32  # characters before a number that may reject it ("not of the 
 _QUALIFIES_AFTER = re.compile(r"[ \t]?(?:的|倍|times\b|more\b|less\b|fewer\b)", re.IGNORECASE)
 _POWER = re.compile(r"\)?\^")  # the number before is a base: "2^10", "(2^3)^3"
 _OPERATOR = re.compile(r"[ \t]?([-−–+*/×÷·xX])[ \t]?$")
+# "12 times 167", "2004 divided by 12": an operator in words between two numbers
+_WORD_OPERATOR = re.compile(r"[ \t](times|plus|minus|divided by|multiplied by)[ \t]", re.IGNORECASE)
+_WORD_OPS = {"times": "*", "plus": "+", "minus": "-", "divided by": "/", "multiplied by": "*"}
 _OP_CANON = str.maketrans({"×": "*", "·": "*", "x": "*", "X": "*", "÷": "/", "−": "-", "–": "-"})
 # A number glued to a variable ("6x", "2y") is its coefficient, not a value of the
 # reasoning: "3(2x − 5) = 6x − 5" computes no 6. Units ("5m", "2s", "3h") stay values.
@@ -141,14 +144,14 @@ def read(text: str) -> Content:
         ) and not _QUALIFIES_AFTER.match(text, q.end):
             rejected.add(c)
         gap = text[prev_end : q.start] if prev_end >= 0 else ""
-        op = _OPERATOR.match(gap) if len(gap) <= 3 else None
+        op = _OPERATOR.match(gap) if len(gap) <= 3 else _WORD_OPERATOR.fullmatch(gap)
         if _POWER.match(text, q.end) or text[q.start - 1 : q.start] == "^":
             # A base or an exponent ("2^10", "(2^3)^3 × 2") is no operand of ours: "3 × 2"
             # read out of "(2^3)^3 × 2" would be a calculation the step never made.
             finish()
             run, run_at = [], []
         elif run and op:
-            run += [op.group(1).translate(_OP_CANON), c]
+            run += [_WORD_OPS.get(op.group(1).lower(), op.group(1)).translate(_OP_CANON), c]
             run_at.append(k)
             if gap == "/" and _fraction(text, found, k):
                 fractions[f"{run[-3]}/{c}"] = quantities.canon(found[k - 1].value / q.value)

@@ -181,6 +181,8 @@ def _redoes(ev: Evidence, j: int, window: range) -> int | None:
     """The latest step in `window` that wrote one of step j's calculations with the same
     numbers and another operator, or with the same operators and one number changed; or
     None."""
+    if any(ev.contents[i].exprs & ev.contents[j].exprs for i in window):
+        return None  # it writes a recent calculation again as it was: no other one redone
     mine = [(OPERAND.findall(e), re.sub(OPERAND, "#", e)) for e in ev.contents[j].exprs]
     for i in reversed(window):
         for e in ev.contents[i].exprs - ev.contents[j].exprs:
