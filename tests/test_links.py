@@ -543,3 +543,16 @@ def test_a_calculation_in_words_is_an_expression_and_redone_alike_redoes_no_othe
              "divisible by 12."]  # fmt: skip
     mol = _mol("What is the remainder when 2004 is divided by 12?", steps)
     assert _target(mol, 3) == 2  # not "12 * 7" with one number changed
+
+
+def test_the_work_after_a_correction_reruns_no_check():
+    # "1,200 / 40 = 30" again, six steps on, is the time to fill (net rate 40), not a re-run
+    # of pipe A's rate: the steps after a correction redo the work it replaced.
+    steps = ["Pipe A: 1,200 / 40 = 30 litres per minute.", "Pipe B: 1,200 / 60 = 20 litres per minute.",
+             "The drain: 1,200 / 120 = 10 litres per minute out.",
+             "Net rate: 30 + 20 + 10 = 60 litres per minute.",
+             "Hmm, wait. The drain takes water out, so it should be subtracted, not added.",
+             "Net rate: 30 + 20 − 10 = 40 litres per minute.", "Time to fill: 1,200 / 40 = 30 minutes."]  # fmt: skip
+    mol = _mol("A 1,200-litre tank: pipe A fills it in 40 min, B in 60, a drain empties it in 120.",
+               steps)  # fmt: skip
+    assert mol.steps[6].role != "reflection"

@@ -118,7 +118,11 @@ def reflecting(ev: Evidence, behaviour: Sequence[str | None]) -> list[bool]:
             or bool(ev.redos[k] and not _carries(k, behaviour))
             or (ev.reruns[k] is not None and check is not None and k - check <= RERUN)
         )
-        check = k if out[-1] else None if b == "exploration" else check
+        # the steps after a correction redo the work it replaced: they re-run no check
+        if out[-1]:
+            check = None if corrects(ev, k) else k
+        elif b == "exploration":
+            check = None
     return out
 
 
