@@ -52,11 +52,6 @@ _ORIGINAL = re.compile(
 )
 # A function applied to plain arguments: "f(0)", "C(4,2)", "ln(419,430)", "len(a)".
 _APPLIED = re.compile(r"(?<![\w\\])([A-Za-z][A-Za-z0-9_]{0,7})\(([\w.,，]{1,12})\)")
-# A power written out: "2^5", "2¹⁸" (its base and exponent are no values of their own).
-_POWER_FORM = re.compile(
-    r"(?<![\w.^])(\d{1,6})(?:[ \t]?\^[ \t]?(\d{1,4})|([⁰¹²³⁴⁵⁶⁷⁸⁹]{1,4}))(?![\d.^])"
-)
-_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 _DEFINES = re.compile(r"[ \t]{0,2}(?:=(?!=)|≈|is |equals )")
 # What a check names as checked: "make sure the formula is right", "double-check the time
 # conversion". (Chinese names read as character pairs say too little: 核对甲的情况.)

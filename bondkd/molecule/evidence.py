@@ -21,6 +21,10 @@ Evidence that step j points at an earlier step i (`gather`), summed:
 | a value first written in i, not computed there     | 0.5 (0.15 ≤ 9)|
 | a result of j's calculation, computed in i before  | + 0.5 (> 9)   |
 | (a check arrives at what it checks; `_tested`)     |               |
+| a function applied ("f(0)") whose value i stated,  | 1.0           |
+| else that i first wrote                            |               |
+| (deduction) a new value of j's that is one of the  | 0.8           |
+| last 3 steps' values in another unit (× ÷ 1000 …)  |               |
 | a calculation of j's that comes back to a given    | 1.0           |
 | ("6 × 9 = 54"): i computed its latest operand      |               |
 | a rare term first written in i                     | 0.3, ≤ 0.9    |
@@ -28,7 +32,7 @@ Evidence that step j points at an earlier step i (`gather`), summed:
 | formula is right"), first written in i             |               |
 
 What a step states is read by `bondkd.molecule.content`. Values and terms of the question
-have no origin step (and a rejected given corrects nothing, unless the step just before
+have no origin step (and a rejected given corrects nothing, unless one of the two steps before
 computed with it: "10 / 50 = 20%", then "relative to the original price, 40, not 50");
 single digits are weak (they are indices and counts everywhere); a value blamed ("I wrote
 86, but that's wrong") counts as rejected. A calculation redone with another value ("Actually, 0.15 × 240 is 36") takes
@@ -261,9 +265,8 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
                 u[i] += k * STRENGTH["restated"]
         # A result reached again is what a check arrives at: the step that computed it is
         # the one checked, more than those of the numbers it starts from ("(20 + 60) ÷ 500
-        # = 16%, 结果一致" checks the 16%, not the 20 + 60).
-        # The value its last calculation ends with counts however small ("6 − 2 − 2 + 1 = 3,
-        # 结果一致").
+        # = 16%, 结果一致" checks the 16%, not the 20 + 60); the value its last calculation
+        # ends with counts however small ("6 − 2 − 2 + 1 = 3, 结果一致").
         end = quantities.canon(c.claims[-1][1]) if c.claims else None
         for v in sorted(c.results - asked_values) if c.claims else ():
             if (i := producer.get(v)) is not None and (v == end or not small(v)):
