@@ -164,6 +164,7 @@ def read(text: str) -> Content:
         # "我们的假设 a = 2 是错误的": the assignment was wrong, wherever it was first made
         forms.add(compact(text[m.start() : named[-1].end]))
         blamed = set()
+    applied = _forms(text)
     return Content(
         values=frozenset(quantities.canon(q.value) for k, q in enumerate(found) if k not in parts)
         | set(fractions.values()),
@@ -189,8 +190,8 @@ def read(text: str) -> Content:
         else frozenset(),
         cited=_cited(text),
         checked=frozenset(t for m in _CHECKED.finditer(text) for t in quantities.terms(m.group(1))),
-        applied=frozenset(_forms(text)),
-        defined=frozenset(f for f, m in _forms(text).items() if _defines(text, m)),
+        applied=frozenset(applied),
+        defined=frozenset(f for f, m in applied.items() if _defines(text, m)),
         original=_ORIGINAL.search(text) is not None,
         claims=tuple(  # cached: the conflicts read the same calculations
             dict.fromkeys(
