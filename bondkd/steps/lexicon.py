@@ -26,6 +26,7 @@ import re
 from functools import lru_cache
 
 from bondkd.steps.phrases import (
+    AGAIN,
     AGREES,
     ALTERNATIVE_EN,
     ALTERNATIVE_ZH,
@@ -89,11 +90,12 @@ def _opening(en: list[str], zh: list[str]) -> re.Pattern[str]:
 
 OPENING_RE: dict[str, re.Pattern[str]] = {k: _opening(*v) for k, v in PHRASES.items()}
 _PREFIX_RE = re.compile(_PREFIX, re.IGNORECASE)
-# Every phrase starts at a letter (or the "=" of "= 24 again"): a position that holds
-# neither is passed over without trying the hundred alternatives.
+# Every phrase starts at a letter: a position that holds none is passed over without trying
+# the hundred alternatives ("= 24 again" and a check mark have branches of their own, so a
+# run of "=" costs one try each).
 REFLECTION_ANYWHERE_RE = re.compile(
-    rf"(?=[^\W\d_]|[=✓✔☑])(?:(?<![\w'’])(?:{alternation(REFLECTION_ANYWHERE_EN)})(?![\w'’])"
-    rf"|{alternation(REFLECTION_ANYWHERE_ZH)}|{CHECKMARK})",
+    rf"(?=[^\W\d_])(?:(?<![\w'’])(?:{alternation(REFLECTION_ANYWHERE_EN)})(?![\w'’])"
+    rf"|{alternation(REFLECTION_ANYWHERE_ZH)})|={AGAIN}|{CHECKMARK}",
     re.IGNORECASE,
 )
 

@@ -181,6 +181,9 @@ LOOKS_BACK_EN = [
     r"|confusion|attempt)",
 ]
 LOOKS_BACK_ZH = [r"(?:之前|前面|刚才|原来|一开始)(?:我们)?(?:算|得|求|写|认为|以为|假设)"]
+# A value reached again, after "so", "is" or "=" ("so 24 minutes again", "= 3/4 as well"),
+# closing the clause: "subtract 5 again, then" is not one.
+AGAIN = r"\s*\$?\d[\d,.]*(?:\s+[a-z]+){0,2}\s+(?:again|as well)(?=[ \t]*(?:[.!;,)]|$))"
 REFLECTION_ANYWHERE_EN = [
     r"let(?:'s|’s| me| us)(?: also| quickly| now| just| first| again| carefully)?"
     r" (?:double[- ]?check|re-?check|check|verify|confirm|make sure|reconsider|re-?examine)",
@@ -233,8 +236,7 @@ REFLECTION_ANYWHERE_EN = [
     r" (?:agrees?|match(?:es)?) with",
     # The same value reached again ("so 24 minutes again", "1 − 1/4 = 3/4, the same as
     # counting"); closing the clause, so "subtract 5 again, then" is not one.
-    r"(?:so|gives?|got|get|is|=)\s*\$?\d[\d,.]*(?:\s+[a-z]+){0,2}\s+(?:again|as well)"
-    r"(?=[ \t]*(?:[.!;,)]|$))",
+    rf"(?:so|gives?|got|get|is){AGAIN}",
     r"same as (?:by )?[a-z]+ing(?=[ \t]*(?:[.!;,)]|$))|again (?:gives|yields|comes to|equals)",
     r"(?:the )?same (?:answer|result|value|total|count|number|probability)(?=[ \t]*(?:[.!;,)]|$))",
     # after a clause, up to two blanks on (each alternative starts at a letter or "=":
