@@ -153,6 +153,23 @@ def test_a_rejected_operation_corrects_the_step_that_first_wrote_it(question, st
             2,
             1,
         ),
+        (  # a rejected given: the calculation two steps back that computed with it
+            "A 1500 W kettle runs for 4 minutes. How much energy does it use?",
+            ["Energy = power × time = 1500 × 4 = 6000 J.", "That's 6 kJ.",
+             "Wait, the time has to be in seconds: 4 minutes is 240 s, not 4.",
+             "So the energy is 1500 × 240 = 360,000 J."],
+            2,
+            0,
+        ),
+        (  # 25.5 is one digit from both 24.5 and 26.5: the step whose "3 × 8.5" it writes
+            # again, where "3 × 8 = 24" is computed, not 24.5 rounded
+            "妈妈买了 3 千克苹果，每千克 8.5 元，付了 50 元，应找回多少钱？",
+            ["苹果一共 3 × 8.5 = 24.5 元。", "应找回 50 − 24.5 = 26.5 元。",
+             "嗯，我再算一下 3 × 8.5：3 × 8 = 24，3 × 0.5 = 1.5，合起来 25.5 元，刚才算错了。",
+             "所以应找回 50 − 25.5 = 24.5 元。"],
+            2,
+            0,
+        ),
     ],
 )  # fmt: skip
 def test_a_correction_takes_back_the_calculation_it_redoes(question, steps, j, target):
