@@ -57,6 +57,10 @@ FORMS = [
     ("折后价是 350×0.8，即 280 元。", "折后价是 350×0.8，即 270 元。"),
     ("Hmm, 7.20 + 1.15 should be 8.35.", "Hmm, 7.20 + 1.15 should be 8.45."),
     ("87 − 29 应该是 58 元。", "87 − 29 应该是 68 元。"),
+    ("Therefore, 12 times 167 is 2004.", "Therefore, 12 times 167 is 2014."),
+    ("6 multiplied by 7 is 42", "6 multiplied by 7 is 48"),
+    ("2004 divided by 12 equals 167.", "2004 divided by 12 equals 176."),
+    ("3 plus 4 is 7 and 10 minus 3 is 7", "3 plus 4 is 7 and 10 minus 3 is 6"),
 ]
 
 
@@ -108,6 +112,9 @@ def test_the_right_value_is_what_the_expression_gives():
         "3 × 4 = 12 + 2 = 14",  # a running total
         "3182 - 319 + 1 = 3182 - 319 = 2863; 2863 + 1 = 2864.",
         "5 × 3 is 15 more than Tom",  # a comparison, not a value
+        "She has 3 times as many as Tom, which is 12.",  # "times" with no second operand
+        "I tried 5 times, which is 10 minutes",
+        "12 is 3 times 4",  # "is" states the value of the side with the arithmetic
         "I bought 3 × 4 boxes, which is 13 more than Tom.",
         "= 12x",
         "3² = 9",
@@ -186,6 +193,8 @@ _HOSTILE = [
     "not " * 8000 + "3 * 4 = 1",
     "3 × 4 = 12, " * 3000,
     "十二乘以三等于三十六。" * 2000,
+    "3 times " * 6000 + "is 5",
+    "6 multiplied by " * 4000 + "2 is 1",
     "g/mol " * 6000,
 ]
 

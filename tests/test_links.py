@@ -312,6 +312,7 @@ def test_a_check_naming_what_it_checks_points_where_that_was_first_written(steps
         "Wait, but earlier I thought it would be 20 bits because it's 5 hex digits of 4 bits.",
         "But then, why did I initially think it would be 20 bits?",
         "等等，我之前算得是 20 位，因为 5 个十六进制数字各 4 位。",
+        "But earlier, by converting each hex digit to base-2, I found that it's 20 bits.",
     ],
 )
 def test_a_check_looking_back_at_earlier_work_points_there(look_back):

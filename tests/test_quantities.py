@@ -235,6 +235,13 @@ def test_place_values_and_digit_counts_are_no_numbers():
     assert [q.value for q in Q.numbers("三位老师和十位同学")] == [3, 10]
 
 
+def test_number_bases_are_no_numbers():
+    # a way of writing numbers, not a quantity; a triangle's base of 10 is one
+    text = "Convert 42 from base 10 to base-8: 52. In base 2, it is 101010. 十六进制的 10 是 16"
+    assert [q.value for q in Q.numbers(text)] == [42, 52, 101010, 10, 16]
+    assert [q.value for q in Q.numbers("a triangle with base 10 and height 6")] == [10, 6]
+
+
 def test_results_chinese_and_conclusions():
     assert [q.value for q in Q.results("所以 3x 等于36，这个数是 11。")] == [36, 11]
     assert [q.value for q in Q.results("所以一共可以装满 73 箱。")] == [73]

@@ -62,9 +62,12 @@ _CLASSIFIER = re.compile(
     r"[个只条本张块元支件种双名位人次天年月日岁斤克米升吨箱排棵辆瓶杯盒包袋页道题份倍层栋户颗粒根把台间座首篇组套节]"
     r"|分钟|小时|秒|公里|公斤|千克|千米|厘米|毫米|毫升"
 )
+# A number base names a way of writing numbers, no quantity: "base-10", "in base 8", 十六进制.
+_BASE_BEFORE = re.compile(r"(?:base-|(?:in|to|from|log|logarithm) base )$", re.IGNORECASE)
+_BASE_AFTER = re.compile(r"[ \t]?进制")
 # Place values and digit counts name no quantity: "三位数" (a three-digit number), "十位上的
 # 数字" (the tens digit), "百位不能是 0".
-_PLACE = re.compile(r"位数|(?<=[个十百千万])位(?!同学|老师|客人|朋友|工人|学生|顾客|乘客)")
+_PLACE = re.compile(r"位数|进制|(?<=[个十百千万])位(?!同学|老师|客人|朋友|工人|学生|顾客|乘客)")
 # "甲乙两人", "A、B两车": the count of the parties just named, not a quantity to use.
 _NAMED_BEFORE = re.compile(r"[甲乙丙丁A-Z][、和与]?[甲乙丙丁A-Z]$")
 _WHOLE = re.compile(
@@ -293,7 +296,12 @@ def _scan_text(text: str, include_annotations: bool = False) -> tuple[Quantity, 
         if kind == "ann" or (start and norm[start - 1] == "第"):
             continue
         if kind == "num":
-            if m.start("body") in markers or _ORDINAL.match(norm, m.end("body")):
+            if (
+                m.start("body") in markers
+                or _ORDINAL.match(norm, m.end("body"))
+                or _BASE_BEFORE.search(norm, max(0, start - 16), start)
+                or _BASE_AFTER.match(norm, end)
+            ):
                 continue
             v = float(m.group("body").replace(",", "")) * _BIG[m.group("big") or ""]
         elif kind == "zh":

@@ -1,6 +1,7 @@
 """Arithmetic claims written in plain text: `23 × 18 = 424`, `5 * 3 is 15`, chains
 `a + b = c + d = e`, `15% of 240 = 36`, `3/4 of 20 is 15`, LaTeX (`\\frac{3}{4} \\times 20
-= 15`, `3 \\cdot 4 = 12`) and Chinese (`12 乘以 3 等于 36`, `240 的 15% 是 36`).
+= 15`, `3 \\cdot 4 = 12`), operators in words (`12 times 167 is 2004`) and Chinese (`12 乘以 3
+等于 36`, `240 的 15% 是 36`).
 
 Each checkable link of a claim becomes an `Annotation(expr, value, stated=None, start,
 end)`: `expr` is the side with the arithmetic and `value` what the text says it equals, so
@@ -45,7 +46,8 @@ _TOKEN = re.compile(
     rf"|(?P<zh>[{_ZHN}]+)"
     r"|(?P<skip>[ \t&]+|\$(?=[ ]?\d)|\\[$,;! ]|\\quad(?![A-Za-z]))"
     r"|(?P<delim>\\[()\[\]]|\$)"  # LaTeX math delimiters bound a claim
-    r"|(?P<op>\*\*|[-+*/×÷·⋅^]|\\(?:times|cdot|div)(?![A-Za-z])|乘以|除以|加上|减去|[乘加减])"
+    r"|(?P<op>\*\*|[-+*/×÷·⋅^]|\\(?:times|cdot|div)(?![A-Za-z])|乘以|除以|加上|减去|[乘加减]"
+    r"|(?<![A-Za-z])(?:times|multiplied[ ]by|divided[ ]by|plus|minus)(?![A-Za-z]))"
     r"|(?P<lp>[({]|\\left\()"
     r"|(?P<rp>[)}]|\\right\))"
     r"|(?P<eq>=)"
@@ -58,7 +60,8 @@ _TOKEN = re.compile(
 )
 _OP_EXPR = {"×": "*", "·": "*", "⋅": "*", "÷": "/", "^": "**", "乘": "*", "加": "+", "减": "-"}
 _OP_EXPR |= {"\\times": "*", "\\cdot": "*", "\\div": "/", "乘以": "*", "除以": "/"}
-_OP_EXPR |= {"加上": "+", "减去": "-"}
+_OP_EXPR |= {"加上": "+", "减去": "-", "times": "*", "multiplied by": "*", "divided by": "/"}
+_OP_EXPR |= {"plus": "+", "minus": "-"}
 # Words after a result that make it a comparison, not a value: "is 3 times as many".
 _COMPARE = re.compile(
     r"[ ]?(?:times|more|less|fewer|greater|larger|smaller|higher|lower|percent|of|倍|多|少|的)",

@@ -172,6 +172,9 @@ PHRASES: dict[str, tuple[list[str], list[str]]] = {
 LOOKS_BACK_EN = [
     r"(?:earlier|before|previously|initially|originally|at first),? (?:i|we) (?:thought|got"
     r"|said|assumed|found|computed|calculated|had|wrote|considered|treated|converted|used)",
+    # "But earlier, by converting to base-10, I found that it's 19 bits."
+    r"(?:earlier|previously|initially|originally|at first), [^.,;!?\n]{1,40}, (?:i|we) (?:thought"
+    r"|got|found|computed|calculated|had)",
     r"(?:i|we) (?:initially|originally|first|earlier) (?:thought|got|said|assumed|found"
     r"|computed|calculated|had|wrote|considered)",
     r"did (?:i|we) (?:initially|originally|first) (?:think|get|say|assume|find|compute"
