@@ -220,6 +220,8 @@ def test_verdicts_and_cases(text, kind):
         ("用组合数核对：C(3,2) ÷ C(5,2) = 3/10，结果一致。", True),
         ("Let me double-check by counting differently: from 10:50 to 12:00 is 70 minutes.", True),
         ("Hmm, let me double-check with the average speed.", True),
+        ("Let me double-check the first part with the average speed: (0 + 24) / 2 = 12.", True),
+        ("换成分米再算一遍：5 × 4 × 3 = 60 立方分米，也就是 60 升。", True),
         ("Another way to see it: the tank is 60% empty, and 0.6 × 250 = 150. Same answer.", True),
         ("But let me try another approach to verify.", True),
         ("I could also do it in one go: 40 × 0.85 × 1.08 = 36.72. Same thing.", True),

@@ -161,6 +161,11 @@ def test_has_cue_finds_reflection_mid_sentence_only() -> None:
     assert has_cue("That is 12 pairs, so 24 divisors, the same as the formula gave.", "reflection")
     assert has_cue("So $49.14 is in the right range.", "reflection")
     assert has_cue("解得 t = 3，两种方法结果一致。", "reflection")
+    assert has_cue("48 is twice 24, so it works.", "reflection")
+    assert has_cue("两人每天做 5 份，36 ÷ 5 = 7.2 天，和前面一样。", "reflection")
+    # "as before, let x be …" goes on alike; "it works 8 hours a day" states a fact
+    assert not has_cue("和前面一样，设工程总量为 1。", "reflection")
+    assert not has_cue("The pump works 8 hours, so it works harder than the fan.", "reflection")
     assert has_cue("And the door: 2 × 0.9 = 1.8. Correct.", "reflection")
     assert has_cue("检查：12 + 6 + 12 + 6 = 36，没错。", "reflection")
     assert not has_cue("He said yes. Then we left.", "reflection")

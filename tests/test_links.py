@@ -395,3 +395,22 @@ def test_the_work_after_a_correction_reruns_no_check():
     mol = _mol("A 1,200-litre tank: pipe A fills it in 40 min, B in 60, a drain empties it in 120.",
                steps)  # fmt: skip
     assert mol.steps[6].role != "reflection"
+
+
+def test_a_check_that_arrives_nowhere_yet_is_carried_out_by_the_next_step():
+    # Its own 12 m/s was never written: the next step, reaching 96 m, says what it checks
+    # (the distance), not the 24 m/s it starts from.
+    steps = ["Speed after 8 s: v = 3 × 8 = 24 m/s.", "Distance while speeding up: 3 × 8² / 2 = 96 m.",
+             "Then at constant speed: 24 × 10 = 240 m, so 336 m in all.",
+             "Let me verify that: the average speed is (0 + 24) / 2 = 12 m/s.",
+             "Over 8 s that is 12 × 8 = 96 m.", "That matches."]  # fmt: skip
+    mol = _mol("A car speeds up from rest at 3 m/s² for 8 s, then goes on for 10 s.", steps)
+    assert _target(mol, 3) == 1
+
+
+def test_a_verdict_that_the_second_method_agrees_points_at_the_first_methods_result():
+    steps = ["甲每天完成 1/12，乙每天完成 1/18。", "合作每天完成 1/12 + 1/18 = 5/36。",
+             "所以需要 36/5 = 7.2 天。", "换个方法：设工程总量为 36 份，甲每天做 3 份，乙每天做 2 份。",
+             "两人每天做 5 份，36 ÷ 5 = 7.2 天，和前面一样。"]  # fmt: skip
+    mol = _mol("甲单独做 12 天完成，乙单独做 18 天完成。两人合作几天完成？", steps)
+    assert _target(mol, 4) == 2

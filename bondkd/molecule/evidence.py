@@ -130,6 +130,19 @@ class Evidence:
             out.append(out[-1] if j and fragment(text) else j)
         return out
 
+    @cached_property
+    def written_first(self) -> dict[str, int]:
+        """value -> the first step that wrote it."""
+        out: dict[str, int] = {}
+        for j, c in enumerate(self.contents):
+            for v in c.values:
+                out.setdefault(v, j)
+        return out
+
+    def reaches(self, j: int) -> bool:
+        """Whether a result of step j's was written before it: a check arrives there."""
+        return any(self.written_first.get(v, j) < j for v in self.contents[j].results)
+
 
 def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
     """Content evidence of every step for its `top` best earlier steps. One pass, with

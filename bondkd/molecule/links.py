@@ -325,7 +325,7 @@ def _reflection_target(
         cand[anchor] = cand.get(anchor, 0.0) + STRENGTH["recent"]
     # The steps that carry out the check say what it checks ("let me check the students
     # again" is followed by the multiplication it redoes).
-    whole = own >= SELF_CONTAINED and bool(ev.contents[j].results)
+    whole = own >= SELF_CONTAINED and ev.reaches(j)
     for k in range(j + 1, j + 1 if whole else min(len(ev.scores), j + 1 + LOOKAHEAD)):
         if ends[k]:  # a check of its own, or a new branch, ends this one
             break

@@ -139,7 +139,8 @@ COMPARES_RE = re.compile(
     r"|(?:same as|matches|agrees with) (?:the|our|my) (?:formula|first|earlier|previous|other"
     r"|original|direct)|same as (?:by )?[a-z]+ing(?=[ \t]*(?:[.!;,)]|$))"
     r"|(?:which|that|this|it) (?:matches|agrees)(?=[ \t]*(?:[.!;,)]|$)))(?![\w'’])"
-    r"|两种(?:方法|算法|思路|途径|解法)|两(?:个|种)结果|法的?(?:结果|答案)(?:完全)?(?:相同|一致|吻合)",
+    r"|两种(?:方法|算法|思路|途径|解法)|两(?:个|种)结果|法的?(?:结果|答案)(?:完全)?(?:相同|一致|吻合)"
+    r"|[与和跟](?:上面|前面|之前|前述)(?:的结果|算的|得的|求的)?(?:一样|相同|一致)(?=[。！!]|$)",
     re.IGNORECASE,
 )
 

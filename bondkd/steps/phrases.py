@@ -231,6 +231,7 @@ REFLECTION_ANYWHERE_EN = [
     r"|values) (?:agree|match|differ|disagree|confirm)|both (?:give|gave|yield|agree|match)",
     r"(?:which|that|this|it) (?:is )?consistent with|(?:matches|agrees) with"
     r"|(?<=, )(?:matching|agreeing with)|(?:works|checks) out(?=[ \t]*(?:[.!;]|$))"
+    r"|(?<=, )(?:so|and) (?:it|that|this|everything) works(?=[ \t]*(?:[.!;]|$))"
     r"|(?:matches|matching|agrees with|consistent with) (?:the |our )?(?:[a-z]+ )?"
     r"(?:first|earlier|previous|above|original|given|stated|factoring|factorization|formula"
     r"|counting|count|listing|enumeration|substitution|expansion|estimate|direct)",
@@ -272,6 +273,8 @@ REFLECTION_ANYWHERE_ZH = [
     r"前后一致|两边相等|等式成立|结果(?:是)?(?:正确|可靠|无误)|结果(?:完全|也)?(?:一致|相同|一样)|代回|(?<=[，,。])(?:也对|对|没错|对的|一致|相同|吻合|一样)(?=[。！!]|$)"
     r"|说明[^，。！？；\n]{0,12}?(?:是对的|正确|没错|无误)",
     r"两种(?:方法|算法|解法|思路|数法|做法|想法)[^。！？；\n]{0,12}?(?:一致|相同|吻合|都是|都得)",
+    # "…= 7.2 天，和前面一样。" closes on the earlier result; "和前面一样，设……" goes on alike
+    r"[与和跟](?:上面|前面|之前|前述|原来)(?:的结果|算的|得的|求的)?一样(?=[。！!]|$)",
     r"(?:好像|似乎|看起来)(?:不太?对|有问题|太[^，。！？；\n]{1,4}?[？?])",  # "这个结果好像太轻了？"
     # A verdict closing a sentence: "所以 1/2 是对的。" ("都是正确的" asks that they be)
     r"(?:是|就是)(?:对的|合理的)(?=[。！!]|$)|(?<!都)是正确的(?=[。！!]|$)",
@@ -353,7 +356,8 @@ CHECK_PURPOSE_ZH = r"验证|检验|核对|检查|验算|[想算验数]一遍"
 # double-check with the average speed", "solve it directly to make sure", "用组合数验证",
 # "也可以直接算：…，两种方法结果一致". Substituting back is no second method.
 SECOND_METHOD_EN = [
-    r"(?:double-|re-?|sanity-)?(?:check|verify|confirm)(?:ing)?(?: (?:this|that|it|the answer))?"
+    r"(?:double-|re-?|sanity-)?(?:check|verify|confirm)(?:ing)?(?: (?:this|that|it|the answer"
+    r"|the (?:first|second|last) (?:part|step|result)))?"
     r" (?:with|by|using|via) (?!(?:the |our |my )?(?:question|problem|original|given|clue"
     r"|condition|plugging|substitut|putting))",
     r"(?:solve|compute|calculate|count|do|work) (?:it |this |that )?(?:out )?(?:directly"
@@ -365,6 +369,7 @@ SECOND_METHOD_EN = [
 SECOND_METHOD_ZH = [
     # "用 100 元验证一下" puts in a number: the same method, no second one
     r"用(?![ \t]?\d)[^，。,.；\n]{1,12}?(?:验证|验算|核对|算一遍|想一遍)|再用[^，。,.；\n]{1,12}?法",
+    r"换(?:成|用)[^，。,.；\n]{1,10}?再?(?:算一遍|算一次|验证|验算|核对)",  # 换成分米再算一遍
     r"(?:也|还)可以(?:直接|这样|换个方法|先)?(?:算|求|数|用|想)",
     r"直接(?:列出来|列举|一一列出)",  # "让我直接列出来数一遍：……确实是 9 个"
     r"按[^，。,.；\n]{1,10}?(?:算一遍|再算|来算|验证|核对)",  # "再按顺序算一遍：……，结果一致"
