@@ -10,6 +10,7 @@ import pytest
 from bondkd.config import AnalyzeConfig
 from bondkd.molecule import content
 from bondkd.pipeline import analyze
+from bondkd.steps import lexicon
 
 LEX = AnalyzeConfig(backend="lexical")
 
@@ -285,10 +286,19 @@ def test_a_step_named_by_number_is_the_one_meant():
           "If Ben did it: Amy's is true, Ben's is false, Cat's is true. Two truths again, so no.",
           "If Cat did it: Amy's is false, Ben's is true, Cat's is false. That works.",
           "So Cat broke the vase.", "Double-checking: only Ben told the truth, as required."], 4, 2),
+        # a case ruled out ("that is out"), and the first case settled by no verdict of its own
+        (["Cal is right after Ann, so Ann and Cal are adjacent in that order.",
+          "If Ann is second, Cal is third, and Ben is first.",
+          "If Ann is first, that breaks 'Ann is not first', so that is out.",
+          "So the order is Ben, Ann, Cal.",
+          "Check: Ann is second, not first; Ben is first, not last. All conditions hold."], 4, 1),
     ],
 )  # fmt: skip
 def test_a_check_after_a_case_analysis_checks_the_case_that_survived(steps, j, target):
-    assert _target(_mol("Who is who?", steps), j) == target
+    mol = _mol("Who is who?", steps)
+    assert _target(mol, j) == target
+    opens = [k for k in range(1, j) if lexicon.SUPPOSES_RE.match(steps[k])]
+    assert all(mol.doc.steps[k].role == "exploration" for k in opens)
 
 
 @pytest.mark.parametrize(

@@ -85,11 +85,22 @@ def behaviours(texts: list[str]) -> list[Behaviour]:
         asks = k >= ASKS_AFTER and kind != "exploration" and text.rstrip().endswith(("?", "？"))
         if k > 0 and (reflects or asks):
             out.append("reflection")
-        elif k > 0 and kind == "exploration":
+        elif k > 0 and (kind == "exploration" or (kind is None and _sibling_case(texts, k))):
             out.append("exploration")
         else:
             out.append(None)
     return out
+
+
+def _sibling_case(texts: list[str], k: int) -> bool:
+    """Whether step k supposes a case that the step after it answers with another case
+    settled there ("If Ann is second, Cal is third." "If Ann is first, that is out."):
+    the first of the cases, though it needs no verdict of its own."""
+    return (
+        k + 1 < len(texts)
+        and lexicon.SUPPOSES_RE.match(texts[k]) is not None
+        and lexicon.opens_case(texts[k + 1])
+    )
 
 
 def _closes_case(texts: list[str], k: int, reach: int = 3) -> bool:

@@ -154,7 +154,8 @@ SUPPOSES_RE = re.compile(
 # A case that fails: "…, a contradiction", "不符合", "Two truths, so no."
 CASE_FAILS_RE = re.compile(
     r"矛盾|不符合|不成立|不满足|不可能|不行|行不通|说不通|(?<![\w'’])(?:contradict\w*|impossible|fails|so no"
-    r"|(?:does ?n['’]t|does not) (?:work|fit|hold))(?![\w'’])",
+    r"|(?:does ?n['’]t|does not) (?:work|fit|hold)|(?:that|this|it)(?:['’]s| is) (?:ruled )?out"
+    r"|ruled out)(?![\w'’])",
     re.IGNORECASE,
 )
 
@@ -165,7 +166,8 @@ CASE_FAILS_RE = re.compile(
 _CASE_OPENING = re.compile(r"\s{0,3}(?:如果|假如|要是|if(?![\w'’]))", re.IGNORECASE)
 _CASE_VERDICT = re.compile(
     r"不?符合|矛盾|不?成立|不?满足|不行|行不通|说不通"
-    r"|(?<![\w'’])(?:consistent|contradict\w*|impossible|works|fits|fails)(?![\w'’])",
+    r"|(?<![\w'’])(?:consistent|contradict\w*|impossible|works|fits|fails|ruled out"
+    r"|(?:that|this|it)(?:['’]s| is) out)(?![\w'’])",
     re.IGNORECASE,
 )
 

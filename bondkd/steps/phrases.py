@@ -186,7 +186,7 @@ LOOKS_BACK_EN = [
 LOOKS_BACK_ZH = [r"(?:之前|前面|刚才|原来|一开始)(?:我们)?(?:算|得|求|写|认为|以为|假设)"]
 # A value reached again, after "so", "is" or "=" ("so 24 minutes again", "= 3/4 as well"),
 # closing the clause: "subtract 5 again, then" is not one.
-AGAIN = r"\s*\$?\d[\d,.]*(?:\s+[a-z]+){0,2}\s+(?:again|as well)(?=[ \t]*(?:[.!;,)]|$))"
+AGAIN = r"\s*\$?\d[\d,./]*(?:\s+[a-z]+){0,2}\s+(?:again|as well)(?=[ \t]*(?:[.!;,)]|$))"
 REFLECTION_ANYWHERE_EN = [
     r"let(?:'s|’s| me| us)(?: also| quickly| now| just| first| again| carefully)?"
     r" (?:double[- ]?check|re-?check|check|verify|confirm|make sure|reconsider|re-?examine)",
@@ -284,7 +284,9 @@ REFLECTION_ANYWHERE_ZH = [
     r"犯了?(?:一个|什么)?(?:错误|失误)",
     r"矛盾|这是不可能的|这不可能|重新(?:审视|考虑|评估)|回到(?:原始|原来|最初|前面)",
     r"都不(?:可能|能)成立",  # "但是这两个方程都不可能成立": a verdict on the equations just found
-    r"符合(?:直觉|常识|预期|实际)|合不合理|是否合理|合理吗",  # "这也符合直觉", "我想想这个结果合不合理"
+    r"符合(?:直觉|常识|预期|实际)|合不合理|是否合理|合理吗",
+    # "210 + 150 = 360 千米，正好是全程": the sum comes back to a given
+    r"(?:正好|恰好|刚好)(?:是|等于|为)(?:全程|总路程|总数|总量|总价|总和|原价|原数)(?=[，,。！!；;]|$)",  # "这也符合直觉", "我想想这个结果合不合理"
     r"[数算]一遍",  # a recount: "让我直接列出来数一遍：……"
 ]
 CHECKMARK = r"[✓✔☑]"
@@ -348,7 +350,7 @@ ALTERNATIVE_ZH = [
     r"换(?:一种|一个|个)(?:思路|方法|角度|办法)|另一种(?:方法|思路|解法)|更简单的方法"
 ]
 CHECK_PURPOSE_EN = (
-    r"verify|check|make sure|confirm|be sure|double-check"
+    r"verify|check|make sure|confirm|be sure|be safe|double-check"
     r"|did (?:i|we) (?:miss|forget|skip|overlook|double-count)"  # "Wait, did I miss any?"
 )
 CHECK_PURPOSE_ZH = r"验证|检验|核对|检查|验算|[想算验数]一遍"
