@@ -170,6 +170,13 @@ def test_a_rejected_operation_corrects_the_step_that_first_wrote_it(question, st
             2,
             0,
         ),
+        (  # the sum of squares was right; the claim that took it for the side was not
+            "A right triangle has legs 9 and 12. How long is the hypotenuse?",
+            ["9² + 12² = 81 + 144 = 225.", "So the hypotenuse is 225.",
+             "Oh wait, I forgot to take the square root: √225 = 15.", "The hypotenuse is 15."],
+            2,
+            1,
+        ),
     ],
 )  # fmt: skip
 def test_a_correction_takes_back_the_calculation_it_redoes(question, steps, j, target):

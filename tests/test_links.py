@@ -424,3 +424,21 @@ def test_a_verdict_that_the_second_method_agrees_points_at_the_first_methods_res
              "两人每天做 5 份，36 ÷ 5 = 7.2 天，和前面一样。"]  # fmt: skip
     mol = _mol("甲单独做 12 天完成，乙单独做 18 天完成。两人合作几天完成？", steps)
     assert _target(mol, 4) == 2
+
+
+def test_a_verdict_with_no_cue_of_its_own_closes_the_check_before_it():
+    # The check computes 12 m/s, written nowhere before; the verdict after it reaches 96 m.
+    steps = ["Speed after 8 s: v = 3 × 8 = 24 m/s.", "Distance while speeding up: ½ × 3 × 8² = 96 m.",
+             "Distance at constant speed: 24 × 10 = 240 m.", "Total: 96 + 240 = 336 m.",
+             "Let me double-check the first part with the average speed: (0 + 24) / 2 = 12 m/s.",
+             "12 × 8 = 96 m, the same as before.", "So the car travels 336 m."]  # fmt: skip
+    mol = _mol("A car speeds up from rest at 3 m/s² for 8 s, then goes on for 10 s.", steps)
+    assert _target(mol, 4) == _target(mol, 5) == 1
+
+
+def test_a_small_value_a_verdict_confirms_points_where_it_was_counted():
+    # 确实是 4 种 names the count of step 1, not the probability just stated
+    steps = ["共有 6 × 6 = 36 种等可能的结果。", "和为 5 的有 (1,4)、(2,3)、(3,2)、(4,1)，共 4 种。",
+             "所以概率是 4/36 = 1/9。", "再数一遍：第一颗是 1 到 4 时，第二颗各有一个点数能凑成 5，确实是 4 种。"]  # fmt: skip
+    assert _target(_mol("掷两颗骰子，点数和为 5 的概率是多少？", steps), 3) == 1
+    assert content.read("确实是 4 种，还是 3 个").confirmed == {"4", "3"}

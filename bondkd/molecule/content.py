@@ -18,6 +18,13 @@ _REJECT_BEFORE = re.compile(
     r"[ \t]?(?:(?:of|on|from) (?:the )?(?:original |old |initial )?)?(?:[$€£¥][ \t]?)?$",
     re.IGNORECASE,
 )
+# A number a verdict confirms ("确实是 4 种", "indeed 4 ways", "still 3"): what the check
+# arrives at, however small.
+_CONFIRMS_BEFORE = re.compile(
+    r"(?:确实|的确|果然|还是|仍然|依然|正好|恰好)(?:是|为|有|等于)?[ \t]?$"
+    r"|(?<![\w'’])(?:indeed|still|again|exactly)[ \t]$",
+    re.IGNORECASE,
+)
 _REJECT_SPAN = 32  # characters before a number that may reject it ("not of the original 20,000")
 # A number that qualifies what follows it is not the value rejected: "不是3的倍数" (not a
 # multiple of 3), "not 3 times as many", "not 2 more than".
@@ -94,6 +101,7 @@ class Content:
     applied: frozenset[str] = frozenset()
     defined: frozenset[str] = frozenset()
     original: bool = False  # it goes back to the original equation ("回到原始等式")
+    confirmed: frozenset[str] = frozenset()  # values a verdict names ("确实是 4 种")
 
 
 def compact(text: str) -> str:
@@ -193,6 +201,11 @@ def read(text: str) -> Content:
         applied=frozenset(applied),
         defined=frozenset(f for f, m in applied.items() if _defines(text, m)),
         original=_ORIGINAL.search(text) is not None,
+        confirmed=frozenset(
+            quantities.canon(q.value)
+            for q in found
+            if _CONFIRMS_BEFORE.search(text, max(0, q.start - 12), q.start)
+        ),
         claims=tuple(  # cached: the conflicts read the same calculations
             dict.fromkeys(
                 ("".join(a.expr.split()), a.value)

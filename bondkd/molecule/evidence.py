@@ -251,7 +251,7 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         for v in sorted(c.values - c.rejected):
             if v in asked_values:
                 continue
-            k = STRENGTH["small"] if small(v) else 1.0
+            k = STRENGTH["small"] if small(v) and v not in c.confirmed else 1.0
             # A whole number rounding a fraction comes from the step computing the fraction;
             # written for the first time ("so 13 days" after "So he needs 12.5 days"), from
             # where the fraction was last written: the claim it rounds.

@@ -287,7 +287,13 @@ def _reflection_target(
             return other
         redone = {i: x for i, x in ev.producers[j].items() if x >= STRENGTH["result"]}
         if redone:
-            return max(redone, key=lambda i: (redone[i], i))
+            best = max(redone, key=lambda i: (redone[i], i))
+            # Taking a value on without redoing its calculation, it corrects the claim that
+            # restated the value, not the step that computed it: "So the hypotenuse is
+            # 225." "Oh wait, I forgot to take the square root: √225 = 15."
+            if anchor > best == ev.origins[anchor] and not mine.exprs & ev.contents[best].exprs:
+                return anchor
+            return best
         if corrected is not None:
             return corrected
         # Naming no value, it corrects the recent step it is about ("不放回的话，第二次……
@@ -327,11 +333,18 @@ def _reflection_target(
     # again" is followed by the multiplication it redoes).
     whole = own >= SELF_CONTAINED and ev.reaches(j)
     for k in range(j + 1, j + 1 if whole else min(len(ev.scores), j + 1 + LOOKAHEAD)):
-        if ends[k]:  # a check of its own, or a new branch, ends this one
+        # A check of its own, or a new branch, ends this one; a verdict right after it
+        # that opens with no cue of its own ("12 × 8 = 96 m, the same as before.") closes it.
+        verdict = (
+            k == j + 1 and lexicon.cue_kind(ev.texts[k]) is None and not episodes.corrects(ev, k)
+        )
+        if ends[k] and not verdict:
             break
         for i, x in _weighed(ev, k, is_refl).items():
             if i < j:
                 cand[i] = cand.get(i, 0.0) + STRENGTH["lookahead"] * x
+        if ends[k]:
+            break
     if max(cand.values(), default=0.0) < MIN_EVIDENCE:
         return None
     return _best(cand, j, energy)

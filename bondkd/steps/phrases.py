@@ -184,9 +184,9 @@ LOOKS_BACK_EN = [
     r"|confusion|attempt)",
 ]
 LOOKS_BACK_ZH = [r"(?:之前|前面|刚才|原来|一开始)(?:我们)?(?:算|得|求|写|认为|以为|假设)"]
-# A value reached again, after "so", "is" or "=" ("so 24 minutes again", "= 3/4 as well"),
+# A value reached again, after "so", "is" or "=" ("so 24 minutes again", "= 5,040, as before"),
 # closing the clause: "subtract 5 again, then" is not one.
-AGAIN = r"\s*\$?\d[\d,./]*(?:\s+[a-z]+){0,2}\s+(?:again|as well)(?=[ \t]*(?:[.!;,)]|$))"
+AGAIN = r"\s*\$?\d[\d,./]*(?:\s+[a-z]+){0,2}\s+(?:again|as well|as before)(?=[ \t]*(?:[.!;,)]|$))"
 REFLECTION_ANYWHERE_EN = [
     r"let(?:'s|’s| me| us)(?: also| quickly| now| just| first| again| carefully)?"
     r" (?:double[- ]?check|re-?check|check|verify|confirm|make sure|reconsider|re-?examine)",
