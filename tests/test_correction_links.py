@@ -177,6 +177,13 @@ def test_a_rejected_operation_corrects_the_step_that_first_wrote_it(question, st
             2,
             1,
         ),
+        (  # the same numbers in the other order; "I mixed up" owns the slip
+            "A game pays $10 with probability 0.3. It costs $4 to play. What is the expected profit?",
+            ["Expected winnings: 0.3 × 10 = $3.", "Profit: 4 − 3 = $1.",
+             "Wait, I mixed up the order: profit is winnings minus cost, 3 − 4 = −$1."],
+            2,
+            1,
+        ),
     ],
 )  # fmt: skip
 def test_a_correction_takes_back_the_calculation_it_redoes(question, steps, j, target):

@@ -165,6 +165,8 @@ def test_has_cue_finds_reflection_mid_sentence_only() -> None:
     assert has_cue("That is 3 + 3 + 1 = 7 outcomes out of 8, so 7/8 again.", "reflection")
     assert has_cue("10 × 9 = 90, 90 × 8 = 720, 720 × 7 = 5,040, as before.", "reflection")
     assert not has_cue("Multiply by 2, as before.", "reflection")
+    assert has_cue("2.4 hours fits.", "reflection")
+    assert not has_cue("The 2 hours fits in the schedule.", "reflection")
     assert has_cue("210 + 150 = 360 千米，正好是全程。", "reflection")
     assert not has_cue("两车正好是相向而行。", "reflection")
     assert has_cue("两人每天做 5 份，36 ÷ 5 = 7.2 天，和前面一样。", "reflection")

@@ -179,8 +179,8 @@ def _abandons(ev: Evidence, j: int, anchor: int | None, behaviour: Sequence[str 
 
 def _redoes(ev: Evidence, j: int, window: range) -> int | None:
     """The latest step in `window` that wrote one of step j's calculations with the same
-    numbers and another operator, or with the same operators and one number changed; or
-    None."""
+    numbers and another operator or order ("3 − 4" for "4 − 3"), or with the same operators
+    and one number changed; or None."""
     if any(ev.contents[i].exprs & ev.contents[j].exprs for i in window):
         return None  # it writes a recent calculation again as it was: no other one redone
     mine = [(OPERAND.findall(e), re.sub(OPERAND, "#", e)) for e in ev.contents[j].exprs]
@@ -188,7 +188,7 @@ def _redoes(ev: Evidence, j: int, window: range) -> int | None:
         for e in ev.contents[i].exprs - ev.contents[j].exprs:
             nums, ops = OPERAND.findall(e), re.sub(OPERAND, "#", e)
             for n, o in mine:
-                if o != ops and sorted(n) == sorted(nums):
+                if sorted(n) == sorted(nums):  # another operator, or the order turned round
                     return i
                 if o == ops and sum(a != b for a, b in zip(n, nums, strict=True)) == 1:
                     return i

@@ -42,6 +42,7 @@ from bondkd.steps.phrases import (
     REFLECTION_ANYWHERE_ZH,
     SECOND_METHOD_EN,
     SECOND_METHOD_ZH,
+    VALUE_FITS,
     ZH_NUM,
 )
 
@@ -95,7 +96,7 @@ _PREFIX_RE = re.compile(_PREFIX, re.IGNORECASE)
 # run of "=" costs one try each).
 REFLECTION_ANYWHERE_RE = re.compile(
     rf"(?=[^\W\d_])(?:(?<![\w'’])(?:{alternation(REFLECTION_ANYWHERE_EN)})(?![\w'’])"
-    rf"|{alternation(REFLECTION_ANYWHERE_ZH)})|={AGAIN}|{CHECKMARK}",
+    rf"|{alternation(REFLECTION_ANYWHERE_ZH)})|={AGAIN}|{CHECKMARK}|{VALUE_FITS}",
     re.IGNORECASE,
 )
 

@@ -186,6 +186,10 @@ LOOKS_BACK_EN = [
 LOOKS_BACK_ZH = [r"(?:之前|前面|刚才|原来|一开始)(?:我们)?(?:算|得|求|写|认为|以为|假设)"]
 # A value reached again, after "so", "is" or "=" ("so 24 minutes again", "= 5,040, as before"),
 # closing the clause: "subtract 5 again, then" is not one.
+# A step that opens on a value and judges it ("2.4 hours fits.", "12 works.").
+VALUE_FITS = (
+    r"^\W{0,3}\$?\d[\d,./]*(?:\s+[a-z]+){0,2}\s+(?:fits|works|checks out)(?=[ \t]*(?:[.!;]|$))"
+)
 AGAIN = r"\s*\$?\d[\d,./]*(?:\s+[a-z]+){0,2}\s+(?:again|as well|as before)(?=[ \t]*(?:[.!;,)]|$))"
 REFLECTION_ANYWHERE_EN = [
     r"let(?:'s|’s| me| us)(?: also| quickly| now| just| first| again| carefully)?"
@@ -302,7 +306,8 @@ CORRECTION_EN = [
     r"(?:made|make|have made|making) (?:a |an )?(?:mistake|error|slip|typo)",
     r"(?:my|an|the|that|this) (?:mistake|error) (?:was|is|here|earlier|before|above)",
     r"miscalculat(?:ed|ion|ing|e)|mis-?(?:read|copied|counted|computed|added|multiplied)",
-    r"(?:i|we) (?:slipped|messed up|got (?:it|this|that) wrong|(?:added|subtracted|multiplied"
+    r"(?:i|we) (?:slipped|messed up|mixed (?:it |them |this |that )?up|had (?:it|them|this|that)"
+    r" (?:backwards|the wrong way round)|got (?:it|this|that) wrong|(?:added|subtracted|multiplied"
     r"|divided|counted|computed|calculated) (?:it |that |this )?wrong)",
     # A slip owned in words: "I forgot to multiply the −4", "I only multiplied the x by 3",
     # "TH also has a head — I missed it".
