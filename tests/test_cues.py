@@ -223,6 +223,7 @@ def test_verdicts_and_cases(text, kind):
         ("Let me double-check the first part with the average speed: (0 + 24) / 2 = 12.", True),
         ("换成分米再算一遍：5 × 4 × 3 = 60 立方分米，也就是 60 升。", True),
         ("To be safe, count directly: one head in 3 ways, two in 3 ways, three in 1 way.", True),
+        ("That matches the rule that the first n odd numbers sum to n², and 20² = 400.", True),
         ("Another way to see it: the tank is 60% empty, and 0.6 × 250 = 150. Same answer.", True),
         ("But let me try another approach to verify.", True),
         ("I could also do it in one go: 40 × 0.85 × 1.08 = 36.72. Same thing.", True),

@@ -274,7 +274,7 @@ REFLECTION_ANYWHERE_ZH = [
     r"[与和跟同](?:(?:上面|前面|之前|上述|前述|原来|第一种)(?:[^。！？；\n]{0,8}?(?:结果|答案|方法|算法"
     r"|算的|得的|求的|数值))?|[^，。！？；\n]{0,8}?(?:结果|答案))"
     r"(?:相同|一致|相符|吻合)",
-    r"前后一致|两边相等|等式成立|结果(?:是)?(?:正确|可靠|无误)|结果(?:完全|也)?(?:一致|相同|一样)|代回|(?<=[，,。])(?:也对|对|没错|对的|一致|相同|吻合|一样)(?=[。！!]|$)"
+    r"(?<=[，,])没错(?=[，,])|前后一致|两边相等|等式成立|结果(?:是)?(?:正确|可靠|无误)|结果(?:完全|也)?(?:一致|相同|一样)|代回|(?<=[，,。])(?:也对|对|没错|对的|一致|相同|吻合|一样)(?=[。！!]|$)"
     r"|说明[^，。！？；\n]{0,12}?(?:是对的|正确|没错|无误)",
     r"两种(?:方法|算法|解法|思路|数法|做法|想法)[^。！？；\n]{0,12}?(?:一致|相同|吻合|都是|都得)",
     # "…= 7.2 天，和前面一样。" closes on the earlier result; "和前面一样，设……" goes on alike
@@ -369,7 +369,7 @@ SECOND_METHOD_EN = [
     r"|condition|plugging|substitut|putting))",
     r"(?:solve|compute|calculate|count|do|work) (?:it |this |that )?(?:out )?(?:directly"
     r"|differently|the other way)|counting (?:it )?(?:differently|directly)",
-    r"(?:by|using|with) (?:the |a )?(?:formula|closed[- ]form)(?![\w'’])",
+    r"(?:by|using|with|matches) (?:the |a )?(?:formula|closed[- ]form|rule|identity)(?![\w'’])",
     r"(?:could|can) also (?:do|compute|calculate|solve|count|get|find|work out) (?:it|this|that|the"
     r" \w+)(?: all)? (?:in one (?:go|step)|directly)",
 ]
