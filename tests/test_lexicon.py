@@ -167,7 +167,7 @@ def test_has_cue_finds_reflection_mid_sentence_only() -> None:
     assert not has_cue("Multiply by 2, as before.", "reflection")
     assert has_cue("2.4 hours fits.", "reflection")
     assert has_cue("算一下：24 × 15 = 360，没错，确实要 15 天。", "reflection")
-    assert not has_cue("没错，我们先算总价。", "reflection")  # "right, …" opening the work
+    assert not has_cue("他很准时，没错过一班车。", "reflection")  # "never missed a bus"
     assert not has_cue("The 2 hours fits in the schedule.", "reflection")
     assert has_cue("210 + 150 = 360 千米，正好是全程。", "reflection")
     assert not has_cue("两车正好是相向而行。", "reflection")
