@@ -151,3 +151,10 @@ def test_a_calculation_in_words_is_an_expression_and_redone_alike_redoes_no_othe
              "divisible by 12."]  # fmt: skip
     mol = _mol("What is the remainder when 2004 is divided by 12?", steps)
     assert _target(mol, 3) == 2  # not "12 * 7" with one number changed
+
+
+def test_that_list_carries_on_from_the_step_before():
+    steps = ["'hello world'.split() splits on whitespace into ['hello', 'world'].",
+             "len of that list is 2."]  # fmt: skip
+    mol = _mol("What does len('hello world'.split()) return?", steps)
+    assert any(b.source == 1 and b.target == 0 and b.type == "strong_logic" for b in mol.bonds)

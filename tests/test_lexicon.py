@@ -167,6 +167,11 @@ def test_has_cue_finds_reflection_mid_sentence_only() -> None:
     assert not has_cue("Multiply by 2, as before.", "reflection")
     assert has_cue("2.4 hours fits.", "reflection")
     assert has_cue("算一下：24 × 15 = 360，没错，确实要 15 天。", "reflection")
+    assert has_cue("Listing them: 3, 5, 6, 9, 10, 12, 15. It works.", "reflection")
+    assert has_cue("So the method is sound, and the answer for 1 to 100 is 47.", "reflection")
+    assert has_cue("那原数不唯一？让我回头看一下题目。", "reflection")
+    assert cue_kind("可能的原数有 30、41、52。") is None  # a list of possibilities opens nothing
+    assert cue_kind("可能是 30。") == "exploration"
     assert not has_cue("他很准时，没错过一班车。", "reflection")  # "never missed a bus"
     assert not has_cue("The 2 hours fits in the schedule.", "reflection")
     assert has_cue("210 + 150 = 360 千米，正好是全程。", "reflection")

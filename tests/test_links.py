@@ -442,3 +442,4 @@ def test_a_small_value_a_verdict_confirms_points_where_it_was_counted():
              "所以概率是 4/36 = 1/9。", "再数一遍：第一颗是 1 到 4 时，第二颗各有一个点数能凑成 5，确实是 4 种。"]  # fmt: skip
     assert _target(_mol("掷两颗骰子，点数和为 5 的概率是多少？", steps), 3) == 1
     assert content.read("确实是 4 种，还是 3 个").confirmed == {"4", "3"}
+    assert content.read("15 × 7 = 105, which is over 100, so yes, 6.").confirmed == {"6"}

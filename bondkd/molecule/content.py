@@ -18,11 +18,11 @@ _REJECT_BEFORE = re.compile(
     r"[ \t]?(?:(?:of|on|from) (?:the )?(?:original |old |initial )?)?(?:[$€£¥][ \t]?)?$",
     re.IGNORECASE,
 )
-# A number a verdict confirms ("确实是 4 种", "indeed 4 ways", "still 3"): what the check
+# A number a verdict confirms ("确实是 4 种", "indeed 4 ways", "so yes, 6"): what the check
 # arrives at, however small.
 _CONFIRMS_BEFORE = re.compile(
     r"(?:确实|的确|果然|还是|仍然|依然|正好|恰好)(?:是|为|有|等于)?[ \t]?$"
-    r"|(?<![\w'’])(?:indeed|still|again|exactly)[ \t]$",
+    r"|(?<![\w'’])(?:indeed|still|again|exactly|yes,?)[ \t]$",
     re.IGNORECASE,
 )
 _REJECT_SPAN = 32  # characters before a number that may reject it ("not of the original 20,000")

@@ -193,7 +193,7 @@ CORRECTION_RE = re.compile(
 # step that opens with one carries on from its predecessor.
 REFERS_BACK_RE = re.compile(
     r"(?<![\w'’])(?:these|those|such|each of (?:these|them|those)|them|they"
-    r"|(?:this|that) (?:number|value|result|total|sum|product|amount|equation"
+    r"|(?:this|that) (?:number|value|result|total|sum|product|amount|equation|list|array|string"
     r"|expression|count|difference|quotient|ratio|gives|means|leaves|makes|shows))(?![\w'’])"
     r"|^\W{0,3}(?:that|this)(?:['’]s| is)(?![\w'’])"  # "That's 6 kJ." opening a step
     r"|这些|那些|上述|上面|此时|由此|该|这个(?:数|值|结果|方程|式子|等式)|^\W{0,3}也就是",

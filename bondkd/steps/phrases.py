@@ -122,7 +122,7 @@ EXPLORATION_EN = [
     r"case (?:\d+|[ivx]+|[a-d])\b",
 ]
 EXPLORATION_ZH = [
-    r"或者|或是|或许|也许|可能",
+    r"或者|或是|或许|也许|可能(?!的|性)",  # "可能的原数有……" lists, it opens nothing
     r"假设|假如|假定|设想|倘若|要是|若(?!干)",
     r"换(?:一种|一个|个)(?:思路|方法|角度|算法|办法|做法|方式|想法)",
     r"另(?:外)?一种(?:方法|思路|解法|做法|算法|办法|方式)?|另一个(?:思路|角度|办法)",
@@ -235,7 +235,8 @@ REFLECTION_ANYWHERE_EN = [
     r"|values) (?:agree|match|differ|disagree|confirm)|both (?:give|gave|yield|agree|match)",
     r"(?:which|that|this|it) (?:is )?consistent with|(?:matches|agrees) with"
     r"|(?<=, )(?:matching|agreeing with)|(?:works|checks) out(?=[ \t]*(?:[.!;]|$))"
-    r"|(?<=, )(?:so|and) (?:it|that|this|everything) works(?=[ \t]*(?:[.!;]|$))"
+    r"|(?:(?<=, )(?:so|and) |(?<=[.!] ))(?:it|that|this|everything) works(?=[ \t]*(?:[.!;]|$))"
+    r"|(?:method|approach|reasoning|logic|formula) (?:is|was|seems) (?:sound|valid|correct|right)"
     r"|(?:matches|matching|agrees with|consistent with) (?:the |our )?(?:[a-z]+ )?"
     r"(?:first|earlier|previous|above|original|given|stated|factoring|factorization|formula"
     r"|counting|count|listing|enumeration|substitution|expansion|estimate|direct)",
@@ -261,7 +262,7 @@ REFLECTION_ANYWHERE_EN = [
     r"[^.!?\n]{0,30}?\b(?:again|once more|one more time)\b",
 ]
 REFLECTION_ANYWHERE_ZH = [
-    r"让我们?(?:再|来|先)?(?:检查|验证|核对|核实|确认|回顾)",
+    r"让我们?(?:再|来|先)?(?:检查|验证|核对|核实|确认|回顾)|回头(?:看|检查|核对)",
     r"(?:检查|验证|核对|核实|确认)一下|验算|代入检验|检验一下|代入(?:到)?原(?:方程|式|等式|题)",
     r"(?:检查|验证|检验|核对)[:：]",  # "列举验证：12、13、21 …"
     # "我们需要检查页码271是否真的…" checks; "我们需要检查 f''(x) 的符号" plans the work
@@ -363,10 +364,11 @@ CHECK_PURPOSE_ZH = r"验证|检验|核对|检查|验算|[想算验数]一遍"
 # double-check with the average speed", "solve it directly to make sure", "用组合数验证",
 # "也可以直接算：…，两种方法结果一致". Substituting back is no second method.
 SECOND_METHOD_EN = [
-    r"(?:double-|re-?|sanity-)?(?:check|verify|confirm)(?:ing)?(?: (?:this|that|it|the answer"
-    r"|the (?:first|second|last) (?:part|step|result)))?"
+    r"(?:double-|re-?|sanity-)?(?:check|verify|confirm)(?:ing)?(?: (?:this|that|it"
+    r"|the (?:[a-z]+ )?[a-z]+))?"
     r" (?:with|by|using|via) (?!(?:the |our |my )?(?:question|problem|original|given|clue"
-    r"|condition|plugging|substitut|putting))",
+    r"|condition|plugging|substitut|putting|these|those|(?:a |an )?(?:smaller|simpler|small"
+    r"|simple|specific|concrete)))",
     r"(?:solve|compute|calculate|count|do|work) (?:it |this |that )?(?:out )?(?:directly"
     r"|differently|the other way)|counting (?:it )?(?:differently|directly)",
     r"(?:by|using|with|matches) (?:the |a )?(?:formula|closed[- ]form|rule|identity)(?![\w'’])",
