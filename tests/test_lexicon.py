@@ -170,6 +170,12 @@ def test_has_cue_finds_reflection_mid_sentence_only() -> None:
     assert has_cue("Listing them: 3, 5, 6, 9, 10, 12, 15. It works.", "reflection")
     assert has_cue("So the method is sound, and the answer for 1 to 100 is 47.", "reflection")
     assert has_cue("那原数不唯一？让我回头看一下题目。", "reflection")
+    assert cue_kind("Same, $180.") == "reflection"
+    assert has_cue("11 × 3 + 7 = 40，是的。", "reflection")
+    assert has_cue("120 + 60 = 180 吨，总数对。", "reflection")
+    assert has_cue("120 ÷ 60 = 2，倍数也对。", "reflection")
+    assert has_cue("偶数有 2 个，也是 1/3。", "reflection")
+    assert not has_cue("这时，也是 3 个人在场的时候。", "reflection")
     assert cue_kind("可能的原数有 30、41、52。") is None  # a list of possibilities opens nothing
     assert cue_kind("可能是 30。") == "exploration"
     assert not has_cue("他很准时，没错过一班车。", "reflection")  # "never missed a bus"

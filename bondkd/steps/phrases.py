@@ -63,7 +63,7 @@ REFLECTION_EN = [
     r"review(?:ing)?|revisit(?:ing)?",
     r"both (?:methods|approaches|ways|answers|results|calculations|computations)",
     # Verdicts on what came before: a step that only judges an earlier claim checks it.
-    r"(?:yes|correct|right|exactly|indeed|good|perfect|not sure|(?:the )?same (?:result|answer))"
+    r"(?:yes|correct|right|exactly|indeed|good|perfect|not sure|same|(?:the )?same (?:result|answer))"
     r"(?=[ \t]?[,.!;:—]|[ \t]*$)",
     r"(?:that|this|it|which)(?: also| still)?(?: (?:seems|looks|sounds|is|was)|['’]s)"
     r"(?: also| still)?"
@@ -275,7 +275,11 @@ REFLECTION_ANYWHERE_ZH = [
     r"[与和跟同](?:(?:上面|前面|之前|上述|前述|原来|第一种)(?:[^。！？；\n]{0,8}?(?:结果|答案|方法|算法"
     r"|算的|得的|求的|数值))?|[^，。！？；\n]{0,8}?(?:结果|答案))"
     r"(?:相同|一致|相符|吻合)",
-    r"(?<=[，,])没错(?=[，,])|前后一致|两边相等|等式成立|结果(?:是)?(?:正确|可靠|无误)|结果(?:完全|也)?(?:一致|相同|一样)|代回|(?<=[，,。])(?:也对|对|没错|对的|一致|相同|吻合|一样)(?=[。！!]|$)"
+    r"(?<=[，,])没错(?=[，,])|前后一致|两边相等|等式成立|结果(?:是)?(?:正确|可靠|无误)|结果(?:完全|也)?(?:一致|相同|一样)|代回|(?<=[，,。])(?:也对|对|没错|对的|是的|一致|相同|吻合|一样)(?=[。！!]|$)"
+    # "120 + 60 = 180 吨，总数对。", "120 ÷ 60 = 2，倍数也对。"
+    r"|(?<=[，,])(?:总数|倍数|结果|答案|总和|总价|总量|数量|人数|个数|单位)也?都?(?:对|没错|正确)(?=[，,。！!]|$)"
+    # "……偶数有 2 个，也是 1/3。": a value reached again
+    r"|(?<=[，,])(?:也|同样|还|仍然|依然)(?:是|为|等于|得)[ \t]?\d[\d.,/%]*[^，。！？；\n]{0,3}(?=[。！!]|$)"
     r"|说明[^，。！？；\n]{0,12}?(?:是对的|正确|没错|无误)",
     r"两种(?:方法|算法|解法|思路|数法|做法|想法)[^。！？；\n]{0,12}?(?:一致|相同|吻合|都是|都得)",
     # "…= 7.2 天，和前面一样。" closes on the earlier result; "和前面一样，设……" goes on alike
@@ -374,6 +378,7 @@ SECOND_METHOD_EN = [
     r"(?:by|using|with|matches) (?:the |a )?(?:formula|closed[- ]form|rule|identity)(?![\w'’])",
     r"(?:could|can) also (?:do|compute|calculate|solve|count|get|find|work out) (?:it|this|that|the"
     r" \w+)(?: all)? (?:in one (?:go|step)|directly)",
+    r"(?:check|verify|confirm|do it|compute it) in (?:one|a single) (?:step|go)",
 ]
 SECOND_METHOD_ZH = [
     # "用 100 元验证一下" puts in a number: the same method, no second one
@@ -387,5 +392,5 @@ SECOND_METHOD_ZH = [
 # The verdict of a second method set beside the first: "Same answer.", 两种方法结果一致.
 AGREES = (
     r"(?<![\w'’])(?:same|agrees?|agreeing|match(?:es|ing)?|consistent)(?![\w'’])"
-    r"|一致|一样|相同|吻合"
+    r"|一致|一样|相同|吻合|(?:也|同样)是[ \t]?\d"
 )
