@@ -209,6 +209,13 @@ def test_a_correction_takes_back_the_calculation_it_redoes(question, steps, j, t
             2,
             0,
         ),
+        (  # units between the numbers: still a calculation back to the given 54 g
+            "What is the molar mass of water (H = 1, O = 16), and how many moles are in 54 g?",
+            ["H₂O has 2 × 1 + 16 = 18 g/mol.", "Moles: 54 / 18 = 3 mol.",
+             "Check: 3 mol × 18 g/mol = 54 g ✓."],
+            2,
+            1,
+        ),
     ],
 )  # fmt: skip
 def test_a_calculation_back_to_a_given_tests_the_value_it_substitutes(question, steps, j, target):

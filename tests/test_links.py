@@ -443,3 +443,4 @@ def test_a_small_value_a_verdict_confirms_points_where_it_was_counted():
     assert _target(_mol("掷两颗骰子，点数和为 5 的概率是多少？", steps), 3) == 1
     assert content.read("确实是 4 种，还是 3 个").confirmed == {"4", "3"}
     assert content.read("15 × 7 = 105, which is over 100, so yes, 6.").confirmed == {"6"}
+    assert content.read("So 4 is right, not 5.").confirmed == {"4"}

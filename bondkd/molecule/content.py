@@ -18,12 +18,15 @@ _REJECT_BEFORE = re.compile(
     r"[ \t]?(?:(?:of|on|from) (?:the )?(?:original |old |initial )?)?(?:[$€£¥][ \t]?)?$",
     re.IGNORECASE,
 )
-# A number a verdict confirms ("确实是 4 种", "indeed 4 ways", "so yes, 6"): what the check
+# A number a verdict confirms ("确实是 4 种", "so yes, 6", "So 4 is right."): what the check
 # arrives at, however small.
 _CONFIRMS_BEFORE = re.compile(
     r"(?:确实|的确|果然|还是|仍然|依然|正好|恰好)(?:是|为|有|等于)?[ \t]?$"
     r"|(?<![\w'’])(?:indeed|still|again|exactly|yes,?)[ \t]$",
     re.IGNORECASE,
+)
+_CONFIRMS_AFTER = re.compile(
+    r"[ \t]?(?:is|was) (?:right|correct)(?![\w'’])|[ \t]?是对的", re.IGNORECASE
 )
 _REJECT_SPAN = 32  # characters before a number that may reject it ("not of the original 20,000")
 # A number that qualifies what follows it is not the value rejected: "不是3的倍数" (not a
@@ -33,6 +36,9 @@ _POWER = re.compile(r"\)?\^")  # the number before is a base: "2^10", "(2^3)^3"
 _OPERATOR = re.compile(r"[ \t]?([-−–+*/×÷·xX])[ \t]?$")
 # "12 times 167", "2004 divided by 12": an operator in words between two numbers
 _WORD_OPERATOR = re.compile(r"[ \t](times|plus|minus|divided by|multiplied by)[ \t]", re.IGNORECASE)
+# A unit between a number and its operator ("3 mol × 18 g/mol", "5 kg × 9.8"): the
+# calculation goes on.
+_UNIT_OPERATOR = re.compile(r"[ \t][A-Za-z][A-Za-z/²³]{0,6}[ \t]?([*/×÷·])[ \t]?")
 _WORD_OPS = {"times": "*", "plus": "+", "minus": "-", "divided by": "/", "multiplied by": "*"}
 _OP_CANON = str.maketrans({"×": "*", "·": "*", "x": "*", "X": "*", "÷": "/", "−": "-", "–": "-"})
 # A number glued to a variable ("6x", "2y") is its coefficient, not a value of the
@@ -147,7 +153,11 @@ def read(text: str) -> Content:
         ) and not _QUALIFIES_AFTER.match(text, q.end):
             rejected.add(c)
         gap = text[prev_end : q.start] if prev_end >= 0 else ""
-        op = _OPERATOR.match(gap) if len(gap) <= 3 else _WORD_OPERATOR.fullmatch(gap)
+        op = (
+            _OPERATOR.match(gap)
+            if len(gap) <= 3
+            else _WORD_OPERATOR.fullmatch(gap) or _UNIT_OPERATOR.fullmatch(gap)
+        )
         if _POWER.match(text, q.end) or text[q.start - 1 : q.start] == "^":
             # A base or an exponent ("2^10", "(2^3)^3 × 2") is no operand of ours: "3 × 2"
             # read out of "(2^3)^3 × 2" would be a calculation the step never made.
@@ -205,6 +215,7 @@ def read(text: str) -> Content:
             quantities.canon(q.value)
             for q in found
             if _CONFIRMS_BEFORE.search(text, max(0, q.start - 12), q.start)
+            or _CONFIRMS_AFTER.match(text, q.end)
         ),
         claims=tuple(  # cached: the conflicts read the same calculations
             dict.fromkeys(

@@ -242,6 +242,8 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         # about) substitutes the values it starts from: it tests where the latest was
         # found, however small ("w = 9"). (Not a producer: the step computes nothing new.)
         back = [e for e, x in c.claims if quantities.canon(x) in asked_values]
+        if not c.claims and c.results & asked_values:  # "3 mol × 18 g/mol = 54 g": units
+            back = sorted(c.exprs)  # kept it from the checked claims; the givens are there
         found = [producer[o] for e in back for o in OPERAND.findall(e)
                  if o not in asked_values and o in producer]  # fmt: skip
         if found:
