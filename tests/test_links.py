@@ -444,3 +444,13 @@ def test_a_small_value_a_verdict_confirms_points_where_it_was_counted():
     assert content.read("确实是 4 种，还是 3 个").confirmed == {"4", "3"}
     assert content.read("15 × 7 = 105, which is over 100, so yes, 6.").confirmed == {"6"}
     assert content.read("So 4 is right, not 5.").confirmed == {"4"}
+
+
+def test_a_number_computed_like_a_percent_of_the_question_is_the_calculations_result():
+    # "15% of 80" gives the question a 15; "0.25 × 60 = 15" computes one of the trace's own,
+    # and the check of the second part reaches it
+    steps = ["First, 15% of 80 is 0.15 × 80 = 12.", "Then, 25% of 60 is 0.25 × 60 = 15.",
+             "So the sum is 12 + 15 = 27.",
+             "Wait, let me double-check 15% of 80: 10% is 8 and 5% is 4, so 12. Right.",
+             "And 25% of 60 is a quarter of 60, which is 15. Right."]  # fmt: skip
+    assert _target(_mol("What is 15% of 80 plus 25% of 60?", steps), 4) == 1

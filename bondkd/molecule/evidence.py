@@ -149,7 +149,11 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
     maps from each value, expression and term to the step it came from."""
     cache: dict[str, Content] = {}
     contents = [cache.get(t) or cache.setdefault(t, read(t)) for t in texts]
-    asked_values = {quantities.canon(q.value) for q in quantities.numbers(question)}
+    asked = quantities.numbers(question)
+    asked_values = {quantities.canon(q.value) for q in asked}
+    # The question's percents ("15% of 80"): a calculation of the trace's own may compute
+    # the same number ("0.25 × 60 = 15"), which is then its result.
+    percents = asked_values - {quantities.canon(q.value) for q in asked if not q.raw.endswith("%")}
     asked_terms = set(quantities.terms(question))
     df: dict[str, int] = defaultdict(int)
     for c in contents:
@@ -251,7 +255,7 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         # "3 × 8 = 24" rounds nothing, even where a denial keeps it from being a claim
         computed = c.results if c.exprs else frozenset()
         for v in sorted(c.values - c.rejected):
-            if v in asked_values:
+            if v in asked_values and v not in producer:
                 continue
             k = STRENGTH["small"] if small(v) and v not in c.confirmed else 1.0
             # A whole number rounding a fraction comes from the step computing the fraction;
@@ -325,8 +329,9 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
             old = [first[v] for v in named if v in first]
             new = len(old) < len(named)
         origins.append(min(old) if old and not new else j)
+        reached = {quantities.canon(x) for _, x in c.claims}
         for v in c.results:
-            if v not in asked_values:
+            if v not in asked_values or (v in percents and v in reached):
                 producer.setdefault(v, j)
                 for whole in roundings(v):  # "121.8 packs, so 122": 122 comes from here
                     rounded.setdefault(whole, (j, v))
