@@ -209,6 +209,13 @@ def test_a_correction_takes_back_the_calculation_it_redoes(question, steps, j, t
             2,
             0,
         ),
+        (  # 13 computed twice ("梨 13 元", then the change): the check adds the change back
+            "王阿姨买了 3 千克苹果和 2 千克梨，苹果每千克 8 元，梨每千克 6.5 元，她付了 50 元，应找回多少元？",
+            ["苹果共 3 × 8 = 24 元。", "梨共 2 × 6.5 = 13 元。", "一共花了 24 + 13 = 37 元。",
+             "应找回 50 − 37 = 13 元。", "验算：37 + 13 = 50 元，正好是付的钱。"],
+            4,
+            3,
+        ),
         (  # units between the numbers: still a calculation back to the given 54 g
             "What is the molar mass of water (H = 1, O = 16), and how many moles are in 54 g?",
             ["H₂O has 2 × 1 + 16 = 18 g/mol.", "Moles: 54 / 18 = 3 mol.",

@@ -160,6 +160,7 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         for t in c.terms:
             df[t] += 1
     producer: dict[str, int] = {}
+    latest: dict[str, int] = {}  # value -> the latest step computing it by a calculation
     # a whole number -> (the step computing a fraction it rounds, that fraction)
     rounded: dict[str, tuple[int, str]] = {}
     first: dict[str, int] = {}
@@ -248,7 +249,8 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         back = [e for e, x in c.claims if quantities.canon(x) in asked_values]
         if not c.claims and c.results & asked_values:  # "3 mol × 18 g/mol = 54 g": units
             back = sorted(c.exprs)  # kept it from the checked claims; the givens are there
-        found = [producer[o] for e in back for o in OPERAND.findall(e)
+        # (of a value computed twice, "梨 13 元" then "找回 50 − 37 = 13 元", the latest)
+        found = [latest.get(o, producer[o]) for e in back for o in OPERAND.findall(e)
                  if o not in asked_values and o in producer]  # fmt: skip
         if found:
             s[max(found)] += STRENGTH["result"]
@@ -323,7 +325,10 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         if c.results or c.exprs:
             old = [producer[v] for v in c.results if v in producer]
             old += [expr_first[e] for e in c.exprs if e in expr_first]
-            new = any(v not in producer and v not in asked_values for v in c.results)
+            # a calculation of its own ("50 − 37 = 13" after "2 × 6.5 = 13") is new
+            new = any(v not in producer and v not in asked_values for v in c.results) or any(
+                e not in expr_first for e in c.exprs
+            )
         else:
             named = [v for v in c.values if not small(v) and v not in asked_values]
             old = [first[v] for v in named if v in first]
@@ -333,6 +338,8 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         for v in c.results:
             if v not in asked_values or (v in percents and v in reached):
                 producer.setdefault(v, j)
+                if c.exprs:
+                    latest[v] = j
                 for whole in roundings(v):  # "121.8 packs, so 122": 122 comes from here
                     rounded.setdefault(whole, (j, v))
         for v in c.values:
