@@ -454,3 +454,16 @@ def test_a_number_computed_like_a_percent_of_the_question_is_the_calculations_re
              "Wait, let me double-check 15% of 80: 10% is 8 and 5% is 4, so 12. Right.",
              "And 25% of 60 is a quarter of 60, which is 15. Right."]  # fmt: skip
     assert _target(_mol("What is 15% of 80 plus 25% of 60?", steps), 4) == 1
+
+
+def test_a_count_a_listing_confirms_points_at_the_step_that_computed_it():
+    # "C(4, 2)" with a blank is the application "C(4,2)" written before; "That's 6" confirms
+    steps = ["Each toss has 2 outcomes, so there are 2^4 = 16 sequences.",
+             "Exactly 2 heads: choose which 2 of the 4 tosses are heads, C(4, 2).",
+             "C(4, 2) = 4 × 3 / 2 = 6.", "So the probability is 6/16 = 3/8.",
+             "Hmm, let me list them to be safe: HHTT, HTHT, HTTH, THHT, THTH, TTHH.",
+             "That's 6, matching C(4, 2)."]  # fmt: skip
+    mol = _mol("A fair coin is tossed 4 times. What is the probability of exactly 2 heads?", steps)
+    assert _target(mol, 4) == _target(mol, 5) == 2
+    assert content.read("C(4, 2) = 6").applied == {"c(4,2)"}
+    assert content.read("That's 6, matching.").confirmed == {"6"}

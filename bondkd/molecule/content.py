@@ -22,7 +22,7 @@ _REJECT_BEFORE = re.compile(
 # arrives at, however small.
 _CONFIRMS_BEFORE = re.compile(
     r"(?:确实|的确|果然|还是|仍然|依然|正好|恰好)(?:是|为|有|等于)?[ \t]?$"
-    r"|(?<![\w'’])(?:indeed|still|again|exactly|yes,?)[ \t]$",
+    r"|(?<![\w'’])(?:indeed|still|again|exactly|yes,?|that['’]s)[ \t]$",
     re.IGNORECASE,
 )
 _CONFIRMS_AFTER = re.compile(
@@ -64,7 +64,9 @@ _ORIGINAL = re.compile(
     re.IGNORECASE,
 )
 # A function applied to plain arguments: "f(0)", "C(4,2)", "ln(419,430)", "len(a)".
-_APPLIED = re.compile(r"(?<![\w\\])([A-Za-z][A-Za-z0-9_]{0,7})\(([\w.,，]{1,12})\)")
+_APPLIED = re.compile(
+    r"(?<![\w\\])([A-Za-z][A-Za-z0-9_]{0,7})\(([\w.,，]{1,12}(?:[,，] [\w.]{1,8})?)\)"
+)
 _DEFINES = re.compile(r"[ \t]{0,2}(?:=(?!=)|≈|is |equals )")
 # What a check names as checked: "make sure the formula is right", "double-check the time
 # conversion". (Chinese names read as character pairs say too little: 核对甲的情况.)
@@ -231,7 +233,8 @@ def _forms(text: str) -> dict[str, re.Match[str]]:
     """Function applications ("f(0)", "C(4,2)") in `text` by their canonical form, each
     with where it is last written."""
     return {
-        f"{m.group(1).lower()}({m.group(2).replace('，', ',')})": m for m in _APPLIED.finditer(text)
+        f"{m.group(1).lower()}({m.group(2).replace('，', ',').replace(' ', '')})": m
+        for m in _APPLIED.finditer(text)
     }
 
 
