@@ -177,6 +177,21 @@ def test_a_rejected_operation_corrects_the_step_that_first_wrote_it(question, st
             2,
             1,
         ),
+        (  # counted twice: the total that took it twice, not the list naming 15 first
+            "从 1 到 20 中随机取一个整数，它是 3 的倍数或 5 的倍数的概率是多少？",
+            ["3 的倍数有 3, 6, 9, 12, 15, 18，共 6 个。", "5 的倍数有 5, 10, 15, 20，共 4 个。",
+             "所以共有 6 + 4 = 10 个，概率是 10/20 = 1/2。", "等一下，15 既是 3 的倍数又是 5 的倍数，被算了两次。",
+             "所以应该是 6 + 4 − 1 = 9 个，概率是 9/20。"],
+            3,
+            2,
+        ),
+        (
+            "How many diagonals does a hexagon have?",
+            ["Each vertex joins 3 non-adjacent vertices.", "So there are 6 × 3 = 18 diagonals.",
+             "Wait, each diagonal is counted twice, once from each end.", "So there are 18 / 2 = 9."],
+            2,
+            1,
+        ),
         (  # the same numbers in the other order; "I mixed up" owns the slip
             "A game pays $10 with probability 0.3. It costs $4 to play. What is the expected profit?",
             ["Expected winnings: 0.3 × 10 = $3.", "Profit: 4 − 3 = $1.",

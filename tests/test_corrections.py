@@ -324,3 +324,13 @@ def test_a_correction_that_redoes_the_work_scores_like_the_clean_twin(t):
     assert abs(corr.stability - clean.stability) <= TOLERANCE and corr.accepted == clean.accepted
     assert unc.stability < min(clean.stability, corr.stability)
     assert any(s.kind == "correction" for s in corr.steps)
+
+
+def test_counting_twice_is_a_correction_only_after_a_wait():
+    from bondkd.steps.lexicon import says_wrong
+
+    assert says_wrong("Wait, each diagonal is counted twice, once from each end.")
+    assert says_wrong("等一下，15 既是 3 的倍数又是 5 的倍数，被算了两次。")
+    # planned: "each handshake is counted twice, so divide by 2" replaces nothing
+    assert not says_wrong("But each handshake is counted twice, so divide by 2.")
+    assert not says_wrong("但这样每次握手被算了两次，所以是 30 ÷ 2 = 15 次。")

@@ -296,6 +296,8 @@ def _reflection_target(
             return best
         if corrected is not None:
             return corrected
+        if lexicon.DOUBLE_COUNTED_RE.search(ev.texts[j]):
+            return anchor  # "15 … 被算了两次": the total that took it twice, not its list
         # Naming no value, it corrects the recent step it is about ("不放回的话，第二次……
         # 概率应该是 2/4" corrects "第二次……也是 3/5", not the product after it).
         near = {i: x for i, x in ev.scores[j].items() if anchor - NEAR_CORRECTION <= i <= anchor}

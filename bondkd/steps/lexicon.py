@@ -189,6 +189,12 @@ CORRECTION_RE = re.compile(
 )
 
 
+# A count that took something twice ("counted twice", 被算了两次): the total is what was wrong.
+DOUBLE_COUNTED_RE = re.compile(
+    r"counted twice|double[- ]counted|[算数]了两次|重复计算|算重了", re.I
+)
+
+
 # Words that point back at what the step before produced ("these students", 这些): a plain
 # step that opens with one carries on from its predecessor.
 REFERS_BACK_RE = re.compile(

@@ -306,6 +306,8 @@ CHECKMARK = r"[✓✔☑]"
 # ("the total should be ...", 应该是) are left out: a false correction would mark a clean
 # step superseded.
 CORRECTION_EN = [
+    # "Wait, each diagonal is counted twice, once from each end." (only after a "wait")
+    r"(?<=^)(?:wait|hold on|hang on)\b[^.!?\n]{0,40}?(?:counted twice|double[- ]counted)",
     r"(?:(?:that|this|it|which)['’]s|is|was|are|were) (?:wrong|incorrect|not (?:right|correct)"
     r"|a mistake|an error|a slip|a typo)(?! as (?:required|needed|stated|given|intended))",
     r"(?:made|make|have made|making) (?:a |an )?(?:mistake|error|slip|typo)",
@@ -346,6 +348,9 @@ CORRECTION_ZH = [
     r"更正|改正|纠正|应该[^，,。！？；\n]{1,16}?[，,](?:而)?(?:不是|不能)|不能(?:直接|简单地?)(?:相加|相减|平均|抵消|约分|消去|消掉|约掉|用)",
     r"(?<!是)不是[^，,。！？；\n]{1,8}?[，,]应该",  # "2 是加速度不是速度，应该用 s = ½at²"
     r"其实(?:应该)?是(?=[^，。！？；\n]{0,20}?\d)",  # "等等，a[2] 其实是第三个元素 4"
+    # "等一下，15 既是 3 的倍数又是 5 的倍数，被算了两次。" (planned, "但这样每次握手被算了两次，
+    # 所以 ÷ 2", it is no correction: only after a "wait")
+    r"^\W{0,3}(?:等一下|等等|等一等)[^。！？\n]{0,30}?(?:算了两次|数了两次|重复计算|算重了)",
 ]
 
 # A new method named anywhere in a step (bondkd.steps.lexicon.opens_alternative).
