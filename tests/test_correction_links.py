@@ -293,3 +293,35 @@ def test_a_power_is_no_calculation_of_its_operands():
              "Let me verify directly: 2^10 = 1024, and 7 × 146 = 1022, so 1024 − 1022 = 2."]  # fmt: skip
     assert _target(_mol("What is the remainder when 2^10 is divided by 7?", steps), 3) == 2
     assert content.read("2^10 = (2^3)^3 × 2").exprs == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("question", "steps", "j", "target", "kind"),
+    [
+        (  # the old result comes back only as an operand of the new one: replaced
+            "How many ways can 4 people sit in a row if Ann and Bob must sit next to each other?",
+            ["Treat Ann and Bob as one block, so there are 3 units to arrange.",
+             "3 units can be arranged in 3! = 6 ways.", "So the answer is 6.",
+             "Wait, Ann and Bob can swap places inside the block, so multiply by 2.",
+             "That gives 6 × 2 = 12 ways."],
+            3, 2, "correction",
+        ),
+        (  # "Hmm," drops the claim's result for good as "Wait" does
+            "A 60 W bulb is on for 5 hours a day. How much energy does it use in 30 days, in kWh?",
+            ["Each day it uses 60 × 5 = 300 Wh.", "In 30 days: 300 × 30 = 9,000 Wh.",
+             "So that is 9,000 kWh.", "Hmm, 9,000 Wh is only 9 kWh, since 1 kWh = 1,000 Wh.",
+             "So the bulb uses 9 kWh in 30 days."],
+            3, 2, "correction",
+        ),
+        (  # a "Hmm" that says it checks is a check, whatever it finds
+            "A printer prints 45 pages per minute. How long does it take to print 960 pages?",
+            ["At 45 pages per minute, that takes 960 / 45 = 21.33 minutes.",
+             "Hmm, let me make sure about 960 / 45: 45 × 21 = 945, leaving 15 pages, a third of a minute.",
+             "So it's 21 1/3 minutes, that is 21 minutes 20 seconds."],
+            1, 0, "check",
+        ),
+    ],
+)  # fmt: skip
+def test_a_wait_that_replaces_the_claims_result_corrects_it(question, steps, j, target, kind):
+    mol = _mol(question, steps)
+    assert mol.steps[j].kind == kind and _target(mol, j) == target

@@ -155,7 +155,7 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
 
 # "Wait" and its kin: a step that stops the work at hand.
 _INTERJECTION = re.compile(
-    r"\W{0,3}(?:but |so |oh,? )?(?:wait|hold on|hang on|等一下|等等|等一等|且慢|[哦噢](?=[，,]))",
+    r"\W{0,3}(?:but |so |oh,? )?(?:wait|hold on|hang on|hmm+(?=[,.!])|等一下|等等|等一等|且慢|[哦噢](?=[，,]))",
     re.IGNORECASE,
 )
 
@@ -167,14 +167,24 @@ def _abandons(ev: Evidence, j: int, anchor: int | None, behaviour: Sequence[str 
     written again ("So it prints 4 + 15 = 19." "Wait, Python indexes from 0, so a[1] is 8
     and a[3] is 16." "It prints 8 + 16 = 24."). `last`: the step each value was last
     written in."""
-    if anchor is None or not _INTERJECTION.match(ev.texts[j]):
+    text = ev.texts[j]
+    if anchor is None or not _INTERJECTION.match(text):
         return False
+    if lexicon.CHECK_PURPOSE_RE.search(text) or "?" in text or "？" in text:
+        return False  # "Hmm, let me make sure …", "Hmm, is 1 prime?": a check
     old, new = ev.contents[anchor].results, ev.contents[j].results
     if not new and j + 1 < len(ev.texts) and behaviour[j + 1] is None:
         new = ev.contents[j + 1].results
     if not old or not new or old & new:
         return False
-    return all(last.get(v, -1) <= j for v in old)
+    # the old result may come back once, right after, as an operand of the new result
+    # ("Wait, that's only one way; the ride back takes 3 hours." "Total: 2 + 3 = 5 hours.")
+    after = ev.contents[j + 1].exprs if j + 1 < len(ev.contents) else frozenset()
+    return all(
+        last.get(v, -1) <= j
+        or (last.get(v, -1) == j + 1 and any(v in OPERAND.findall(e) for e in after))
+        for v in old
+    )
 
 
 def _redoes(ev: Evidence, j: int, window: range) -> int | None:
