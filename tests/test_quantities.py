@@ -226,6 +226,10 @@ def test_results_skip_comparisons_and_givens():
     assert Q.results("There are 3 boxes and she gives 5 apples away.") == []
     assert Q.results("15 既是 3 的倍数又是 5 的倍数。") == []  # a multiple of 3 and of 5
     assert Q.results("甲的钱是乙的 2 倍。") == []
+    # an operand of work still to do is no result of a conclusion clause
+    assert Q.results("Ann and Bob can swap inside the block, so multiply by 2.") == []
+    assert Q.results("所以再乘以 2。") == []
+    assert [q.value for q in Q.results("So there are 2 arrangements.")] == [2]
 
 
 def test_place_values_and_digit_counts_are_no_numbers():

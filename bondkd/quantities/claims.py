@@ -40,6 +40,12 @@ _COMPARE_AFTER = re.compile(
     re.I,
 )
 
+# "so multiply by 2", "所以再乘以 2": the number is an operand of work still to do.
+_OPERAND_BEFORE = re.compile(
+    r"(?:(?<![A-Za-z])(?:multiply|multiplied|divide|divided) by|乘以|除以)[ \t]*$",
+    re.I,
+)
+
 # A conclusion clause with one number states a result: "so 11 full bundles", "所以一共可以装满 73 箱".
 _CONCLUSION = re.compile(
     r"(?:(?<![A-Za-z])(?:so|therefore|thus|hence)(?![A-Za-z])|所以|因此|因而|于是)"
@@ -100,7 +106,11 @@ def results(text: str) -> list[Quantity]:
     for m in _CONCLUSION.finditer(masked):
         lo, hi = bisect_left(starts, m.start()), bisect_left(starts, m.end())
         q = qs[lo] if hi - lo == 1 else None
-        if q and not (_ARITH_AFTER.match(masked, q.end) or _COMPARE_AFTER.match(masked, q.end)):
+        if q and not (
+            _ARITH_AFTER.match(masked, q.end)
+            or _COMPARE_AFTER.match(masked, q.end)
+            or _OPERAND_BEFORE.search(masked, max(0, q.start - 16), q.start)
+        ):
             hits.setdefault(q.start, q)
     return [hits[k] for k in sorted(hits)]
 
