@@ -192,6 +192,13 @@ def test_a_rejected_operation_corrects_the_step_that_first_wrote_it(question, st
             2,
             1,
         ),
+        (  # "not 1/2" rejects the half the claim just made computed again, not the 1
+            "Two of ten cards numbered 1-10 are drawn without replacement. P(both even)?",
+            ["P(first even) = 5/10 = 1/2.", "P(second even) = 5/10 = 1/2, so both even: 1/4.",
+             "Wait, after taking an even card, 4 evens remain among 9 cards, so the second is 4/9, not 1/2."],
+            2,
+            1,
+        ),
         (  # the same numbers in the other order; "I mixed up" owns the slip
             "A game pays $10 with probability 0.3. It costs $4 to play. What is the expected profit?",
             ["Expected winnings: 0.3 × 10 = $3.", "Profit: 4 − 3 = $1.",

@@ -142,6 +142,7 @@ def read(text: str) -> Content:
 
     fractions: dict[str, str] = {}  # "8/3" written as one number -> its value
     parts: set[int] = set()  # numerators and denominators of those: not values of their own
+    denied: set[int] = set()  # indices in `found` of the values rejected
 
     def finish() -> None:  # the expression being read ends; its values learn its text
         if _close(run, exprs, fractions):
@@ -154,6 +155,7 @@ def read(text: str) -> Content:
             text[max(0, q.start - _REJECT_SPAN) : q.start]
         ) and not _QUALIFIES_AFTER.match(text, q.end):
             rejected.add(c)
+            denied.add(k)
         gap = text[prev_end : q.start] if prev_end >= 0 else ""
         op = (
             _OPERATOR.match(gap)
@@ -169,8 +171,11 @@ def read(text: str) -> Content:
             run += [_WORD_OPS.get(op.group(1).lower(), op.group(1)).translate(_OP_CANON), c]
             run_at.append(k)
             if gap == "/" and _fraction(text, found, k):
-                fractions[f"{run[-3]}/{c}"] = quantities.canon(found[k - 1].value / q.value)
+                value = quantities.canon(found[k - 1].value / q.value)
+                fractions[f"{run[-3]}/{c}"] = value
                 parts.update((k - 1, k))
+                if k - 1 in denied:  # "not 1/2" rejects the half, not the 1
+                    rejected.add(value)
         else:
             finish()
             run, run_at = [c], [k]

@@ -206,6 +206,10 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
             # reached the value that way (8.50 itself was computed before, as dollars).
             i = next((k for k in range(j - 1, max(-1, j - 1 - OP_LOOKBACK), -1)
                       if v in contents[k].results and contents[k].exprs & c.exprs), i)  # fmt: skip
+            # Computed again in the claim just made ("P(first) = 1/2", "P(second) = 1/2, so
+            # 1/4", then "the second is 4/9, not 1/2"): that claim.
+            if i is not None and i < j - 1 and v in contents[j - 1].results:
+                i = j - 1
             if i is not None:
                 r[_tested(contents, c, v, i, j)] += STRENGTH["rejected"]
         d: dict[int, float] = defaultdict(float)

@@ -397,5 +397,5 @@ SECOND_METHOD_ZH = [
 # The verdict of a second method set beside the first: "Same answer.", 两种方法结果一致.
 AGREES = (
     r"(?<![\w'’])(?:same|agrees?|agreeing|match(?:es|ing)?|consistent)(?![\w'’])"
-    r"|一致|一样|相同|吻合|(?:也|同样)是[ \t]?\d"
+    r"|(?<=\d )(?:as well|again)(?![\w'’])|一致|一样|相同|吻合|(?:也|同样)是[ \t]?\d"
 )
