@@ -193,9 +193,10 @@ def test_a_rejected_operation_corrects_the_step_that_first_wrote_it(question, st
             1,
         ),
         (  # "not 1/2" rejects the half the claim just made computed again, not the 1
-            "Two of ten cards numbered 1-10 are drawn without replacement. P(both even)?",
+            "From a deck of 10 cards numbered 1–10, two are drawn without replacement. What is the"
+            " probability both are even?",
             ["P(first even) = 5/10 = 1/2.", "P(second even) = 5/10 = 1/2, so both even: 1/4.",
-             "Wait, after taking an even card, 4 evens remain among 9 cards, so the second is 4/9, not 1/2."],
+             "After taking an even card, 4 evens remain among 9 cards, so the second is 4/9, not 1/2."],
             2,
             1,
         ),

@@ -467,3 +467,7 @@ def test_a_count_a_listing_confirms_points_at_the_step_that_computed_it():
     assert _target(mol, 4) == _target(mol, 5) == 2
     assert content.read("C(4, 2) = 6").applied == {"c(4,2)"}
     assert content.read("That's 6, matching.").confirmed == {"6"}
+
+
+def test_a_rejected_fraction_is_the_value_rejected():
+    assert "0.5" in content.read("so the second is 4/9, not 1/2.").rejected
