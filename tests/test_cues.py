@@ -228,6 +228,7 @@ def test_verdicts_and_cases(text, kind):
         ("Hmm, let me also sanity-check with a smaller range, 1 to 15.", False),
         ("Let me verify in one step: 250 × 0.8 × 0.9 = 250 × 0.72 = 180.", True),
         ("Using the formula n(n + 1)/2 = 50 × 51 / 2 = 1,275 as well.", True),
+        ("用具体数验证：原价 100 元，降到 90 元，再降到 81 元，确实是 81%。", False),
         ("换个方法：把 6 种都列出来，和是偶数的有 2 个，也是 1/3。", True),
         ("换个方法：先算出每份是 20，这也是一个好办法。", False),
         ("Hmm, let me double-check the perimeter with these sides.", False),

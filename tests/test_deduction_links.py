@@ -158,3 +158,20 @@ def test_that_list_carries_on_from_the_step_before():
              "len of that list is 2."]  # fmt: skip
     mol = _mol("What does len('hello world'.split()) return?", steps)
     assert any(b.source == 1 and b.target == 0 and b.type == "strong_logic" for b in mol.bonds)
+
+
+@pytest.mark.parametrize(
+    "rewrite", ["移项：540 = 20t，所以 t = 27。", "Rearranging: 540 = 20t, so t = 27."]
+)
+def test_a_step_rewriting_the_equation_before_it_uses_it(rewrite):
+    steps = [
+        "设规定时间是 t 分钟。",
+        "路程相等：60(t + 5) = 80(t − 3)。",
+        "展开：60t + 300 = 80t − 240。",
+        rewrite,
+    ]
+    mol = _mol("问题", steps)
+    for j in (2, 3):
+        assert any(
+            b.source == j and b.target == j - 1 and b.type == "strong_logic" for b in mol.bonds
+        )

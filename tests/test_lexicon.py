@@ -171,6 +171,7 @@ def test_has_cue_finds_reflection_mid_sentence_only() -> None:
     assert has_cue("So the method is sound, and the answer for 1 to 100 is 47.", "reflection")
     assert has_cue("那原数不唯一？让我回头看一下题目。", "reflection")
     assert cue_kind("Same, $180.") == "reflection"
+    assert has_cue("So only q = 10 works, since the value grows with q.", "reflection")
     assert has_cue("11 × 3 + 7 = 40，是的。", "reflection")
     assert has_cue("120 + 60 = 180 吨，总数对。", "reflection")
     assert has_cue("120 ÷ 60 = 2，倍数也对。", "reflection")

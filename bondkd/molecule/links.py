@@ -229,9 +229,19 @@ def _restated(ev: Evidence, j: int, is_refl: Sequence[bool],
     return None
 
 
+# A step that rewrites the equation before it ("展开：60t + 300 = 80t − 240。", "移项：…",
+# "Expanding: …", "Subtract 3x from both sides: …").
+_TRANSFORMS = re.compile(
+    r"\W{0,3}(?:展开|移项|化简|整理|去括号|合并同类项|两边同时|两边都|约分|通分"
+    r"|(?:expand|simplify|rearrang|collect|factor)(?:ing|ed|e|s)?(?![\w'’])"
+    r"|(?:subtract|add|divid|multiply)\w{0,3} [^.:\n]{0,24}?both sides)",
+    re.IGNORECASE,
+)
+
+
 def _continues(ev: Evidence, j: int) -> bool:
     """Whether plain step j carries on from step j - 1: it opens with a conclusion ("so",
-    因此), refers back to it ("these students", 这些), finishes its expression ("= 40320"),
+    因此) or rewrites its equation (展开, "Expanding"), refers back to it ("these students", 这些), finishes its expression ("= 40320"),
     is what it announced with a colon ("In base 10 this is:"), or shares content with it.
     Step j - 1 may be a check or an alternative: the plain step
     after "Actually, from a to b there are b - a + 1" or "Let me count the digits" works
@@ -241,6 +251,7 @@ def _continues(ev: Evidence, j: int) -> bool:
     a, b = ev.contents[j], ev.contents[j - 1]
     return (
         lexicon.cue_kind(text) == "conclusion"
+        or _TRANSFORMS.match(text) is not None
         or lexicon.REFERS_BACK_RE.search(text[:80]) is not None
         or fragment(text)
         or ev.texts[j - 1].rstrip().endswith((":", "："))

@@ -237,6 +237,7 @@ REFLECTION_ANYWHERE_EN = [
     r"|(?<=, )(?:matching|agreeing with)|(?:works|checks) out(?=[ \t]*(?:[.!;]|$))"
     r"|(?:(?<=, )(?:so|and) |(?<=[.!] ))(?:it|that|this|everything) works(?=[ \t]*(?:[.!;]|$))"
     r"|(?:method|approach|reasoning|logic|formula) (?:is|was|seems) (?:sound|valid|correct|right)"
+    r"|[a-z] ?= ?-?\d[\d,./]*(?: [a-z]+){0,2} (?:works|fits|checks out)(?=[ \t]*(?:[.!;,]|$))"
     r"|(?:matches|matching|agrees with|consistent with) (?:the |our )?(?:[a-z]+ )?"
     r"(?:first|earlier|previous|above|original|given|stated|factoring|factorization|formula"
     r"|counting|count|listing|enumeration|substitution|expansion|estimate|direct)",
@@ -387,7 +388,7 @@ SECOND_METHOD_EN = [
 ]
 SECOND_METHOD_ZH = [
     # "用 100 元验证一下" puts in a number: the same method, no second one
-    r"用(?![ \t]?\d)[^，。,.；\n]{1,12}?(?:验证|验算|核对|算一遍|想一遍)|再用[^，。,.；\n]{1,12}?法",
+    r"用(?![ \t]?\d|具体的?数)[^，。,.；\n]{1,12}?(?:验证|验算|核对|算一遍|想一遍)|再用[^，。,.；\n]{1,12}?法",
     r"换(?:成|用)[^，。,.；\n]{1,10}?再?(?:算一遍|算一次|验证|验算|核对)",  # 换成分米再算一遍
     r"(?:也|还)可以(?:直接|这样|换个方法|先)?(?:算|求|数|用|想)",
     r"直接(?:列出来|列举|一一列出)",  # "让我直接列出来数一遍：……确实是 9 个"
