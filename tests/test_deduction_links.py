@@ -175,3 +175,11 @@ def test_a_step_rewriting_the_equation_before_it_uses_it(rewrite):
         assert any(
             b.source == j and b.target == j - 1 and b.type == "strong_logic" for b in mol.bonds
         )
+
+
+def test_a_step_putting_numbers_into_the_formula_before_it_uses_it():
+    mol = _mol(
+        "半径 10 厘米的圆面积是多少？",
+        ["圆的面积 = π × r²。", "代入 10：3.14 × 10² = 314 平方厘米。"],
+    )
+    assert any(b.source == 1 and b.target == 0 and b.type == "strong_logic" for b in mol.bonds)

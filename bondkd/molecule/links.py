@@ -230,9 +230,10 @@ def _restated(ev: Evidence, j: int, is_refl: Sequence[bool],
 
 
 # A step that rewrites the equation before it ("展开：60t + 300 = 80t − 240。", "移项：…",
-# "Expanding: …", "Subtract 3x from both sides: …").
+# "Expanding: …", "Subtract 3x from both sides: …") or puts numbers into it ("代入 10：…").
 _TRANSFORMS = re.compile(
-    r"\W{0,3}(?:展开|移项|化简|整理|去括号|合并同类项|两边同时|两边都|约分|通分"
+    r"\W{0,3}(?:展开|移项|化简|整理|去括号|合并同类项|两边同时|两边都|约分|通分|代入|带入"
+    r"|(?:substitut|plug)\w{0,4}(?![\w'’])"
     r"|(?:expand|simplify|rearrang|collect|factor)(?:ing|ed|e|s)?(?![\w'’])"
     r"|(?:subtract|add|divid|multiply)\w{0,3} [^.:\n]{0,24}?both sides)",
     re.IGNORECASE,
