@@ -172,6 +172,10 @@ def test_has_cue_finds_reflection_mid_sentence_only() -> None:
     assert has_cue("那原数不唯一？让我回头看一下题目。", "reflection")
     assert cue_kind("Same, $180.") == "reflection"
     assert has_cue("So only q = 10 works, since the value grows with q.", "reflection")
+    assert has_cue("Both hold, so x = 3 and y = 2.", "reflection")
+    assert not has_cue("So the clues cannot all hold; I'll re-read the question.", "reflection")
+    assert has_cue("两个条件都满足，所以甲是 42，乙是 14。", "reflection")
+    assert not has_cue("找出两个条件都满足的数。", "reflection")
     assert has_cue("11 × 3 + 7 = 40，是的。", "reflection")
     assert has_cue("120 + 60 = 180 吨，总数对。", "reflection")
     assert has_cue("120 ÷ 60 = 2，倍数也对。", "reflection")

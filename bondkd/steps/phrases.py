@@ -238,6 +238,9 @@ REFLECTION_ANYWHERE_EN = [
     r"|(?:(?<=, )(?:so|and) |(?<=[.!] ))(?:it|that|this|everything) works(?=[ \t]*(?:[.!;]|$))"
     r"|(?:method|approach|reasoning|logic|formula) (?:is|was|seems) (?:sound|valid|correct|right)"
     r"|[a-z] ?= ?-?\d[\d,./]*(?: [a-z]+){0,2} (?:works|fits|checks out)(?=[ \t]*(?:[.!;,]|$))"
+    r"|(?<!cannot )(?<!not )(?<!n't )(?<!n’t )(?:both|all|each) (?:equations |conditions |of them )?"
+    r"(?:hold|work|check out|are satisfied)"
+    r"(?=[ \t]*(?:[.!;,]|$))"
     r"|(?:matches|matching|agrees with|consistent with) (?:the |our )?(?:[a-z]+ )?"
     r"(?:first|earlier|previous|above|original|given|stated|factoring|factorization|formula"
     r"|counting|count|listing|enumeration|substitution|expansion|estimate|direct)",
@@ -293,7 +296,8 @@ REFLECTION_ANYWHERE_ZH = [
     # a correction (says_wrong turns it down: no place named).
     r"犯了?(?:一个|什么)?(?:错误|失误)",
     r"矛盾|这是不可能的|这不可能|重新(?:审视|考虑|评估)|回到(?:原始|原来|最初|前面)",
-    r"都不(?:可能|能)成立",  # "但是这两个方程都不可能成立": a verdict on the equations just found
+    r"都不(?:可能|能)成立",
+    r"条件都(?:满足|成立|符合)(?!的)",  # "两个条件都满足，所以甲是 42"  # "但是这两个方程都不可能成立": a verdict on the equations just found
     r"符合(?:直觉|常识|预期|实际)|合不合理|是否合理|合理吗",
     # "210 + 150 = 360 千米，正好是全程": the sum comes back to a given
     r"(?:正好|恰好|刚好)(?:是|等于|为)(?:全程|总路程|总数|总量|总价|总和|原价|原数)(?=[，,。！!；;]|$)",  # "这也符合直觉", "我想想这个结果合不合理"
