@@ -262,3 +262,15 @@ def test_a_check_by_a_second_method_is_a_cross_check(text, second):
     assert (mol.doc.steps[1].kind == "cross_check") is second
     if second:
         assert mol.doc.steps[1].role == "reflection"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("So, maybe it's actually 19 bits.", None),
+        ("So perhaps the leading zero is dropped, giving 19 bits.", None),
+        ("So, maybe I can first convert it to base 10.", "exploration"),
+    ],
+)
+def test_a_hedged_conclusion_opens_no_alternative(text, kind):
+    assert behaviours(["Each hex digit is 4 bits, so 5 digits give 20 bits.", text])[1] == kind

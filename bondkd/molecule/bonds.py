@@ -58,6 +58,15 @@ _CONTRADICTION = re.compile(
 )
 
 
+# A conclusion hedged ("So, maybe it's actually 19 bits.", "So perhaps the leading zero
+# is dropped.") draws from what came before; it opens no alternative ("So, maybe I can
+# first convert it to base 10" does).
+_HEDGED_CONCLUSION = re.compile(
+    r"\W{0,3}(?:so|then|therefore|thus),? (?:maybe|perhaps|possibly)(?! (?:i|we) )(?![\w'’])",
+    re.IGNORECASE,
+)
+
+
 def behaviours(texts: list[str]) -> list[Behaviour]:
     """What each step does, from its cues. Step 0 has nothing earlier to check."""
     out: list[Behaviour] = []
@@ -65,6 +74,8 @@ def behaviours(texts: list[str]) -> list[Behaviour]:
     for k, text in enumerate(texts):
         if (cue := cues.get(text)) is None:
             kind = lexicon.cue_kind(text)
+            if kind == "exploration" and _HEDGED_CONCLUSION.match(text):
+                kind = "conclusion"  # "So, maybe it's actually 19 bits.": no new branch
             if lexicon.checks_another_way(text):
                 kind = "reflection"  # "换个方法验证：…", "Another way to see it: … Same."
             elif kind != "exploration" and lexicon.opens_alternative(text):
