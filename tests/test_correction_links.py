@@ -239,6 +239,13 @@ def test_a_correction_takes_back_the_calculation_it_redoes(question, steps, j, t
             4,
             3,
         ),
+        (  # back to a constant the question's words license (a triangle's 180°)
+            "The angles of a triangle are x, 2x and 3x degrees. What is the largest angle?",
+            ["x + 2x + 3x = 180, so 6x = 180 and x = 30.", "The largest angle is 3x = 90 degrees.",
+             "Wait, let me double-check: 30 + 60 + 90 = 180. Yes."],
+            2,
+            1,
+        ),
         (  # units between the numbers: still a calculation back to the given 54 g
             "What is the molar mass of water (H = 1, O = 16), and how many moles are in 54 g?",
             ["H₂O has 2 × 1 + 16 = 18 g/mol.", "Moles: 54 / 18 = 3 mol.",

@@ -52,6 +52,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from bondkd import quantities
+from bondkd.quantities import sources
 from bondkd.molecule.content import (
     Content,
     compact,
@@ -153,6 +154,9 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
     asked_values = {quantities.canon(q.value) for q in asked}
     # The question's percents ("15% of 80"): a calculation of the trace's own may compute
     # the same number ("0.25 × 60 = 15"), which is then its result.
+    # What a calculation may come back to: a given, or a constant the question's words
+    # license ("30 + 60 + 90 = 180" for a triangle's angles).
+    constants = asked_values | sources.licensed(question)
     percents = asked_values - {quantities.canon(q.value) for q in asked if not q.raw.endswith("%")}
     asked_terms = set(quantities.terms(question))
     df: dict[str, int] = defaultdict(int)
@@ -250,8 +254,8 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         # A calculation that comes back to a given ("6 × 9 = 54", the perimeter asked
         # about) substitutes the values it starts from: it tests where the latest was
         # found, however small ("w = 9"). (Not a producer: the step computes nothing new.)
-        back = [e for e, x in c.claims if quantities.canon(x) in asked_values]
-        if not c.claims and c.results & asked_values:  # "3 mol × 18 g/mol = 54 g": units
+        back = [e for e, x in c.claims if quantities.canon(x) in constants]
+        if not c.claims and c.results & constants:  # "3 mol × 18 g/mol = 54 g": units
             back = sorted(c.exprs)  # kept it from the checked claims; the givens are there
         # (of a value computed twice, "梨 13 元" then "找回 50 − 37 = 13 元", the latest)
         found = [latest.get(o, producer[o]) for e in back for o in OPERAND.findall(e)
