@@ -52,7 +52,6 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from bondkd import quantities
-from bondkd.quantities import sources
 from bondkd.molecule.content import (
     Content,
     compact,
@@ -62,6 +61,7 @@ from bondkd.molecule.content import (
     roundings,
     small,
 )
+from bondkd.quantities import sources
 
 STRENGTH = {
     "rejected": 3.0,
