@@ -334,3 +334,18 @@ def test_counting_twice_is_a_correction_only_after_a_wait():
     # planned: "each handshake is counted twice, so divide by 2" replaces nothing
     assert not says_wrong("But each handshake is counted twice, so divide by 2.")
     assert not says_wrong("但这样每次握手被算了两次，所以是 30 ÷ 2 = 15 次。")
+
+
+@pytest.mark.parametrize(
+    ("text", "wrong"),
+    [
+        ("That's the formula for the side area, not the volume.", True),
+        ("Wait, that's km per minute, not km/h.", True),
+        ("That's 12 pairs, not just 6.", False),  # more, not a different thing
+        ("So the answer is 12, not counting the order.", False),
+    ],
+)
+def test_that_is_one_thing_not_another_takes_the_claim_back(text, wrong):
+    from bondkd.steps.lexicon import says_wrong
+
+    assert says_wrong(text) is wrong

@@ -311,6 +311,10 @@ CHECKMARK = r"[✓✔☑]"
 # ("the total should be ...", 应该是) are left out: a false correction would mark a clean
 # step superseded.
 CORRECTION_EN = [
+    # "That's the formula for the side area, not the volume.", "Wait, that's km per
+    # minute, not km/h.": the claim just made was something else
+    r"(?<=^)(?:(?:wait|hmm|oh),? )?(?:that|this|it)(?:['’]s| is) [^.;!?\n]{1,40}?, not(?= (?!only"
+    r"|just|even|necessarily|quite|exactly|yet|bad|sure))",
     # "Wait, each diagonal is counted twice, once from each end." (only after a "wait")
     r"(?<=^)(?:wait|hold on|hang on)\b[^.!?\n]{0,40}?(?:counted twice|double[- ]counted)",
     r"(?:(?:that|this|it|which)['’]s|is|was|are|were) (?:wrong|incorrect|not (?:right|correct)"
