@@ -173,6 +173,9 @@ def test_has_cue_finds_reflection_mid_sentence_only() -> None:
     assert cue_kind("Same, $180.") == "reflection"
     assert has_cue("So only q = 10 works, since the value grows with q.", "reflection")
     assert has_cue("Both hold, so x = 3 and y = 2.", "reflection")
+    assert has_cue("Let me re-add: 120 + 50 is 170.", "reflection")
+    assert has_cue("120 + 50 is 170. Yes, $170.", "reflection")
+    assert not has_cue("Let me add the tax.", "reflection")
     assert not has_cue("So the clues cannot all hold; I'll re-read the question.", "reflection")
     assert has_cue("两个条件都满足，所以甲是 42，乙是 14。", "reflection")
     assert not has_cue("找出两个条件都满足的数。", "reflection")

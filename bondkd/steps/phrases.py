@@ -198,7 +198,8 @@ REFLECTION_ANYWHERE_EN = [
     r"to (?:double[- ]?check|verify|confirm|make sure|be sure|be safe)",
     # An error somewhere, not yet found: "There must be a mistake in one of the methods."
     r"must be (?:a |an )?(?:mistake|error)|where (?:is|was) (?:the|my) (?:mistake|error)",
-    r"(?<=[,;] )(?:so |and )?yes(?=[,.!])",  # "…, so yes, the two changes cancel."
+    r"(?<=[,;] )(?:so |and )?yes(?=[,.!])|(?<=[.!] )yes(?=[,.!])",  # "…, so yes, the two changes cancel."
+    r"let(?:'s|’s| me| us) re-?(?:add|compute|calculate|count|multiply|divide|do|work)(?![\w'’])",
     r"(?:also|again|still) (?:correct|right|true)(?=[ \t]*[.!;]|$)",  # "…= 360°, also correct."
     # "2 of 6, which is also 1/3." (not "which is also 5 more than Tom")
     r"(?:holds|works|fits|checks out) (?:too|as well)",  # "so the first condition holds too"
