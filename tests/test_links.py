@@ -286,6 +286,11 @@ def test_a_step_named_by_number_is_the_one_meant():
           "If Ben did it: Amy's is true, Ben's is false, Cat's is true. Two truths again, so no.",
           "If Cat did it: Amy's is false, Ben's is true, Cat's is false. That works.",
           "So Cat broke the vase.", "Double-checking: only Ben told the truth, as required."], 4, 2),
+        # "…, no." closes a case as "so no" does
+        (["If Amy did it: Amy's is false, Ben's is true, Cat's is true. Two truths, so no.",
+          "If Ben did it: Amy's is true, Ben's is false, Cat's is true. Two truths again, no.",
+          "If Cat did it: Amy's is false, Ben's is true, Cat's is false. That works.",
+          "So Cat broke the vase.", "Double-checking Cat's case: only Ben told the truth."], 4, 2),
         # a case ruled out ("that is out"), and the first case settled by no verdict of its own
         (["Cal is right after Ann, so Ann and Cal are adjacent in that order.",
           "If Ann is second, Cal is third, and Ben is first.",

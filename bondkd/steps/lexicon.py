@@ -154,7 +154,8 @@ SUPPOSES_RE = re.compile(
 )
 # A case that fails: "…, a contradiction", "不符合", "Two truths, so no."
 CASE_FAILS_RE = re.compile(
-    r"矛盾|不符合|不成立|不满足|不可能|不行|行不通|说不通|(?<![\w'’])(?:contradict\w*|impossible|fails|so no"
+    r"矛盾|不符合|不成立|不满足|不可能|不行|行不通|说不通|(?<=[,;] )no(?=[ \t]*[.!])"
+    r"|(?<![\w'’])(?:contradict\w*|impossible|fails|so no"
     r"|(?:does ?n['’]t|does not) (?:work|fit|hold)|(?:that|this|it)(?:['’]s| is) (?:ruled )?out"
     r"|ruled out)(?![\w'’])",
     re.IGNORECASE,
