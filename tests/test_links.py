@@ -286,6 +286,12 @@ def test_a_step_named_by_number_is_the_one_meant():
           "If Ben did it: Amy's is true, Ben's is false, Cat's is true. Two truths again, so no.",
           "If Cat did it: Amy's is false, Ben's is true, Cat's is false. That works.",
           "So Cat broke the vase.", "Double-checking: only Ben told the truth, as required."], 4, 2),
+        # a check computing nothing goes to the case that survived, whatever it shares by
+        # chance with another ("两人" in the first case)
+        (["假设是甲打碎的：甲说的是假话，乙说“不是我”是真话，丙说“不是我”也是真话，有两人说真话，不符合。",
+          "假设是乙打碎的：甲说的是真话，乙说的是假话，丙说的是真话，也有两人说真话，不符合。",
+          "假设是丙打碎的：甲说的是假话，乙说的是真话，丙说的是假话，只有乙一人说真话，符合条件。",
+          "所以是丙打碎的花瓶。", "再检查一遍丙的情况：只有乙说真话，其余两人说假话，和题目一致。"], 4, 2),
         # "…, no." closes a case as "so no" does
         (["If Amy did it: Amy's is false, Ben's is true, Cat's is true. Two truths, so no.",
           "If Ben did it: Amy's is true, Ben's is false, Cat's is true. Two truths again, no.",

@@ -334,7 +334,12 @@ def _reflection_target(
         # not the claim just made nor what the next steps compute
         return _best(cand, j, energy)
     after = j >= 2 and lexicon.cue_kind(ev.texts[j - 1]) == "conclusion"
-    if own < SELF_CONTAINED and after and (case := _surviving_case(ev, j - 2)) is not None:
+    computes = bool(ev.contents[j].results)
+    if (
+        (own < SELF_CONTAINED or not computes)
+        and after
+        and (case := _surviving_case(ev, j - 2)) is not None
+    ):
         return case
     carries = set(cand) == {j - 1} and not episodes.corrects(ev, j - 1)
     if previous is not None and (own < MIN_EVIDENCE or carries):
