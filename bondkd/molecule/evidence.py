@@ -16,8 +16,10 @@ Evidence that step j points at an earlier step i (`gather`), summed:
 | a word j rejects ("not hours"): the latest of the  | 3.0           |
 | six steps before that wrote it                     |               |
 | an expression (17 × 24) first written in i         | 1.0           |
-| a value computed in i (a result there; or a result | 1.0 (0.3 ≤ 9) |
-| of j's that undoes a later step: `_tested`)        |               |
+| a value computed in i (a result there; or a result | 1.0 (0.3 ≤ 9, |
+| of j's that undoes a later step: `_tested`)        | unless a      |
+|                                                    | verdict names |
+|                                                    | it: 确实是 4) |
 | a value first written in i, not computed there     | 0.5 (0.15 ≤ 9)|
 | a result of j's calculation, computed in i before  | + 0.5 (> 9)   |
 | (a check arrives at what it checks; `_tested`)     |               |
@@ -25,8 +27,9 @@ Evidence that step j points at an earlier step i (`gather`), summed:
 | else that i first wrote                            |               |
 | (deduction) a new value of j's that is one of the  | 0.8           |
 | last 3 steps' values in another unit (× ÷ 1000 …)  |               |
-| a calculation of j's that comes back to a given    | 1.0           |
-| ("6 × 9 = 54"): i computed its latest operand      |               |
+| a calculation of j's that comes back to a given or | 1.0           |
+| a licensed constant ("6 × 9 = 54", "30 + 60 + 90 = |               |
+| 180"): i last computed its latest operand          |               |
 | a rare term first written in i                     | 0.3, ≤ 0.9    |
 | a term of what j says it checks ("make sure the    | 1.0           |
 | formula is right"), first written in i             |               |

@@ -21,7 +21,9 @@ decides:
   of the one case that survived (`_surviving_case`); a check looking back at earlier work
   ("Wait, but earlier I thought it would be 20 bits") takes its own evidence alone; a
   target that is a piece of a sentence its source cut, computing nothing itself, is
-  replaced by the step the sentence began in; energy breaks ties;
+  replaced by the step the sentence began in; a check reaching nothing written before is
+  carried out by the steps after it, and a verdict right after it that opens with no cue
+  of its own closes it ("12 × 8 = 96 m, the same as before."); energy breaks ties;
 - a calculation redone alike inside a check ("6 × 4096 = 24576" again after "Let me
   convert it again"): the step that first claimed it;
 - a check that compares two methods ("Both methods give 12"): the first method's step that
@@ -31,9 +33,11 @@ decides:
   value, else a recent step whose result its own puts right by a slip of the pen (27.20
   for 28.20), else a recent calculation it redoes with another operator or one number
   changed ("18 ÷ 3" after "18 ÷ 2"), else the step whose expression or result it redoes,
-  else, owning up right after a correction ("I slipped"), that correction's target, else,
-  of the claim just made and the two before it, the one its content shares most with (the
-  claim just made on a tie). That step is superseded by it, and so are, for the dataflow and conflicts, the
+  else, owning up right after a correction ("I slipped"), that correction's target, else
+  for "counted twice" the claim just made (the total), else, of the claim just made and
+  the two before it, the one its content shares most with (the claim just made on a tie).
+  Taking a value the claim just made restated, without redoing its calculation ("So the
+  hypotenuse is 225." "I forgot to take the square root"), it corrects the restatement. That step is superseded by it, and so are, for the dataflow and conflicts, the
   steps between them that computed with the superseded values (bondkd.molecule.replaced);
 - a plain step: deduction links to the steps that computed or last wrote the values it
   uses (or last wrote its symbols, "x", "y_E"), to its predecessor when it carries on from

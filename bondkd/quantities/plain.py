@@ -1,7 +1,6 @@
-"""Arithmetic claims written in plain text: `23 × 18 = 424`, `5 * 3 is 15`, chains
+"""Arithmetic claims written in plain text: `23 × 18 = 424`, `12 times 167 is 2004`, chains
 `a + b = c + d = e`, `15% of 240 = 36`, `3/4 of 20 is 15`, LaTeX (`\\frac{3}{4} \\times 20
-= 15`, `3 \\cdot 4 = 12`), operators in words (`12 times 167 is 2004`) and Chinese (`12 乘以 3
-等于 36`, `240 的 15% 是 36`).
+= 15`) and Chinese (`12 乘以 3 等于 36`, `240 的 15% 是 36`).
 
 Each checkable link of a claim becomes an `Annotation(expr, value, stated=None, start,
 end)`: `expr` is the side with the arithmetic and `value` what the text says it equals, so
@@ -13,11 +12,10 @@ as a false calc_mismatch rejects a good sample, so a claim is skipped when it is
 - about unknowns: a variable or function name next to it ("2x + 3 = 7", "f(2) = 5"), a
   LaTeX command or a letter glued to a number ("= 12x");
 - a change of unit ("2 h = 120 min") or a unit inside the arithmetic ("5 m × 3 = 15");
-- rounded: "≈", "about ..." never link, and a value equal to the exact result rounded or
-  cut to the places written (`rounds_to`) is not checked;
-- negated or hypothetical: a sentence with "not", "wrong", "≠", 不是, 错, "suppose" ...;
-- a running total ("3 × 4 = 12 + 2 = 14": the second side continues from the first's
-  value, so only "12 + 2 = 14" is checked).
+- rounded: "≈", "about ..." never link, nor does a value equal to the exact result rounded
+  or cut to the places written (`rounds_to`); negated or hypothetical: a sentence with
+  "not", "wrong", "≠", 不是, 错, "suppose" ...; a running total ("3 × 4 = 12 + 2 = 14": only
+  "12 + 2 = 14" is checked).
 """
 
 from __future__ import annotations
@@ -59,9 +57,9 @@ _TOKEN = re.compile(
     r"|(?P<other>(?s:.))",
 )
 _OP_EXPR = {"×": "*", "·": "*", "⋅": "*", "÷": "/", "^": "**", "乘": "*", "加": "+", "减": "-"}
-_OP_EXPR |= {"\\times": "*", "\\cdot": "*", "\\div": "/", "乘以": "*", "除以": "/"}
-_OP_EXPR |= {"加上": "+", "减去": "-", "times": "*", "multiplied by": "*", "divided by": "/"}
-_OP_EXPR |= {"plus": "+", "minus": "-"}
+_OP_EXPR |= {"\\times": "*", "\\cdot": "*", "\\div": "/", "乘以": "*", "除以": "/", "加上": "+"}
+_OP_EXPR |= {"减去": "-", "times": "*", "multiplied by": "*", "divided by": "/", "plus": "+"}
+_OP_EXPR |= {"minus": "-"}
 # Words after a result that make it a comparison, not a value: "is 3 times as many".
 _COMPARE = re.compile(
     r"[ ]?(?:times|more|less|fewer|greater|larger|smaller|higher|lower|percent|of|倍|多|少|的)",
