@@ -58,8 +58,8 @@ _TOKEN = re.compile(
 )
 _OP_EXPR = {"×": "*", "·": "*", "⋅": "*", "÷": "/", "^": "**", "乘": "*", "加": "+", "减": "-"}
 _OP_EXPR |= {"\\times": "*", "\\cdot": "*", "\\div": "/", "乘以": "*", "除以": "/", "加上": "+"}
-_OP_EXPR |= {"减去": "-", "times": "*", "multiplied by": "*", "divided by": "/", "plus": "+"}
-_OP_EXPR |= {"minus": "-"}
+_OP_EXPR |= {"减去": "-", "times": "*", "multiplied by": "*", "divided by": "/"}
+_OP_EXPR |= {"plus": "+", "minus": "-"}
 # Words after a result that make it a comparison, not a value: "is 3 times as many".
 _COMPARE = re.compile(
     r"[ ]?(?:times|more|less|fewer|greater|larger|smaller|higher|lower|percent|of|倍|多|少|的)",
@@ -82,8 +82,7 @@ _MODULAR = re.compile(r"(?<![A-Za-z])(?:mod|modulo|congruent)(?![A-Za-z])|≡|\\
 _MODULAR_REACH = 200  # characters before a claim that may set a modulus
 # "24 ÷ 7 = 3 with a remainder of 3", "25 ÷ 7 = 3 余 4": a whole-number division.
 _REMAINDER = re.compile(r"[ ]?(?:,[ ]?)?(?:with[ ](?:a[ ])?remainder|remainder|r[ ]?\d|余)", re.I)
-# Relative gap within which a result of operands written with decimals (33.33% for a
-# third) may come from their rounding rather than an error.
+# Relative gap within which operands written with decimals (33.33%) may explain a result.
 _ROUNDED_INPUTS = 1e-3
 # Marks that may touch a number without making it part of a name.
 _GLUE_OK = frozenset('.,;:?)]>}[<"“”‘«»\n\t ')
