@@ -155,11 +155,11 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
     contents = [cache.get(t) or cache.setdefault(t, read(t)) for t in texts]
     asked = quantities.numbers(question)
     asked_values = {quantities.canon(q.value) for q in asked}
-    # The question's percents ("15% of 80"): a calculation of the trace's own may compute
-    # the same number ("0.25 × 60 = 15"), which is then its result.
     # What a calculation may come back to: a given, or a constant the question's words
     # license ("30 + 60 + 90 = 180" for a triangle's angles).
     constants = asked_values | sources.licensed(question)
+    # The question's percents ("15% of 80"): a calculation of the trace's own may compute
+    # the same number ("0.25 × 60 = 15"), which is then its result.
     percents = asked_values - {quantities.canon(q.value) for q in asked if not q.raw.endswith("%")}
     asked_terms = set(quantities.terms(question))
     df: dict[str, int] = defaultdict(int)

@@ -37,8 +37,9 @@ decides:
   for "counted twice" the claim just made (the total), else, of the claim just made and
   the two before it, the one its content shares most with (the claim just made on a tie).
   Taking a value the claim just made restated, without redoing its calculation ("So the
-  hypotenuse is 225." "I forgot to take the square root"), it corrects the restatement. That step is superseded by it, and so are, for the dataflow and conflicts, the
-  steps between them that computed with the superseded values (bondkd.molecule.replaced);
+  hypotenuse is 225." "I forgot to take the square root"), it corrects the restatement.
+  That step is superseded by it, and so are, for the dataflow and conflicts, the steps
+  between them that computed with the superseded values (bondkd.molecule.replaced);
 - a plain step: deduction links to the steps that computed or last wrote the values it
   uses (or last wrote its symbols, "x", "y_E"), to its predecessor when it carries on from
   it (`_continues`), and, when it opens mid-expression (a piece of a sentence its source
@@ -246,8 +247,9 @@ _TRANSFORMS = re.compile(
 
 def _continues(ev: Evidence, j: int) -> bool:
     """Whether plain step j carries on from step j - 1: it opens with a conclusion ("so",
-    因此) or rewrites its equation (展开, "Expanding"), refers back to it ("these students", 这些), finishes its expression ("= 40320"),
-    is what it announced with a colon ("In base 10 this is:"), or shares content with it.
+    因此) or rewrites its equation (展开, "Expanding"), refers back to it ("these
+    students", 这些), finishes its expression ("= 40320"), is what it announced with a
+    colon ("In base 10 this is:"), or shares content with it.
     Step j - 1 may be a check or an alternative: the plain step
     after "Actually, from a to b there are b - a + 1" or "Let me count the digits" works
     it out (on datasets/labelled.jsonl this raised the deduction links typed strong_logic
@@ -338,9 +340,8 @@ def _reflection_target(
         # not the claim just made nor what the next steps compute
         return _best(cand, j, energy)
     after = j >= 2 and lexicon.cue_kind(ev.texts[j - 1]) == "conclusion"
-    computes = bool(ev.contents[j].results)
     if (
-        (own < SELF_CONTAINED or not computes)
+        (own < SELF_CONTAINED or not ev.contents[j].results)
         and after
         and (case := _surviving_case(ev, j - 2)) is not None
     ):

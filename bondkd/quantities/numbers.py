@@ -63,7 +63,7 @@ _CLASSIFIER = re.compile(
     r"|分钟|小时|秒|公里|公斤|千克|千米|厘米|毫米|毫升"
 )
 # A number base names a way of writing numbers, no quantity: "base-10", "in base 8", 十六进制.
-_BASE_BEFORE = re.compile(r"(?:base-|(?:in|to|from|log|logarithm) base )$", re.IGNORECASE)
+_BASE_BEFORE = re.compile(r"(?:base-|(?:in|to|from|log|logarithm) base )\Z", re.IGNORECASE)
 _BASE_AFTER = re.compile(r"[ \t]?进制")
 # Place values and digit counts name no quantity: "三位数" (a three-digit number), "十位上的
 # 数字" (the tens digit), "百位不能是 0".
@@ -299,8 +299,13 @@ def _scan_text(text: str, include_annotations: bool = False) -> tuple[Quantity, 
             if (
                 m.start("body") in markers
                 or _ORDINAL.match(norm, m.end("body"))
-                or _BASE_BEFORE.search(norm, max(0, start - 16), start)
-                or _BASE_AFTER.match(norm, end)
+                # (a character tested first: these run for every number of every step)
+                or (
+                    start
+                    and norm[start - 1] in " -"
+                    and _BASE_BEFORE.search(norm, max(0, start - 16), start)
+                )
+                or (norm[end : end + 1] in (" ", "进") and _BASE_AFTER.match(norm, end))
             ):
                 continue
             v = float(m.group("body").replace(",", "")) * _BIG[m.group("big") or ""]
