@@ -91,12 +91,13 @@ def _opening(en: list[str], zh: list[str]) -> re.Pattern[str]:
 
 OPENING_RE: dict[str, re.Pattern[str]] = {k: _opening(*v) for k, v in PHRASES.items()}
 _PREFIX_RE = re.compile(_PREFIX, re.IGNORECASE)
-# Every phrase starts at a letter: a position that holds none is passed over without trying
-# the hundred alternatives ("= 24 again" and a check mark have branches of their own, so a
-# run of "=" costs one try each).
+# Every phrase starts at a letter, the English ones at an ASCII letter and the Chinese ones
+# at a Chinese character: a position that holds neither is passed over without trying the
+# hundred alternatives ("= 24 again" and a check mark have branches of their own, so a run
+# of "=" costs one try each, and "一、" repeated tries only the Chinese ones).
 REFLECTION_ANYWHERE_RE = re.compile(
-    rf"(?=[^\W\d_])(?:(?<![\w'’])(?:{alternation(REFLECTION_ANYWHERE_EN)})(?![\w'’])"
-    rf"|{alternation(REFLECTION_ANYWHERE_ZH)})|={AGAIN}|{CHECKMARK}|{VALUE_FITS}",
+    rf"(?=[A-Za-z])(?<![\w'’])(?:{alternation(REFLECTION_ANYWHERE_EN)})(?![\w'’])"
+    rf"|(?=[^\x00-\x7f])(?:{alternation(REFLECTION_ANYWHERE_ZH)})|={AGAIN}|{CHECKMARK}|{VALUE_FITS}",
     re.IGNORECASE,
 )
 
