@@ -161,33 +161,6 @@ def test_has_cue_finds_reflection_mid_sentence_only() -> None:
     assert has_cue("That is 12 pairs, so 24 divisors, the same as the formula gave.", "reflection")
     assert has_cue("So $49.14 is in the right range.", "reflection")
     assert has_cue("解得 t = 3，两种方法结果一致。", "reflection")
-    assert has_cue("48 is twice 24, so it works.", "reflection")
-    assert has_cue("That is 3 + 3 + 1 = 7 outcomes out of 8, so 7/8 again.", "reflection")
-    assert has_cue("10 × 9 = 90, 90 × 8 = 720, 720 × 7 = 5,040, as before.", "reflection")
-    assert not has_cue("Multiply by 2, as before.", "reflection")
-    assert has_cue("2.4 hours fits.", "reflection")
-    assert has_cue("算一下：24 × 15 = 360，没错，确实要 15 天。", "reflection")
-    assert has_cue("Listing them: 3, 5, 6, 9, 10, 12, 15. It works.", "reflection")
-    assert has_cue("So the method is sound, and the answer for 1 to 100 is 47.", "reflection")
-    assert has_cue("那原数不唯一？让我回头看一下题目。", "reflection")
-    assert cue_kind("Same, $180.") == "reflection"
-    assert has_cue("So only q = 10 works, since the value grows with q.", "reflection")
-    assert has_cue("Both hold, so x = 3 and y = 2.", "reflection")
-    assert has_cue("Let me re-add: 120 + 50 is 170.", "reflection")
-    assert has_cue("120 + 50 is 170. Yes, $170.", "reflection")
-    assert not has_cue("Let me add the tax.", "reflection")
-    assert not has_cue("So the clues cannot all hold; I'll re-read the question.", "reflection")
-    assert has_cue("两个条件都满足，所以甲是 42，乙是 14。", "reflection")
-    assert not has_cue("找出两个条件都满足的数。", "reflection")
-    assert has_cue("11 × 3 + 7 = 40，是的。", "reflection")
-    assert has_cue("120 + 60 = 180 吨，总数对。", "reflection")
-    assert has_cue("120 ÷ 60 = 2，倍数也对。", "reflection")
-    assert has_cue("偶数有 2 个，也是 1/3。", "reflection")
-    assert not has_cue("这时，也是 3 个人在场的时候。", "reflection")
-    assert cue_kind("可能的原数有 30、41、52。") is None  # a list of possibilities opens nothing
-    assert cue_kind("可能是 30。") == "exploration"
-    assert not has_cue("他很准时，没错过一班车。", "reflection")  # "never missed a bus"
-    assert not has_cue("The 2 hours fits in the schedule.", "reflection")
     assert has_cue("210 + 150 = 360 千米，正好是全程。", "reflection")
     assert not has_cue("两车正好是相向而行。", "reflection")
     assert has_cue("两人每天做 5 份，36 ÷ 5 = 7.2 天，和前面一样。", "reflection")
@@ -207,6 +180,47 @@ def test_has_cue_finds_reflection_mid_sentence_only() -> None:
     assert not has_cue("The total is 48 apples in 3 rows.", "reflection")
     with pytest.raises(ValueError):
         has_cue("Wait.", "nonsense")
+
+
+@pytest.mark.parametrize(
+    ("text", "reads"),
+    [
+        ("48 is twice 24, so it works.", True),
+        ("That is 3 + 3 + 1 = 7 outcomes out of 8, so 7/8 again.", True),
+        ("10 × 9 = 90, 90 × 8 = 720, 720 × 7 = 5,040, as before.", True),
+        ("Multiply by 2, as before.", False),
+        ("2.4 hours fits.", True),
+        ("算一下：24 × 15 = 360，没错，确实要 15 天。", True),
+        ("Listing them: 3, 5, 6, 9, 10, 12, 15. It works.", True),
+        ("So the method is sound, and the answer for 1 to 100 is 47.", True),
+        ("那原数不唯一？让我回头看一下题目。", True),
+        ("Same, $180.", "reflection"),
+        ("So only q = 10 works, since the value grows with q.", True),
+        ("Both hold, so x = 3 and y = 2.", True),
+        ("Let me re-add: 120 + 50 is 170.", True),
+        ("120 + 50 is 170. Yes, $170.", True),
+        ("Let me add the tax.", False),
+        ("So the clues cannot all hold; I'll re-read the question.", False),
+        ("两个条件都满足，所以甲是 42，乙是 14。", True),
+        ("找出两个条件都满足的数。", False),
+        ("11 × 3 + 7 = 40，是的。", True),
+        ("120 + 60 = 180 吨，总数对。", True),
+        ("120 ÷ 60 = 2，倍数也对。", True),
+        ("偶数有 2 个，也是 1/3。", True),
+        ("这时，也是 3 个人在场的时候。", False),
+        ("可能的原数有 30、41、52。", None),  # a list of possibilities opens nothing
+        ("可能是 30。", "exploration"),
+        ("他很准时，没错过一班车。", False),  # "never missed a bus"
+        ("The 2 hours fits in the schedule.", False),
+    ],
+)
+def test_verdicts_read_anywhere_in_a_step(text, reads):
+    """`reads`: whether a reflection cue is read anywhere in the step (bool), or the cue
+    kind of its opening (a string or None)."""
+    if isinstance(reads, bool):
+        assert has_cue(text, "reflection") is reads
+    else:
+        assert cue_kind(text) == reads
 
 
 def test_opening_cue_reports_where_the_cue_ends() -> None:
