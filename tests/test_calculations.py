@@ -132,6 +132,16 @@ def test_ambiguous_claims_are_skipped(text):
     assert mismatches(text) == []
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["80 + 64 + 40 = 184，没错。", "合计 80 + 64 + 40 = 184，不错。", "没有错，3 × 4 = 12。"],
+)
+def test_a_verdict_that_nothing_is_wrong_denies_no_claim(text):
+    # "没错" (right) holds 错 (wrong); the claim is still read and checked
+    assert len(checked(text)) == 1
+    assert mismatches(text.replace("184", "194").replace("12", "13")) != []
+
+
 def test_an_annotation_is_not_read_again_as_plain_text():
     text = "Natalia sold 48/2 = <<48/2=24>>24 clips in May."
     (a,) = Q.calculations(text)

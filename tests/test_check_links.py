@@ -45,6 +45,12 @@ from tests.test_links import _mol, _target
           "If Ann is first, that breaks 'Ann is not first', so that is out.",
           "So the order is Ben, Ann, Cal.",
           "Check: Ann is second, not first; Ben is first, not last. All conditions hold."], 4, 1),
+        # the conclusion drawn mid-sentence (", so the first case is the only one left")
+        (["Ben owns neither the dog nor the fish.", "Suppose Ann owns the fish.",
+          "Then Ben must own the cat, and Cal owns the dog, which breaks no condition.",
+          "Suppose instead Ann owns the cat.", "Then Ben could own nothing, so this case fails.",
+          "Ann cannot own the dog, so the first case is the only one left: Ann owns the fish.",
+          "Let me re-read the conditions: Ann has the fish ✓; Ben has the cat ✓."], 6, 2),
     ],
 )  # fmt: skip
 def test_a_check_after_a_case_analysis_checks_the_case_that_survived(steps, j, target):
@@ -102,6 +108,17 @@ def test_a_check_points_at_the_step_whose_result_it_reaches_again():
         "把 200 克浓度为 10% 的盐水和 300 克浓度为 20% 的盐水混合，混合后浓度是多少？", steps
     )
     assert _target(mol, 4) == 3
+
+
+def test_a_check_ending_on_a_later_result_checks_it_not_the_numbers_it_starts_from():
+    # The faces come from step 1; the 184 the check ends with was computed after them.
+    steps = ["表面积 = 2 × (8 × 5 + 8 × 4 + 5 × 4)。",
+             "8 × 5 = 40，8 × 4 = 32，5 × 4 = 20，三个面的和是 40 + 32 + 20 = 92。",
+             "表面积 = 2 × 92 = 184 平方厘米。",
+             "再检查一下：上下两个面 2 × 40 = 80，前后两个面 2 × 32 = 64，左右两个面 2 × 20 = 40，"
+             "合计 80 + 64 + 40 = 184，没错。"]  # fmt: skip
+    mol = _mol("长方体长 8 厘米，宽 5 厘米，高 4 厘米，表面积是多少？", steps)
+    assert _target(mol, 3) == 2
 
 
 def test_a_check_multiplying_back_tests_the_division_it_undoes():

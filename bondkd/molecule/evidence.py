@@ -9,7 +9,7 @@ Evidence that step j points at an earlier step i (`gather`), summed:
 |----------------------------------------------------|---------------|
 | a value j rejects ("not 418") that i computed/wrote| 3.0           |
 | (or, when j checks by the inverse operation, the   |               |
-| step that computed with it: `_tested`)             |               |
+| step that computed with it: `tested`)             |               |
 | an expression j rejects ("不是 6x − 5"), first in i | 3.0           |
 | an operation j rejects ("不是加上"): where the latest | 3.0           |
 | expression using it was first written               |               |
@@ -17,12 +17,12 @@ Evidence that step j points at an earlier step i (`gather`), summed:
 | six steps before that wrote it                     |               |
 | an expression (17 × 24) first written in i         | 1.0           |
 | a value computed in i (a result there; or a result | 1.0 (0.3 ≤ 9, |
-| of j's that undoes a later step: `_tested`)        | unless a      |
+| of j's that undoes a later step: `tested`)        | unless a      |
 |                                                    | verdict names |
 |                                                    | it: 确实是 4) |
 | a value first written in i, not computed there     | 0.5 (0.15 ≤ 9)|
 | a result of j's calculation, computed in i before  | + 0.5 (> 9)   |
-| (a check arrives at what it checks; `_tested`)     |               |
+| (a check arrives at what it checks; `tested`)     |               |
 | a function applied ("f(0)") whose value i stated,  | 1.0           |
 | else that i first wrote                            |               |
 | (deduction) a new value of j's that is one of the  | 0.8           |
@@ -64,6 +64,7 @@ from bondkd.molecule.content import (
     roundings,
     small,
 )
+from bondkd.molecule.tested import OPERAND, ended, tested
 from bondkd.quantities import sources
 
 STRENGTH = {
@@ -80,6 +81,7 @@ STRENGTH = {
     "recent": 0.9,  # the claim just made
     "restated": 0.8,  # a value taken from the step that last wrote it
     "reached": 0.5,  # a result of a check's own computed before
+    "ended": 2.0,  # the value a check's last calculation ends with, computed before
 }
 
 MIN_TERMS = 3  # a step with fewer content terms and no numbers states nothing to check
@@ -90,9 +92,7 @@ MAX_DEDUCTIONS = 3
 RERUN_GAP, RERUN = 3, 6
 # Steps back that a comparison of methods, or a rejected expression, looks for its origin.
 LOOKBACK = 256
-OPERAND = re.compile(r"\d+(?:\.\d+)?")  # the numbers of a canonical expression ("4*118")
 _LETTER = re.compile(r"[A-Za-z]")
-_FRACTION = re.compile(r"(?<![\d.])(\d+)/(\d+)(?![\d.])")  # "8/3" in "8/3*1/6"
 # Steps back that a rejected operation ("应该减去，不是加上") looks for the expression using it.
 OP_LOOKBACK = 6
 # Terms in more steps than this say nothing about where content came from.
@@ -218,7 +218,7 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
             if i is not None and i < j - 1 and v in contents[j - 1].results:
                 i = j - 1
             if i is not None:
-                r[_tested(contents, c, v, i, j)] += STRENGTH["rejected"]
+                r[tested(contents, c, v, i, j)] += STRENGTH["rejected"]
         d: dict[int, float] = defaultdict(float)
         for e, x in sorted(c.claims):  # "Actually, 0.15 × 240 is 36": redone, another value
             prior = claimed.get(e)
@@ -283,7 +283,7 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
                 u[i] += k * STRENGTH["result"]
                 # Computed again by the inverse operation ("10 × 6 = 60" after "60 ÷ 10 =
                 # 6"), it points at the step inverted, not at the one that computed 60.
-                inverted = _tested(contents, c, v, i, j) if v in c.results else i
+                inverted = tested(contents, c, v, i, j) if v in c.results else i
                 if inverted == i:
                     pr[i] += k * STRENGTH["result"]
                 else:
@@ -298,11 +298,13 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         # A result reached again is what a check arrives at: the step that computed it is
         # the one checked, more than those of the numbers it starts from ("(20 + 60) ÷ 500
         # = 16%, 结果一致" checks the 16%, not the 20 + 60); the value its last calculation
-        # ends with counts however small ("6 − 2 − 2 + 1 = 3, 结果一致").
+        # ends with counts however small ("6 − 2 − 2 + 1 = 3, 结果一致"), and most when it
+        # came after every number the check starts from (`ended`).
         end = quantities.canon(c.claims[-1][1]) if c.claims else None
+        checked = ended(contents, c, producer)
         for v in sorted(c.results - asked_values) if c.claims else ():
             if (i := producer.get(v)) is not None and (v == end or not small(v)):
-                s[_tested(contents, c, v, i, j)] += STRENGTH["reached"]
+                s[tested(contents, c, v, i, j)] += STRENGTH["ended" if v == checked else "reached"]
         # A symbol ("x", "y_E") is used from where it was last written, as a value is: the
         # algebra of a derivation carries no numbers to trace.
         for t in c.terms:
@@ -394,25 +396,6 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         cites,
         [c.terms & asked_terms for c in contents],
     )
-
-
-def _tested(contents: Sequence[Content], c: Content, v: str, i: int, j: int) -> int:
-    """The step that step j's value `v` (first from step i) is about: i, unless j undoes a
-    later step by the inverse operation. "10 × 6 = 60" tests "60 ÷ 10 = 6", and "4 × 118 =
-    472, not 432" tests "432 / 4 = 118": the latest step between that computed with v and
-    whose result is an operand of j's arithmetic ("the number of bits is 19, not 20"
-    computes nothing: it takes back 20)."""
-    # the numbers of its expressions, and their fractions ("8/3 × 1/6 = 4/9" undoes "= 8/3")
-    operands = {x for e in c.exprs for x in OPERAND.findall(e)}
-    operands |= {quantities.canon(float(a) / float(b)) for e in c.exprs
-                 for a, b in _FRACTION.findall(e) if float(b)}  # fmt: skip
-    if c.claims:  # "9 boxes × 8 cookies = 72": numbers a unit keeps out of an expression
-        operands |= c.values - c.results
-    operands -= {v}
-    for k in range(j - 1, i, -1) if operands else ():
-        if v in contents[k].values and contents[k].results & operands:
-            return k
-    return i
 
 
 # Unit factors (kilo-, per cent, minutes, hours): a new value this many times, or this

@@ -339,7 +339,10 @@ def _reflection_target(
         # "Wait, but earlier I thought it would be 20 bits": the earlier work it names,
         # not the claim just made nor what the next steps compute
         return _best(cand, j, energy)
-    after = j >= 2 and lexicon.cue_kind(ev.texts[j - 1]) == "conclusion"
+    after = j >= 2 and (
+        lexicon.cue_kind(ev.texts[j - 1]) == "conclusion"
+        or _CONCLUDES.search(ev.texts[j - 1]) is not None
+    )
     if (
         (own < SELF_CONTAINED or not ev.contents[j].results)
         and after
@@ -382,6 +385,9 @@ def _reflection_target(
     if max(cand.values(), default=0.0) < MIN_EVIDENCE:
         return None
     return _best(cand, j, energy)
+
+
+_CONCLUDES = re.compile(r"[,，;；:：]\s*(?:so|thus|hence|therefore|所以|因此)(?![A-Za-z])", re.I)
 
 
 def _best(cand: dict[int, float], j: int, energy: Energy) -> int:

@@ -14,8 +14,8 @@ as a false calc_mismatch rejects a good sample, so a claim is skipped when it is
 - a change of unit ("2 h = 120 min") or a unit inside the arithmetic ("5 m × 3 = 15");
 - rounded: "≈", "about ..." never link, nor does a value equal to the exact result rounded
   or cut to the places written (`rounds_to`); negated or hypothetical: a sentence with
-  "not", "wrong", "≠", 不是, 错, "suppose" ...; a running total ("3 × 4 = 12 + 2 = 14": only
-  "12 + 2 = 14" is checked).
+  "not", "wrong", "≠", 不是, 错 (没错 says right), "suppose" ...; a running total ("3 × 4 =
+  12 + 2 = 14": only "12 + 2 = 14" is checked).
 """
 
 from __future__ import annotations
@@ -65,12 +65,12 @@ _COMPARE = re.compile(
     r"[ ]?(?:times|more|less|fewer|greater|larger|smaller|higher|lower|percent|of|倍|多|少|的)",
     re.I,
 )
-# Sentences that deny or suppose a claim; "." between digits is a decimal point.
-_SENTENCE_BREAK = re.compile(r"[!?。！？;；\n]|(?<!\d)\.|\.(?!\d)")
-_DENIAL = re.compile(
+_SENTENCE_BREAK = re.compile(r"[!?。！？;；\n]|(?<!\d)\.|\.(?!\d)")  # "2.5" breaks none
+_DENIAL = re.compile(  # the words that deny or suppose a claim in its sentence
     r"(?<![A-Za-z])(?:not|no|never|isn't|wasn't|aren't|doesn't|don't|cannot|can't|wrong"
     r"|incorrect|mistake|mistaken|miscalculated|error|suppose|supposing|assume|assuming"
-    r"|instead|rather)(?![A-Za-z])|≠|\\neq?(?![A-Za-z])|不是|不对|不等于|错|而非|并非|假设|假如",
+    r"|instead|rather)(?![A-Za-z])|≠|\\neq?(?![A-Za-z])|不是|不对|不等于|(?<!没)(?<!不)(?<!没有)错"
+    r"|而非|并非|假设|假如",
     re.I,
 )
 # A letter alone before an expression is a variable ("x + 3 = 7"); a function name too.

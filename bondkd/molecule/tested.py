@@ -1,0 +1,49 @@
+"""Which earlier step a check's calculation tests, when that is not the step that first
+computed the value it reaches: the step it undoes by the inverse operation (`tested`), and
+the value it ends with when that came after everything it starts from (`ended`).
+`bondkd.molecule.evidence` weighs these."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from bondkd import quantities
+from bondkd.molecule.content import Content, small
+
+OPERAND = re.compile(r"\d+(?:\.\d+)?")  # the numbers of a canonical expression ("4*118")
+_FRACTION = re.compile(r"(?<![\d.])(\d+)/(\d+)(?![\d.])")  # "8/3" in "8/3*1/6"
+
+
+def tested(contents: Sequence[Content], c: Content, v: str, i: int, j: int) -> int:
+    """The step that step j's value `v` (first from step i) is about: i, unless j undoes a
+    later step by the inverse operation. "10 × 6 = 60" tests "60 ÷ 10 = 6", and "4 × 118 =
+    472, not 432" tests "432 / 4 = 118": the latest step between that computed with v and
+    whose result is an operand of j's arithmetic ("the number of bits is 19, not 20"
+    computes nothing: it takes back 20)."""
+    # the numbers of its expressions, and their fractions ("8/3 × 1/6 = 4/9" undoes "= 8/3")
+    operands = {x for e in c.exprs for x in OPERAND.findall(e)}
+    operands |= {quantities.canon(float(a) / float(b)) for e in c.exprs
+                 for a, b in _FRACTION.findall(e) if float(b)}  # fmt: skip
+    if c.claims:  # "9 boxes × 8 cookies = 72": numbers a unit keeps out of an expression
+        operands |= c.values - c.results
+    operands -= {v}
+    for k in range(j - 1, i, -1) if operands else ():
+        if v in contents[k].values and contents[k].results & operands:
+            return k
+    return i
+
+
+def ended(contents: Sequence[Content], c: Content, producer: dict[str, int]) -> str | None:
+    """The value c's last calculation ends with, when the step i that computed it came after
+    every number c starts from and does not start from one of them itself: what c checks.
+    The faces 2 × 40 … of step 1, then "合计 80 + 64 + 40 = 184" check the 184 of step 2;
+    "294 + 83 + 37 = 414" starts from the later 83 and tests it (`tested`); "the right side
+    is 2·6 + 11 = 23" after "the left side is 5(6 − 2) + 3 = 23" is the same check's."""
+    end = quantities.canon(c.claims[-1][1]) if c.claims else None
+    if end is None or small(end) or (i := producer.get(end)) is None:
+        return None
+    rest = c.values - {end}
+    if any(producer.get(v, -1) >= i for v in rest if not small(v)):
+        return None
+    return None if any(producer.get(v, i) < i for v in contents[i].values & rest) else end
