@@ -216,6 +216,7 @@ def test_verdicts_and_cases(text, kind):
     [
         ("换个方法验证：19:45 到 21:45 是 2 小时，所以是 21:35。", True),
         ("也可以直接算：250 × 1.2 × 0.8 = 240 元，两种方法结果一致。", True),
+        ("也可以一步算：250 × 0.8 × 1.2 = 250 × 0.96 = 240 元，结果一样。", True),
         ("我再用假设法想一遍：假设全是鸡，脚有 35 × 2 = 70 只。", True),
         ("用组合数核对：C(3,2) ÷ C(5,2) = 3/10，结果一致。", True),
         ("Let me double-check by counting differently: from 10:50 to 12:00 is 70 minutes.", True),

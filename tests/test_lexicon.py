@@ -212,6 +212,8 @@ def test_has_cue_finds_reflection_mid_sentence_only() -> None:
         ("可能是 30。", "exploration"),
         ("他很准时，没错过一班车。", False),  # "never missed a bus"
         ("The 2 hours fits in the schedule.", False),
+        ("但涨价的基数变小了，所以比原价低，240 < 250 合理。", True),  # a plausibility verdict
+        ("这个假设合理吗？", True),
     ],
 )
 def test_verdicts_read_anywhere_in_a_step(text, reads):
@@ -367,6 +369,10 @@ def test_a_puzzles_own_wrong_is_no_slip():
 
 def test_a_reasoned_cant_be_is_no_correction():
     assert not lexicon.says_wrong("It can't be 5, since the total is even.")
+    # a doubt that ends finding it fits; "才对" ends a correction, "can't be right" a doubt
+    assert not lexicon.says_wrong("不对，我再看一下题目：我用的就是余下的 200 页，没问题。")
+    assert lexicon.says_wrong("不对，送出去是减少，应该是 48 − 12 = 36 张才对。")
+    assert not lexicon.FITS_RE.search("That can't be right.")
 
 
 def test_off_is_an_error_only_when_the_work_was_off():

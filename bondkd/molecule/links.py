@@ -175,8 +175,13 @@ def _abandons(ev: Evidence, j: int, anchor: int | None, behaviour: Sequence[str 
     text = ev.texts[j]
     if anchor is None or not _INTERJECTION.match(text):
         return False
-    if lexicon.CHECK_PURPOSE_RE.search(text) or "?" in text or "？" in text:
-        return False  # "Hmm, let me make sure …", "Hmm, is 1 prime?": a check
+    if (
+        lexicon.CHECK_PURPOSE_RE.search(text)
+        or "?" in text
+        or "？" in text
+        or lexicon.FITS_RE.search(text)
+    ):
+        return False  # "Hmm, let me make sure …", "Hmm, is 1 prime?", "… = 54. Good.": a check
     old, new = ev.contents[anchor].results, ev.contents[j].results
     if not new and j + 1 < len(ev.texts) and behaviour[j + 1] is None:
         new = ev.contents[j + 1].results

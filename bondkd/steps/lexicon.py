@@ -275,12 +275,22 @@ ADMISSION_RE = re.compile(
 )
 
 
+# A step ending on a verdict that what it found fits ("… = 54. Good.", "…，没问题。").
+FITS_RE = re.compile(
+    r"(?:^|[.!;:]\s)(?:(?:that['’]s|that is|it['’]s|it is|all|also|looks|seems) )?"
+    r"(?:good|correct|right|fine|consistent)\W{0,3}$"
+    r"|[✓✔]\W{0,3}$|(?<![不没才])(?:对|没错|正确|成立)\W{0,3}$|没(?:有)?问题\W{0,3}$",
+    re.I,
+)
+
+
 @lru_cache(maxsize=1 << 16)  # asked of every step by several stages; long traces repeat
 def says_wrong(text: str) -> bool:
     """Whether `text` says that something earlier was wrong ("I made an error", 算错了),
     not merely that it might be. A step marked ✓ verified something: its "wrong" is the
-    puzzle's ("every label is wrong ✓", 三张标签都贴错了 ✓)."""
-    if CHECKMARK_RE.search(text):
+    puzzle's ("every label is wrong ✓", 三张标签都贴错了 ✓); so did one ending on a verdict
+    that it fits ("不对，我再看一下题目：……没问题。")."""
+    if CHECKMARK_RE.search(text) or FITS_RE.search(text):
         return False
     return any(
         not _HEDGE_BEFORE.search(text[max(0, m.start() - 40) : m.start()])
