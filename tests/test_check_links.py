@@ -98,27 +98,27 @@ def test_a_check_looking_back_at_earlier_work_points_there(look_back):
     assert _target(mol, 7) == 0
 
 
-def test_a_check_points_at_the_step_whose_result_it_reaches_again():
-    # Not at the step that first added 20 + 60, one of the numbers it starts from.
-    steps = ["第一份含盐 200 × 10% = 20 克。", "第二份含盐 300 × 20% = 60 克。",
-             "混合后共有盐 20 + 60 = 80 克，盐水 200 + 300 = 500 克。", "浓度 = 80 ÷ 500 = 16%。",
-             "换个方法验证：按加权平均，(10% × 200 + 20% × 300) ÷ 500 = (20 + 60) ÷ 500 = 16%，"
-             "结果一致。"]  # fmt: skip
-    mol = _mol(
-        "把 200 克浓度为 10% 的盐水和 300 克浓度为 20% 的盐水混合，混合后浓度是多少？", steps
-    )
-    assert _target(mol, 4) == 3
-
-
-def test_a_check_ending_on_a_later_result_checks_it_not_the_numbers_it_starts_from():
-    # The faces come from step 1; the 184 the check ends with was computed after them.
-    steps = ["表面积 = 2 × (8 × 5 + 8 × 4 + 5 × 4)。",
-             "8 × 5 = 40，8 × 4 = 32，5 × 4 = 20，三个面的和是 40 + 32 + 20 = 92。",
-             "表面积 = 2 × 92 = 184 平方厘米。",
-             "再检查一下：上下两个面 2 × 40 = 80，前后两个面 2 × 32 = 64，左右两个面 2 × 20 = 40，"
-             "合计 80 + 64 + 40 = 184，没错。"]  # fmt: skip
-    mol = _mol("长方体长 8 厘米，宽 5 厘米，高 4 厘米，表面积是多少？", steps)
-    assert _target(mol, 3) == 2
+@pytest.mark.parametrize(
+    ("question", "steps", "j", "target"),
+    [
+        # not at the step that first added 20 + 60, one of the numbers it starts from
+        ("把 200 克浓度为 10% 的盐水和 300 克浓度为 20% 的盐水混合，混合后浓度是多少？",
+         ["第一份含盐 200 × 10% = 20 克。", "第二份含盐 300 × 20% = 60 克。",
+          "混合后共有盐 20 + 60 = 80 克，盐水 200 + 300 = 500 克。", "浓度 = 80 ÷ 500 = 16%。",
+          "换个方法验证：按加权平均，(10% × 200 + 20% × 300) ÷ 500 = (20 + 60) ÷ 500 = 16%，结果一致。"],
+         4, 3),
+        # the faces come from step 1; the 184 the check ends with was computed after them
+        ("长方体长 8 厘米，宽 5 厘米，高 4 厘米，表面积是多少？",
+         ["表面积 = 2 × (8 × 5 + 8 × 4 + 5 × 4)。",
+          "8 × 5 = 40，8 × 4 = 32，5 × 4 = 20，三个面的和是 40 + 32 + 20 = 92。",
+          "表面积 = 2 × 92 = 184 平方厘米。",
+          "再检查一下：上下两个面 2 × 40 = 80，前后两个面 2 × 32 = 64，左右两个面 2 × 20 = 40，"
+          "合计 80 + 64 + 40 = 184，没错。"],
+         3, 2),
+    ],
+)  # fmt: skip
+def test_a_check_points_at_the_step_whose_result_it_reaches_again(question, steps, j, target):
+    assert _target(_mol(question, steps), j) == target
 
 
 def test_a_check_multiplying_back_tests_the_division_it_undoes():
