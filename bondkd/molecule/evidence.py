@@ -9,7 +9,7 @@ Evidence that step j points at an earlier step i (`gather`), summed:
 |----------------------------------------------------|---------------|
 | a value j rejects ("not 418") that i computed/wrote| 3.0           |
 | (or, when j checks by the inverse operation, the   |               |
-| step that computed with it: `tested`)             |               |
+| step that computed with it: `tested`)              |               |
 | an expression j rejects ("不是 6x − 5"), first in i | 3.0           |
 | an operation j rejects ("不是加上"): where the latest | 3.0           |
 | expression using it was first written               |               |
@@ -17,12 +17,14 @@ Evidence that step j points at an earlier step i (`gather`), summed:
 | six steps before that wrote it                     |               |
 | an expression (17 × 24) first written in i         | 1.0           |
 | a value computed in i (a result there; or a result | 1.0 (0.3 ≤ 9, |
-| of j's that undoes a later step: `tested`)        | unless a      |
+| of j's that undoes a later step: `tested`)         | unless a      |
 |                                                    | verdict names |
 |                                                    | it: 确实是 4) |
 | a value first written in i, not computed there     | 0.5 (0.15 ≤ 9)|
 | a result of j's calculation, computed in i before  | + 0.5 (> 9)   |
-| (a check arrives at what it checks; `tested`)     |               |
+| (a check arrives at what it checks; `tested`;      | (2.0 for the  |
+| the value it ends with, computed after all it      | value: ended) |
+| starts from: `ended`)                              |               |
 | a function applied ("f(0)") whose value i stated,  | 1.0           |
 | else that i first wrote                            |               |
 | (deduction) a new value of j's that is one of the  | 0.8           |
@@ -301,7 +303,7 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         # ends with counts however small ("6 − 2 − 2 + 1 = 3, 结果一致"), and most when it
         # came after every number the check starts from (`ended`).
         end = quantities.canon(c.claims[-1][1]) if c.claims else None
-        checked = ended(contents, c, producer)
+        checked = ended(contents, c, end, producer)
         for v in sorted(c.results - asked_values) if c.claims else ():
             if (i := producer.get(v)) is not None and (v == end or not small(v)):
                 s[tested(contents, c, v, i, j)] += STRENGTH["ended" if v == checked else "reached"]

@@ -34,13 +34,14 @@ def tested(contents: Sequence[Content], c: Content, v: str, i: int, j: int) -> i
     return i
 
 
-def ended(contents: Sequence[Content], c: Content, producer: dict[str, int]) -> str | None:
-    """The value c's last calculation ends with, when the step i that computed it came after
+def ended(
+    contents: Sequence[Content], c: Content, end: str | None, producer: dict[str, int]
+) -> str | None:
+    """`end`, the value c's last calculation ends with, when the step i that computed it came after
     every number c starts from and does not start from one of them itself: what c checks.
     The faces 2 × 40 … of step 1, then "合计 80 + 64 + 40 = 184" check the 184 of step 2;
     "294 + 83 + 37 = 414" starts from the later 83 and tests it (`tested`); "the right side
     is 2·6 + 11 = 23" after "the left side is 5(6 − 2) + 3 = 23" is the same check's."""
-    end = quantities.canon(c.claims[-1][1]) if c.claims else None
     if end is None or small(end) or (i := producer.get(end)) is None:
         return None
     rest = c.values - {end}
