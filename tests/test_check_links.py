@@ -115,6 +115,15 @@ def test_a_check_looking_back_at_earlier_work_points_there(look_back):
           "再检查一下：上下两个面 2 × 40 = 80，前后两个面 2 × 32 = 64，左右两个面 2 × 20 = 40，"
           "合计 80 + 64 + 40 = 184，没错。"],
          3, 2),
+        # a value two steps computed (the adjacent count and the answer are both 12): the
+        # later one is what a recount arrives at
+        ("How many ways can 4 people sit in a row if Alice and Bob refuse to sit together?",
+         ["Without restrictions there are 4! = 24 arrangements.",
+          "As one block with the other 2 people: 3! = 6 arrangements, times 2 for AB or BA, so 12.",
+          "So the answer is 24 − 12 = 12.",
+          "Let me double-check by counting directly: the non-adjacent seat pairs are (1,3), (1,4), (2,4).",
+          "Each pair can be filled 2 ways, and the others 2 ways, so 3 × 2 × 2 = 12."],
+         3, 2),
     ],
 )  # fmt: skip
 def test_a_check_points_at_the_step_whose_result_it_reaches_again(question, steps, j, target):

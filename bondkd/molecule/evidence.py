@@ -301,11 +301,12 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         # the one checked, more than those of the numbers it starts from ("(20 + 60) ÷ 500
         # = 16%, 结果一致" checks the 16%, not the 20 + 60); the value its last calculation
         # ends with counts however small ("6 − 2 − 2 + 1 = 3, 结果一致"), and most when it
-        # came after every number the check starts from (`ended`).
+        # came after every number the check starts from (`ended`). Of a value computed
+        # twice (the adjacent count 12, then the answer 24 − 12 = 12), the later.
         end = quantities.canon(c.claims[-1][1]) if c.claims else None
         checked = ended(contents, c, end, producer)
         for v in sorted(c.results - asked_values) if c.claims else ():
-            if (i := producer.get(v)) is not None and (v == end or not small(v)):
+            if (i := latest.get(v, producer.get(v))) is not None and (v == end or not small(v)):
                 s[tested(contents, c, v, i, j)] += STRENGTH["ended" if v == checked else "reached"]
         # A symbol ("x", "y_E") is used from where it was last written, as a value is: the
         # algebra of a derivation carries no numbers to trace.
