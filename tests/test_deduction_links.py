@@ -14,6 +14,8 @@ def test_a_coefficient_is_no_value():
     # "6x" holds no 6: only the numbers of the reasoning link steps.
     c = content.read("所以方程变为 6x − 5 = 4x + 7，v = 20m/s。")
     assert set(c.values) == {"5", "7", "20"} and "6" not in c.results
+    # nor does "2xy"; a unit of two letters ("3km") stays a value
+    assert content.read("(x + y)² = x² + 2xy + y²，3km。").values == {"3"}
 
 
 def test_an_expression_with_a_unicode_minus_is_read():

@@ -43,7 +43,7 @@ _WORD_OPS = {"times": "*", "plus": "+", "minus": "-", "divided by": "/", "multip
 _OP_CANON = str.maketrans({"×": "*", "·": "*", "x": "*", "X": "*", "÷": "/", "−": "-", "–": "-"})
 # A number glued to a variable ("6x", "2y") is its coefficient, not a value of the
 # reasoning: "3(2x − 5) = 6x − 5" computes no 6. Units ("5m", "2s", "3h") stay values.
-_COEFFICIENT = re.compile(r"[a-dijknp-ru-z](?![A-Za-z])")
+_COEFFICIENT = re.compile(r"[a-dijknp-ru-z]+(?![A-Za-z])")  # "2xy", "3ab" too
 # A rejected expression ("不是 6x − 5") runs to the end of its clause.
 _FORM_END = re.compile(r"[,，。;；!！?？\n]")
 _CONTINUATION = frozenset("=+-*/×÷·)）,，")  # what a step opening mid-expression begins with
