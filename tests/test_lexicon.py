@@ -214,6 +214,8 @@ def test_has_cue_finds_reflection_mid_sentence_only() -> None:
         ("The 2 hours fits in the schedule.", False),
         ("但涨价的基数变小了，所以比原价低，240 < 250 合理。", True),  # a plausibility verdict
         ("这个假设合理吗？", True),
+        ("7/8 it is.", True),
+        ("7 items is the total.", False),
     ],
 )
 def test_verdicts_read_anywhere_in_a_step(text, reads):
