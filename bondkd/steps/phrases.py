@@ -187,7 +187,10 @@ LOOKS_BACK_ZH = [r"(?:之前|前面|刚才|原来|一开始)(?:我们)?(?:算|�
 # A value reached again, after "so", "is" or "=" ("so 24 minutes again", "= 5,040, as before"),
 # closing the clause: "subtract 5 again, then" is not one.
 # A step that opens on a value and judges it ("2.4 hours fits.", "12 works.", "7/8 it is.").
-VALUE_FITS = r"^\W{0,3}\$?\d[\d,./]*(?:\s+[a-z]+){0,2}\s+(?:fits|works|checks out|it is)(?=[ \t]*(?:[.!;]|$))"
+VALUE_FITS = (
+    r"^\W{0,3}\$?\d[\d,./]*(?:\s+[a-z]+){0,2}\s+(?:fits|works|checks out|it is)"
+    r"(?=[ \t]*(?:[.!;]|$))"
+)
 AGAIN = r"\s*\$?\d[\d,./]*(?:\s+[a-z]+){0,2}\s+(?:again|as well|as before)(?=[ \t]*(?:[.!;,)]|$))"
 REFLECTION_ANYWHERE_EN = [
     r"let(?:'s|’s| me| us)(?: also| quickly| now| just| first| again| carefully)?"
