@@ -215,6 +215,9 @@ def test_has_cue_finds_reflection_mid_sentence_only() -> None:
         ("但涨价的基数变小了，所以比原价低，240 < 250 合理。", True),  # a plausibility verdict
         ("这个假设合理吗？", True),
         ("7/8 it is.", True),
+        ("所以还是 6/36 = 1/6。", True),  # the value stands
+        ("So it's still 12.", True),
+        ("还是用方程来解。", False),
         ("7 items is the total.", False),
     ],
 )
@@ -375,6 +378,9 @@ def test_a_reasoned_cant_be_is_no_correction():
     assert not lexicon.says_wrong("不对，我再看一下题目：我用的就是余下的 200 页，没问题。")
     assert lexicon.says_wrong("不对，送出去是减少，应该是 48 − 12 = 36 张才对。")
     assert not lexicon.FITS_RE.search("That can't be right.")
+    # a supposed case settles that case: its "cannot be used directly" corrects nothing
+    assert not lexicon.says_wrong("如果把它们当成一种，那 21 种不是等可能的，不能直接用。")
+    assert lexicon.says_wrong("不能直接用 21 种，它们不是等可能的。")
 
 
 def test_off_is_an_error_only_when_the_work_was_off():

@@ -289,8 +289,9 @@ def says_wrong(text: str) -> bool:
     """Whether `text` says that something earlier was wrong ("I made an error", 算错了),
     not merely that it might be. A step marked ✓ verified something: its "wrong" is the
     puzzle's ("every label is wrong ✓", 三张标签都贴错了 ✓); so did one ending on a verdict
-    that it fits ("不对，我再看一下题目：……没问题。")."""
-    if CHECKMARK_RE.search(text) or FITS_RE.search(text):
+    that it fits ("不对，我再看一下题目：……没问题。"), and one that supposes a case settles
+    that case ("如果把它们当成一种，……不能直接用。")."""
+    if CHECKMARK_RE.search(text) or FITS_RE.search(text) or SUPPOSES_RE.match(text):
         return False
     return any(
         not _HEDGE_BEFORE.search(text[max(0, m.start() - 40) : m.start()])

@@ -193,6 +193,7 @@ VALUE_FITS = (
 )
 AGAIN = r"\s*\$?\d[\d,./]*(?:\s+[a-z]+){0,2}\s+(?:again|as well|as before)(?=[ \t]*(?:[.!;,)]|$))"
 REFLECTION_ANYWHERE_EN = [
+    r"(?:so|thus),? (?:it(?:['’]s| is)|that(?:['’]s| is)|the answer is) still \$?\d[\d,./]*",
     r"let(?:'s|’s| me| us)(?: also| quickly| now| just| first| again| carefully)?"
     r" (?:double[- ]?check|re-?check|check|verify|confirm|make sure|reconsider|re-?examine)",
     r"(?:i|we) (?:should|need to|must)(?: also| now)? (?:double[- ]?check|re-?check|check|verify)",
@@ -304,6 +305,7 @@ REFLECTION_ANYWHERE_ZH = [
     # "210 + 150 = 360 千米，正好是全程": the sum comes back to a given
     r"(?:正好|恰好|刚好)(?:是|等于|为)(?:全程|总路程|总数|总量|总价|总和|原价|原数)(?=[，,。！!；;]|$)",  # "这也符合直觉", "我想想这个结果合不合理"
     r"[数算]一遍",  # a recount: "让我直接列出来数一遍：……"
+    r"(?:所以|因此|那么)(?:答案|结果)?(?:还是|仍然是|依然是)[ \t]?\d",  # 所以还是 6/36 = 1/6
 ]
 CHECKMARK = r"[✓✔☑]"
 
