@@ -130,6 +130,15 @@ def test_a_check_points_at_the_step_whose_result_it_reaches_again(question, step
     assert _target(_mol(question, steps), j) == target
 
 
+def test_a_check_redoing_a_claimed_calculation_back_to_a_given_tests_that_claim():
+    # not the step that found 167, though the check comes back to the given 2004
+    steps = ["12 × 100 = 1200, leaving 2004 − 1200 = 804.", "12 × 60 = 720, leaving 804 − 720 = 84.",
+             "12 × 7 = 84, leaving 0.", "So the quotient is 100 + 60 + 7 = 167.",
+             "Therefore, 12 times 167 is 2004, and the remainder is 0.",
+             "Let me check my multiplication: 12 * 167 = 12 * 160 + 12 * 7 = 1920 + 84 = 2004."]  # fmt: skip
+    assert _target(_mol("What is the remainder when 2004 is divided by 12?", steps), 5) == 4
+
+
 def test_a_check_multiplying_back_tests_the_division_it_undoes():
     # "9 boxes × 8 cookies": the units keep 9 × 8 out of an expression, the step still
     # computes with 9, so it undoes "72 / 8 = 9", not the 3 × 24 that first made 72.

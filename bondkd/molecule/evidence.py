@@ -265,6 +265,9 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         # (of a value computed twice, "梨 13 元" then "找回 50 − 37 = 13 元", the latest)
         found = [latest.get(o, producer[o]) for e in back for o in OPERAND.findall(e)
                  if o not in asked_values and o in producer]  # fmt: skip
+        # the same calculation claimed before ("12 times 167 is 2004", then "let me check my
+        # multiplication: 12 * 167 = …") is the claim tested, not where 167 was found
+        found += [claimed[e][0] for e in back if e in claimed]
         if found:
             s[max(found)] += STRENGTH["result"]
         # "3 × 8 = 24" rounds nothing, even where a denial keeps it from being a claim
