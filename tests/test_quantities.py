@@ -274,6 +274,13 @@ def test_same_expression_two_values_is_visible_but_rounding_is_not():
         "The third present needs 2 + 1 1/2 = 3 1/2 square feet.",
         "Let x = the number of apples",
         "8 x Y = 3 x 24",
+        # candidates tried or listed, not what the name stands for
+        "So, for x=18, x=27, and x=54, y is less than 5.",
+        "Therefore, the valid x values are x=2, x=3, x=6, and x=9.",
+        "Step 10. x = 3: 3/7 ≈ 0.4286, which is greater than 0.333",
+        "Let's try n = 9 and see.",
+        "Therefore, n = 9 is not acceptable.",
+        "当 x = 2 时，y = 5。",
     ],
 )
 def test_assignments_stay_precise(text):

@@ -140,6 +140,11 @@ _VAR = re.compile(r"(?<![A-Za-z0-9_.'’])([A-Za-z](?:_?\d{1,2}|_[A-Za-z])?)\s*=
 # Heads whose bare form names one quantity per problem; other heads need a qualifier
 # ("total cost", "number of apples"), as "the cost is 5" may be a different item's cost.
 _BARE_HEADS = frozenset({"total", "profit"})
+_CASE_HEAD = re.compile(
+    r"[ \t]*(?:[:：]|(?:is not|isn['’]t|is invalid|is impossible|does ?n['’]t work|does not work"
+    r"|fails|不符合|不成立|不行|不可能)(?![A-Za-z]))",
+    re.I,
+)
 _NAMED = re.compile(
     r"(?<![A-Za-z'’])(?:([a-z]+)['’]s\s+)?((?:[a-z]+\s+){0,2})(total|profit|cost|price|revenue"
     r"|income|salary|wage|earnings|savings|budget|bill|loss|area|perimeter|volume|length|width"
@@ -162,8 +167,8 @@ _STATE_WORDS = _words("new current remaining updated left final later")
 _SENTENCE_BREAK = r"[.!?。！？；;\n](?!\d)"
 _LAST_BREAK = re.compile(rf"(?s:.*){_SENTENCE_BREAK}")  # one pass back from the end
 _SCOPED = re.compile(
-    r"(?<![A-Za-z])(?:if|suppose|supposing|assume|assuming|when|whenever|per|each|every)"
-    r"(?![A-Za-z])|如果|假设|假如|若|每",
+    r"(?<![A-Za-z])(?:if|suppose|supposing|assume|assuming|when|whenever|per|each|every|for"
+    r"|try|trying|check|checking|test|testing|plug|plugging)(?![A-Za-z])|如果|假设|假如|若|每|当|取",
     re.I,
 )
 _ZH_NAMED = re.compile(
@@ -285,12 +290,19 @@ def _assignments(text: str) -> list[tuple[str, float]]:
                 found.append((m.start(), _expr_key(seg), value))
     # The value is read before the scope: most "x =" and "total is" assign nothing, and a
     # scope reads up to 200 characters back ("x = x = x = ..." would read them for each).
+    tried: dict[str, set[float]] = {}
     for m in _VAR.finditer(masked):
         if _inside_expression(masked, m.start()):
             continue
         rhs = _rhs_value(masked, m.end())
-        if rhs is not None and not _scoped(masked, m.start()):
-            found.append((m.start(), m.group(1), rhs[0]))
+        if rhs is None or _scoped(masked, m.start()) or _CASE_HEAD.match(masked, rhs[1]):
+            continue  # "x = 3: 3/7 ≈ 0.43" heads a case it tries; "n = 7 is invalid" too
+        found.append((m.start(), m.group(1), rhs[0]))
+        tried.setdefault(m.group(1), set()).add(rhs[0])
+    # A name given several values in one step ("for x=18, x=27, and x=54", "the valid x
+    # values are x=2, x=3, x=6") lists candidates: no one of them is what it stands for.
+    listed = {k for k, vs in tried.items() if len(vs) > 1}
+    found = [f for f in found if f[1] not in listed]
     for m in _NAMED.finditer(masked):
         rhs = _rhs_value(masked, m.end())
         if rhs is None or _COMPARE_AFTER.match(masked, rhs[1]):
