@@ -139,6 +139,14 @@ def test_a_check_redoing_a_claimed_calculation_back_to_a_given_tests_that_claim(
     assert _target(_mol("What is the remainder when 2004 is divided by 12?", steps), 5) == 4
 
 
+def test_two_methods_compared_point_at_the_first_not_at_a_rerun_of_it():
+    steps = ["能被 7 整除的数是 7、14、21、……、98。", "98 ÷ 7 = 14，所以一共有 14 个数。",
+             "这是首项 7、末项 98 的等差数列，和为 (7 + 98) × 14 ÷ 2 = 105 × 7 = 735。",
+             "等等，105 × 14 ÷ 2 应该先算 105 × 14 = 1470，再除以 2 得 735，和刚才一样。",
+             "另外也可以提出公因数 7：7 × (1 + 2 + … + 14) = 7 × 105 = 735。", "两种算法都得 735。"]  # fmt: skip
+    assert _target(_mol("求 1 到 100 中所有能被 7 整除的数的和。", steps), 5) == 2
+
+
 def test_a_check_multiplying_back_tests_the_division_it_undoes():
     # "9 boxes × 8 cookies": the units keep 9 × 8 out of an expression, the step still
     # computes with 9, so it undoes "72 / 8 = 9", not the 3 × 24 that first made 72.

@@ -218,6 +218,8 @@ def test_has_cue_finds_reflection_mid_sentence_only() -> None:
         ("所以还是 6/36 = 1/6。", True),  # the value stands
         ("So it's still 12.", True),
         ("还是用方程来解。", False),
+        ("Total: 5 + 4 + 3 + 2 + 1 = 15. Matches.", True),
+        ("另外也可以提出公因数 7：7 × 105 = 735。", "exploration"),
         ("7 items is the total.", False),
     ],
 )
@@ -378,6 +380,9 @@ def test_a_reasoned_cant_be_is_no_correction():
     assert not lexicon.says_wrong("不对，我再看一下题目：我用的就是余下的 200 页，没问题。")
     assert lexicon.says_wrong("不对，送出去是减少，应该是 48 − 12 = 36 张才对。")
     assert not lexicon.FITS_RE.search("That can't be right.")
+    # "that's only …" after a wait: the claim just made left a part out
+    assert lexicon.says_wrong("Wait, that's only the way up. The total time is 1.5 + 1.5 = 3 s.")
+    assert not lexicon.says_wrong("Wait, that's only 5 more than before, fine.")
     # a supposed case settles that case: its "cannot be used directly" corrects nothing
     assert not lexicon.says_wrong("如果把它们当成一种，那 21 种不是等可能的，不能直接用。")
     assert lexicon.says_wrong("不能直接用 21 种，它们不是等可能的。")

@@ -92,7 +92,9 @@ def compared(ev: Evidence, j: int, is_refl: Sequence[bool], anchors: list[int | 
     own = [quantities.canon(q.value) for q in reversed(quantities.results(ev.texts[j]))]
     named = own + sorted(v for v in ev.contents[j].values - set(own) if not small(v))
     found = quantities.results(ev.texts[last]) if last is not None and last >= branch else []
-    earlier = range(branch - 1, max(-1, branch - 1 - LOOKBACK), -1)
+    # (a check that only re-ran the first method, "和刚才一样", is not where it found it)
+    earlier = [i for i in range(branch - 1, max(-1, branch - 1 - LOOKBACK), -1)
+               if not is_refl[i] or corrects(ev, i)]  # fmt: skip
     # Else a plain step since then computed it ("The sum is 2 + 3 = 5." "By Vieta's
     # formula the sum is 5, which matches."): the check itself is the second method.
     since = [i for i in range(j - 1, branch - 1, -1) if named and not is_refl[i]]

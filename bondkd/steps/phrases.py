@@ -126,7 +126,7 @@ EXPLORATION_ZH = [
     r"假设|假如|假定|设想|倘若|要是|若(?!干)",
     r"换(?:一种|一个|个)(?:思路|方法|角度|算法|办法|做法|方式|想法)",
     r"另(?:外)?一种(?:方法|思路|解法|做法|算法|办法|方式)?|另一个(?:思路|角度|办法)",
-    r"不妨|试试|试一下|试着|尝试|也可以|还可以|可以尝试|可以试着|考虑",
+    r"不妨|试试|试一下|试着|尝试|(?:另外|此外)?(?:也|还)可以|可以尝试|可以试着|考虑",
     r"情况[一二三四五六七八九十\d]|第[一二三四五六七八九十\d]种情况",
 ]
 
@@ -225,7 +225,8 @@ REFLECTION_ANYWHERE_EN = [
     r"|(?:is|are|was|(?:it|that|this|which)['’]s) (?:indeed |also |about |roughly )?"
     r"(?:right|correct|consistent)"
     r"(?=[ \t]*(?:[.!;,)]|$))"  # "so 5 is right.", "so it's about right."
-    r"|(?<=[.!;] )(?:(?:also|still) )?(?:correct|right|yes|exactly|good|fine|consistent)(?=[.!])",
+    r"|(?<=[.!;] )(?:(?:also|still) )?(?:correct|right|yes|exactly|good|fine|consistent|matches"
+    r"|checks out|agrees)(?=[.!])",
     # ↑ a verdict sentence of its own: "2 × 0.9 = 1.8. Correct.", "9 − 15 + 6 = 0. Also good."
     r"same as (?:before|above|earlier|the first|(?:the|our|my) (?:formula|earlier|previous"
     r"|other|original|direct|first) ?(?:method|approach|result|answer|count|one|gave)?)",
@@ -319,6 +320,10 @@ CORRECTION_EN = [
     # minute, not km/h.": the claim just made was something else
     r"(?<=^)(?:(?:wait|hmm|oh),? )?(?:that|this|it)(?:['’]s| is) [^.;!?\n]{1,40}?, not(?= (?!only"
     r"|just|even|necessarily|quite|exactly|yet|bad|sure))",
+    # "Wait, that's only the way up.", "Wait, that's only one way": the claim just made
+    # left out a part (only after a "wait")
+    r"(?<=^)(?:wait|hold on|hang on|hmm)\W{1,3}(?:but |no,? )?(?:that|this)(?:['’]s| is| was) only"
+    r"(?= (?:the|one|half|part|for|from|up|down|to)(?![\w'’]))",
     # "Wait, each diagonal is counted twice, once from each end." (only after a "wait")
     r"(?<=^)(?:wait|hold on|hang on)\b[^.!?\n]{0,40}?(?:counted twice|double[- ]counted)",
     r"(?:(?:that|this|it|which)['’]s|is|was|are|were) (?:wrong|incorrect|not (?:right|correct)"
