@@ -253,6 +253,11 @@ def test_verdicts_and_cases(text, kind):
         ("我们可以用卡方检验来判断两者是否有关。", False),
         ("Another way to write this is 2^10.", False),
         ("也可以写成分数 3/4。", False),
+        # any branch that works a result out and says it agrees, but not a plan or a case
+        ("What if I used mass conservation instead? 4 + 32 = 36 g of water. That matches.", True),
+        ("也许可以先求出 a、b 来核对：两式相加得 2a = 10，a = 5，b = 2。", True),
+        ("Let's try that approach to cross-verify.", False),
+        ("Suppose the price were 300: then 300 × 0.8 = 240, consistent.", False),
     ],
 )
 def test_a_check_by_a_second_method_is_a_cross_check(text, second):

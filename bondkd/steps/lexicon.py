@@ -123,12 +123,23 @@ LOOKS_BACK_RE = re.compile(
 )
 
 
+_DIGIT = re.compile(r"\d")
+
+
 @lru_cache(maxsize=1 << 16)  # asked by the behaviours and again for each check's kind
 def checks_another_way(text: str) -> bool:
     """Whether `text` turns to another method to check the one it has ("用另一种方法核对",
     "let me double-check with the average speed", "Another way to see it: … Same answer."):
     a check that also opens an alternative (`kind` "cross_check")."""
-    if ALTERNATIVE_RE.search(text) is None and SECOND_METHOD_RE.search(text) is None:
+    # Any branch opened that works a result out and says it agrees ("What if I used mass
+    # conservation instead? … 36 g. That matches.", "也许可以先求出 a、b 来核对：…"), but
+    # not a supposed case that fits ("Suppose …, consistent.") nor a plan ("Let's try that
+    # approach to cross-verify.").
+    if (
+        ALTERNATIVE_RE.search(text) is None
+        and SECOND_METHOD_RE.search(text) is None
+        and (cue_kind(text) != "exploration" or SUPPOSES_RE.match(text) or not _DIGIT.search(text))
+    ):
         return False
     return CHECK_PURPOSE_RE.search(text) is not None or AGREES_RE.search(text) is not None
 
