@@ -220,6 +220,7 @@ def test_has_cue_finds_reflection_mid_sentence_only() -> None:
         ("还是用方程来解。", False),
         ("Total: 5 + 4 + 3 + 2 + 1 = 15. Matches.", True),
         ("另外也可以提出公因数 7：7 × 105 = 735。", "exploration"),
+        ("Or Amy could be 2nd: then nobody is 1st. That fails.", "exploration"),
         ("7 items is the total.", False),
     ],
 )

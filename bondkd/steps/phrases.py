@@ -103,6 +103,7 @@ EXPLORATION_EN = [
     r"another (?:approach|way|method|option|idea|possibility|strategy|angle|case)",
     r"a different (?:approach|way|method|strategy|angle)",
     r"or,? (?:maybe|perhaps|alternatively|instead|(?:we|i) (?:could|can|might))",
+    r"or,? [a-z]+ (?:could|might) be(?![\w'’])",  # "Or Amy could be 2nd: …"
     r"(?:or |maybe |perhaps )?(?:i|we) (?:could|might)(?: also| instead)?"
     r" (?:try|use|instead|approach|consider|guess|assume)",
     # "Maybe I messed up ..." doubts what was done (a check), it opens no branch.
