@@ -141,7 +141,7 @@ _VAR = re.compile(r"(?<![A-Za-z0-9_.'’])([A-Za-z](?:_?\d{1,2}|_[A-Za-z])?)\s*=
 # ("total cost", "number of apples"), as "the cost is 5" may be a different item's cost.
 _BARE_HEADS = frozenset({"total", "profit"})
 _CASE_HEAD = re.compile(
-    r"[ \t]*(?:[:：]|(?:is not|isn['’]t|is invalid|is impossible|does ?n['’]t work|does not work"
+    r"[ \t]{0,4}(?:[:：]|(?:is not|isn['’]t|is invalid|is impossible|does ?n['’]t work|does not work"
     r"|fails|不符合|不成立|不行|不可能)(?![A-Za-z]))",
     re.I,
 )
