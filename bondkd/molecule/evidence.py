@@ -307,7 +307,9 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         # came after every number the check starts from (`ended`). Of a value computed
         # twice (the adjacent count 12, then the answer 24 − 12 = 12), the later.
         end = quantities.canon(c.claims[-1][1]) if c.claims else None
-        checked = ended(contents, c, end, producer)
+        checked = None
+        if end is not None and (end_at := latest.get(end, producer.get(end))) is not None:
+            checked = end if ended(contents, c, end, end_at, producer) else None
         for v in sorted(c.results - asked_values) if c.claims else ():
             if (i := latest.get(v, producer.get(v))) is not None and (v == end or not small(v)):
                 s[tested(contents, c, v, i, j)] += STRENGTH["ended" if v == checked else "reached"]

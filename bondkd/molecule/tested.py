@@ -35,16 +35,17 @@ def tested(contents: Sequence[Content], c: Content, v: str, i: int, j: int) -> i
 
 
 def ended(
-    contents: Sequence[Content], c: Content, end: str | None, producer: dict[str, int]
-) -> str | None:
-    """`end`, the value c's last calculation ends with, when the step i that computed it came after
-    every number c starts from and does not start from one of them itself: what c checks.
-    The faces 2 × 40 … of step 1, then "合计 80 + 64 + 40 = 184" check the 184 of step 2;
-    "294 + 83 + 37 = 414" starts from the later 83 and tests it (`tested`); "the right side
-    is 2·6 + 11 = 23" after "the left side is 5(6 − 2) + 3 = 23" is the same check's."""
-    if end is None or small(end) or (i := producer.get(end)) is None:
-        return None
+    contents: Sequence[Content], c: Content, end: str, i: int, producer: dict[str, int]
+) -> bool:
+    """Whether `end`, the value c's last calculation ends with, computed in step i, is what
+    c checks: i came after every number c starts from and does not start from one of them
+    itself. The faces 2 × 40 … of step 1, then "合计 80 + 64 + 40 = 184" check the 184 of
+    step 2; "294 + 83 + 37 = 414" starts from the later 83 and tests it (`tested`); "the
+    right side is 2·6 + 11 = 23" after "the left side is 5(6 − 2) + 3 = 23" is the same
+    check's."""
+    if small(end):
+        return False
     rest = c.values - {end}
     if any(producer.get(v, -1) >= i for v in rest if not small(v)):
-        return None
-    return None if any(producer.get(v, i) < i for v in contents[i].values & rest) else end
+        return False
+    return not any(producer.get(v, i) < i for v in contents[i].values & rest)
