@@ -257,6 +257,7 @@ def test_verdicts_and_cases(text, kind):
         ("What if I used mass conservation instead? 4 + 32 = 36 g of water. That matches.", True),
         ("也许可以先求出 a、b 来核对：两式相加得 2a = 10，a = 5，b = 2。", True),
         ("Let's try that approach to cross-verify.", False),
+        ("直接算核对一下：1 女 1 男有 3 × 4 = 12 种，2 女有 3 种，共 15 种，一致。", True),
         ("Suppose the price were 300: then 300 × 0.8 = 240, consistent.", False),
     ],
 )

@@ -384,6 +384,9 @@ def test_a_reasoned_cant_be_is_no_correction():
     # "that's only …" after a wait: the claim just made left a part out
     assert lexicon.says_wrong("Wait, that's only the way up. The total time is 1.5 + 1.5 = 3 s.")
     assert not lexicon.says_wrong("Wait, that's only 5 more than before, fine.")
+    # inclusion-exclusion takes "the double-counted (6,6)" out; "I double-counted" owns a slip
+    assert not lexicon.says_wrong("6 with a 6 first, 6 second, minus the double-counted (6,6): 11.")
+    assert lexicon.says_wrong("Hmm, I double-counted (6,6), so it is 11, not 12.")
     # a supposed case settles that case: its "cannot be used directly" corrects nothing
     assert not lexicon.says_wrong("如果把它们当成一种，那 21 种不是等可能的，不能直接用。")
     assert lexicon.says_wrong("不能直接用 21 种，它们不是等可能的。")

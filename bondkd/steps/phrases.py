@@ -341,7 +341,9 @@ CORRECTION_EN = [
     r"|included|applied))",
     # "I multiplied when I should have divided"
     r"(?:i|we) (?:multiplied|added|subtracted|divided) (?:when|where|but) (?:i|we) should have",
-    r"(?:is|was|are|were) (?:over|under|double[- ])counting|(?:over|under|double[- ])counted",
+    # "I double-counted (6,6)", not "minus the double-counted (6,6)" of inclusion-exclusion
+    r"(?:is|was|are|were) (?:over|under|double[- ])counting"
+    r"|(?<!the )(?<!a )(?<!an )(?<!are )(?:over|under|double[- ])counted",
     r"correct(?:ed|ing)? (?:it|this|that|the (?:value|total|answer|result|count|number"
     r"|calculation|sum|product))",
     r"correction|oops|whoops|(?:wait|hmm|oh|ah|but)[,.]? (?:actually[,.]? )?no(?=[,.!;:]| ?[—–])"
@@ -409,7 +411,7 @@ SECOND_METHOD_ZH = [
     r"用(?![ \t]?\d|具体的?数)[^，。,.；\n]{1,12}?(?:验证|验算|核对|算一遍|想一遍)|再用[^，。,.；\n]{1,12}?法",
     r"换(?:成|用)[^，。,.；\n]{1,10}?再?(?:算一遍|算一次|验证|验算|核对)",  # 换成分米再算一遍
     r"(?:也|还)可以(?:直接|这样|换个方法|先|一步)?(?:算|求|数|用|想)",  # 也可以一步算
-    r"直接(?:列出来|列举|一一列出)",  # "让我直接列出来数一遍：……确实是 9 个"
+    r"直接(?:列出来|列举|一一列出|算|计算)",  # "让我直接列出来数一遍：……确实是 9 个"
     r"按[^，。,.；\n]{1,10}?(?:算一遍|再算|来算|验证|核对)",  # "再按顺序算一遍：……，结果一致"
     r"用(?:排列数|组合数|方程|[^，。,.；\n]{1,6}?(?:法|定理|公式))",  # 用排列数 A(4,3) = 24，一样
 ]
