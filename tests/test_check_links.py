@@ -124,36 +124,31 @@ def test_a_check_looking_back_at_earlier_work_points_there(look_back):
           "Let me double-check by counting directly: the non-adjacent seat pairs are (1,3), (1,4), (2,4).",
           "Each pair can be filled 2 ways, and the others 2 ways, so 3 × 2 × 2 = 12."],
          3, 2),
+        # a calculation claimed before, redone back to the given 2004: that claim, not the
+        # step that found 167
+        ("What is the remainder when 2004 is divided by 12?",
+         ["12 × 100 = 1200, leaving 2004 − 1200 = 804.", "12 × 60 = 720, leaving 804 − 720 = 84.",
+          "12 × 7 = 84, leaving 0.", "So the quotient is 100 + 60 + 7 = 167.",
+          "Therefore, 12 times 167 is 2004, and the remainder is 0.",
+          "Let me check my multiplication: 12 * 167 = 12 * 160 + 12 * 7 = 1920 + 84 = 2004."],
+         5, 4),
+        # "9 boxes × 8 cookies": the units keep 9 × 8 out of an expression, the step still
+        # computes with 9, so it undoes "72 / 8 = 9", not the 3 × 24 that first made 72
+        ("A baker makes 3 batches of 24 cookies and packs them in boxes of 8.",
+         ["3 batches of 24 is 3 × 24 = 72 cookies.", "72 cookies in boxes of 8 fill 72 / 8 = 9 boxes.",
+          "Sanity check: 9 boxes × 8 cookies = 72, and 72 / 3 = 24 per batch, as stated."],
+         2, 1),
+        # two methods compared: the first method's result, not a check that only re-ran it
+        ("求 1 到 100 中所有能被 7 整除的数的和。",
+         ["能被 7 整除的数是 7、14、21、……、98。", "98 ÷ 7 = 14，所以一共有 14 个数。",
+          "这是首项 7、末项 98 的等差数列，和为 (7 + 98) × 14 ÷ 2 = 105 × 7 = 735。",
+          "等等，105 × 14 ÷ 2 应该先算 105 × 14 = 1470，再除以 2 得 735，和刚才一样。",
+          "另外也可以提出公因数 7：7 × (1 + 2 + … + 14) = 7 × 105 = 735。", "两种算法都得 735。"],
+         5, 2),
     ],
 )  # fmt: skip
-def test_a_check_points_at_the_step_whose_result_it_reaches_again(question, steps, j, target):
+def test_a_check_points_at_the_step_whose_result_it_tests(question, steps, j, target):
     assert _target(_mol(question, steps), j) == target
-
-
-def test_a_check_redoing_a_claimed_calculation_back_to_a_given_tests_that_claim():
-    # not the step that found 167, though the check comes back to the given 2004
-    steps = ["12 × 100 = 1200, leaving 2004 − 1200 = 804.", "12 × 60 = 720, leaving 804 − 720 = 84.",
-             "12 × 7 = 84, leaving 0.", "So the quotient is 100 + 60 + 7 = 167.",
-             "Therefore, 12 times 167 is 2004, and the remainder is 0.",
-             "Let me check my multiplication: 12 * 167 = 12 * 160 + 12 * 7 = 1920 + 84 = 2004."]  # fmt: skip
-    assert _target(_mol("What is the remainder when 2004 is divided by 12?", steps), 5) == 4
-
-
-def test_two_methods_compared_point_at_the_first_not_at_a_rerun_of_it():
-    steps = ["能被 7 整除的数是 7、14、21、……、98。", "98 ÷ 7 = 14，所以一共有 14 个数。",
-             "这是首项 7、末项 98 的等差数列，和为 (7 + 98) × 14 ÷ 2 = 105 × 7 = 735。",
-             "等等，105 × 14 ÷ 2 应该先算 105 × 14 = 1470，再除以 2 得 735，和刚才一样。",
-             "另外也可以提出公因数 7：7 × (1 + 2 + … + 14) = 7 × 105 = 735。", "两种算法都得 735。"]  # fmt: skip
-    assert _target(_mol("求 1 到 100 中所有能被 7 整除的数的和。", steps), 5) == 2
-
-
-def test_a_check_multiplying_back_tests_the_division_it_undoes():
-    # "9 boxes × 8 cookies": the units keep 9 × 8 out of an expression, the step still
-    # computes with 9, so it undoes "72 / 8 = 9", not the 3 × 24 that first made 72.
-    steps = ["3 batches of 24 is 3 × 24 = 72 cookies.", "72 cookies in boxes of 8 fill 72 / 8 = 9 boxes.",
-             "Sanity check: 9 boxes × 8 cookies = 72, and 72 / 3 = 24 per batch, as stated."]  # fmt: skip
-    mol = _mol("A baker makes 3 batches of 24 cookies and packs them in boxes of 8.", steps)
-    assert _target(mol, 2) == 1
 
 
 def test_a_verdict_on_a_checks_own_sums_goes_on_with_that_check():
