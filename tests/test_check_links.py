@@ -262,3 +262,27 @@ def test_a_count_a_listing_confirms_points_at_the_step_that_computed_it():
 
 def test_a_rejected_fraction_is_the_value_rejected():
     assert "0.5" in content.read("so the second is 4/9, not 1/2.").rejected
+
+
+_PLATES = "Ten plates (5 blue, 2 red, 2 green, 1 orange) go around a round table. How many ways keep the 2 green plates apart?"  # fmt: skip
+_PLATE_WORK = ["All arrangements around the circle: 9! / (5! * 2! * 2!) = 362880 / 480 = 756.",
+               "With the two green plates glued together there are 9 units.",
+               "So (9 - 1)! / (5! * 2!) = 40320 / (120 * 2) = 168 have them adjacent.",
+               "So 756 - 168 = 588 ways keep them apart."]  # fmt: skip
+
+
+def test_a_calculation_reaching_an_earlier_result_again_within_a_check_reruns_it():
+    # The source cut the sentence at "8!": no claim of the piece parses alike, but its
+    # expression and result were both stated at step 2.
+    steps = [*_PLATE_WORK, "Let me double-check my reasoning.", "Then the glued case: 8!",
+             "/ (5! * 2!) = 40320 / (120 * 2) = 168.", "That also seems correct."]  # fmt: skip
+    mol = _mol(_PLATES, steps)
+    assert mol.steps[6].role == "reflection" and _target(mol, 6) == 2
+
+
+def test_a_recap_ends_the_check_before_it():
+    steps = [*_PLATE_WORK, "Let me double-check my reasoning.", "Yes, 588 seems right.",
+             "Just to recap:", "The glued case: 8!", "/ (5! * 2!) = 40320 / (120 * 2) = 168."]  # fmt: skip
+    assert _mol(_PLATES, steps).steps[8].role != "reflection"
+    assert lexicon.SUMS_UP_RE.match("So, to summarize:") and lexicon.SUMS_UP_RE.match("总结一下：")
+    assert not lexicon.SUMS_UP_RE.match("Let me just recap to make sure I didn't slip.")

@@ -15,6 +15,7 @@ from bondkd.molecule.evidence import (
     LOOKBACK,
     MAX_DEDUCTIONS,
     RERUN,
+    RERUN_GAP,
     Evidence,
     states_something,
 )
@@ -119,13 +120,19 @@ def reflecting(ev: Evidence, behaviour: Sequence[str | None]) -> list[bool]:
             or bool(ev.rejects[k])
             or bool(ev.redos[k] and not _carries(k, behaviour))
             or (ev.reruns[k] is not None and check is not None and k - check <= RERUN)
+            or (again(ev, k) and check is not None and k - check <= RERUN)
         )
         # the steps after a correction redo the work it replaced: they re-run no check
         if out[-1]:
             check = None if corrects(ev, k) else k
-        elif b == "exploration":
+        elif b == "exploration" or lexicon.SUMS_UP_RE.match(ev.texts[k]):
             check = None
     return out
+
+
+def again(ev: Evidence, k: int) -> bool:
+    """Whether step k calculates again what a step well before it first stated."""
+    return bool(ev.contents[k].exprs) and ev.origins[k] <= k - RERUN_GAP
 
 
 def restates(ev: Evidence, k: int) -> bool:

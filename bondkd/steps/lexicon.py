@@ -186,6 +186,16 @@ _CASE_VERDICT = re.compile(
 )
 
 
+# A step opening a summary of the work ("Just to recap:", "So, to summarize:", 总结一下):
+# what follows restates the solution rather than re-running a check.
+SUMS_UP_RE = re.compile(
+    r"^\W{0,3}(?:(?:so|and|now|ok(?:ay)?|just|let me|let['’]s)[, ]{1,2}){0,3}"
+    r"(?:to (?:recap|summari[sz]e|sum up)|recap(?:ping)?|in summary|summing up|summary)\W{0,3}$"
+    r"|^\W{0,3}(?:总结一下|综上(?:所述)?|小结)\W{0,3}$",
+    re.IGNORECASE,
+)
+
+
 def opens_case(text: str) -> bool:
     """Whether `text` supposes a case and settles it."""
     return _CASE_OPENING.match(text) is not None and _CASE_VERDICT.search(text) is not None
