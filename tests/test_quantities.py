@@ -204,6 +204,10 @@ def test_results_are_computed_values():
     chain = "48 × 35 = 48 × 30 + 48 × 5 = 1440 + 240 = 1680，不是 1580。"
     assert [q.value for q in Q.results(chain)] == [1680, 1580]
     assert [q.value for q in Q.results("The total is 36 apples.")] == [36]
+    # a result a modal or "me / us" sits before ("multiply 5 by 4, which would give me 20")
+    tempted = "I might just multiply 5 by 4, which would give me 20 bits."
+    assert [q.value for q in Q.results(tempted)] == [20]
+    assert [q.value for q in Q.results("That gives us 12 apples.")] == [12]
 
 
 def test_results_skip_comparisons_and_givens():

@@ -26,7 +26,8 @@ from bondkd.quantities.numbers import (
 _RESULT_CUE = re.compile(
     r"(?:=|(?<![A-Za-z])(?:(?<!there\s)(?:is|are|was|were)|equals?|comes?\s+to|amounts?\s+to"
     r"|totals|results?\s+in|round(?:s|ed|ing)?(?:\s+(?:up|down))?\s+to"
-    r"|(?:this|that|which|it|we|i|you|they)\s+(?:gives?|makes?|yields?|gets?|got))"
+    r"|(?:this|that|which|it|we|i|you|they)\s+(?:(?:would|will|should)\s+)?"
+    r"(?:gives?|makes?|yields?|gets?|got)(?:\s+(?:me|us))?)"
     r"(?:\s+(?:about|approximately|roughly|exactly|now|then|only|just|still|a\s+total\s+of))?"
     r"(?=\s)|等于|得到|得出|得|是|为|共计|总共|一共|共|合起来|加起来)[ \t]*",
     re.I,
