@@ -286,3 +286,13 @@ def test_a_recap_ends_the_check_before_it():
     assert _mol(_PLATES, steps).steps[8].role != "reflection"
     assert lexicon.SUMS_UP_RE.match("So, to summarize:") and lexicon.SUMS_UP_RE.match("总结一下：")
     assert not lexicon.SUMS_UP_RE.match("Let me just recap to make sure I didn't slip.")
+
+
+def test_a_doubt_after_a_step_combining_two_results_is_about_that_step():
+    # "24 boxes with 12 eggs in each" restates no single step: the doubt is about it, not
+    # about where 24 was first computed.
+    steps = ["There are 4 × 6 = 24 boxes.", "Each box holds 2 × 6 = 12 eggs.",
+             "So we have 24 boxes with 12 eggs in each.", "Hmm, is that right?"]  # fmt: skip
+    mol = _mol("A shop has 4 shelves of 6 boxes; each box has 2 rows of 6 eggs. How many eggs?",
+               steps)  # fmt: skip
+    assert _target(mol, 3) == 2

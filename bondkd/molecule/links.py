@@ -369,7 +369,10 @@ def _reflection_target(
     # Without other evidence a check is about the claim just made: the latest step that
     # is not itself part of a check.
     if anchor is not None:
-        anchor = ev.origins[anchor]  # "So 756 - 168 = 588" again: the step that first said it
+        # "So 756 - 168 = 588" again: the step that first said it, where that one says it
+        # all ("for each of the 10 pairs, 168 ways" combines values of two steps)
+        if ev.contents[anchor].values <= ev.contents[ev.origins[anchor]].values:
+            anchor = ev.origins[anchor]
         cand[anchor] = cand.get(anchor, 0.0) + STRENGTH["recent"]
     # The steps that carry out the check say what it checks ("let me check the students
     # again" is followed by the multiplication it redoes).
