@@ -235,6 +235,7 @@ def test_a_small_value_a_verdict_confirms_points_where_it_was_counted():
     assert content.read("确实是 4 种，还是 3 个").confirmed == {"4", "3"}
     assert content.read("15 × 7 = 105, which is over 100, so yes, 6.").confirmed == {"6"}
     assert content.read("So 4 is right, not 5.").confirmed == {"4"}
+    assert content.read("第一枚是 1 时不行，所以也是 5 种。").confirmed == {"5"}
 
 
 def test_a_number_computed_like_a_percent_of_the_question_is_the_calculations_result():

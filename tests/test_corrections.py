@@ -282,6 +282,8 @@ def test_rejected_values(text, rejected):
         ("Hmm, that's not the 25 I got before, so one of them is wrong.", False),
         ("这意味着我们在某个地方犯了错误。", False),
         ("Going back to the first way: 1,200 / 50 is 24. I divided wrong.", True),
+        ("I squared the diameter for the garden instead of the radius: it should be 154 m².", True),
+        ("Alternatively, instead of converting to decimal first, I can convert each digit.", False),
     ],
 )
 def test_says_wrong(text, wrong):

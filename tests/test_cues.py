@@ -204,6 +204,9 @@ def test_a_contradiction_with_earlier_work_is_a_reflection():
         ("And now 40 is 4 times 10, so the first condition holds too.", "reflection"),
         ("但是这两个方程都不可能成立，因为sqrt(3)是一个正数。", "reflection"),
         ("由于sinA和cosA是角A的正弦和余弦值，它们不可能同时为零。", None),
+        # batch 71: a result the question cannot have
+        ("That gives s = 35/3, which is not a whole number.", "reflection"),
+        ("得 x = 9.6，不是整数，和人数对不上。", "reflection"),
     ],
 )
 def test_verdicts_and_cases(text, kind):

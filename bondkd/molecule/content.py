@@ -21,7 +21,7 @@ _REJECT_BEFORE = re.compile(
 # A number a verdict confirms ("确实是 4 种", "so yes, 6", "So 4 is right."): what the check
 # arrives at, however small.
 _CONFIRMS_BEFORE = re.compile(
-    r"(?:确实|的确|果然|还是|仍然|依然|正好|恰好)(?:是|为|有|等于)?[ \t]?$"
+    r"(?:(?:确实|的确|果然|还是|仍然|依然|正好|恰好)(?:是|为|有|等于)?|(?:也|同样)是)[ \t]?$"
     r"|(?<![\w'’])(?:indeed|still|again|exactly|yes,?|that['’]s)[ \t]$",
     re.IGNORECASE,
 )

@@ -201,6 +201,8 @@ REFLECTION_ANYWHERE_EN = [
     r"to (?:double[- ]?check|verify|confirm|make sure|be sure|be safe)",
     # An error somewhere, not yet found: "There must be a mistake in one of the methods."
     r"must be (?:a |an )?(?:mistake|error)|where (?:is|was) (?:the|my) (?:mistake|error)",
+    # A result the question cannot have: "That gives s = 35/3, which is not a whole number."
+    r"(?:(?:is|['’]s) not|isn['’]t) (?:a whole number|an integer)",
     r"(?<=[,;] )(?:so |and )?yes(?=[,.!])|(?<=[.!] )yes(?=[,.!])",  # "…, so yes, the two changes cancel."
     r"let(?:'s|’s| me| us) re-?(?:add|compute|calculate|count|multiply|divide|do|work)(?![\w'’])",
     r"(?:also|again|still) (?:correct|right|true)(?=[ \t]*[.!;]|$)",  # "…= 360°, also correct."
@@ -272,6 +274,7 @@ REFLECTION_ANYWHERE_EN = [
 ]
 REFLECTION_ANYWHERE_ZH = [
     r"让我们?(?:再|来|先)?(?:检查|验证|核对|核实|确认|回顾)|回头(?:看|检查|核对)",
+    r"不是(?:正)?整数",  # "9.6 天不是整数"
     r"(?:检查|验证|核对|核实|确认)一下|验算|代入检验|检验一下|代入(?:到)?原(?:方程|式|等式|题)",
     r"(?:检查|验证|检验|核对)[:：]",  # "列举验证：12、13、21 …"
     # "我们需要检查页码271是否真的…" checks; "我们需要检查 f''(x) 的符号" plans the work
@@ -339,6 +342,9 @@ CORRECTION_EN = [
     # "TH also has a head — I missed it".
     r"(?:i|we) (?:forgot|neglected|left out|missed|overlooked|only (?:multiplied|added|subtracted|divided|counted"
     r"|included|applied))",
+    # "I squared the diameter instead of the radius", "we used 12 instead of 10"
+    r"(?:i|we) (?:used|took|squared|added|multiplied|divided|subtracted|counted|plugged in|put"
+    r"|wrote|read|applied|swapped) [^.;!?\n]{1,40}? instead of",
     # "I multiplied when I should have divided"
     r"(?:i|we) (?:multiplied|added|subtracted|divided) (?:when|where|but) (?:i|we) should have",
     # "I double-counted (6,6)", not "minus the double-counted (6,6)" of inclusion-exclusion
