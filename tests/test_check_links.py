@@ -297,3 +297,22 @@ def test_a_doubt_after_a_step_combining_two_results_is_about_that_step():
     mol = _mol("A shop has 4 shelves of 6 boxes; each box has 2 rows of 6 eggs. How many eggs?",
                steps)  # fmt: skip
     assert _target(mol, 3) == 2
+
+
+def test_a_check_redoing_one_of_two_steps_that_computed_a_value_is_about_that_one():
+    # 90 is both the morning's sales and what is left: the check starts from 240 and 3/8
+    # as the morning's step did.
+    steps = ["In the morning she sells 240 × 3 / 8 = 90.", "That leaves 240 − 90 = 150.",
+             "In the afternoon she sells 0.4 × 150 = 60.", "Left: 150 − 60 = 90 cookies.",
+             "Let me double-check the morning: 240 / 8 = 30, and 30 × 3 = 90. Yes."]  # fmt: skip
+    mol = _mol("A baker sells 3/8 of 240 cookies, then 40% of the rest. How many are left?", steps)
+    assert _target(mol, 4) == 0
+
+
+def test_a_redo_right_after_a_correction_is_no_check():
+    steps = ["设笔记本每本 x 元，那么钢笔每支 x + 8 元。", "3(x + 8) + 5x = 64，3x + 8 + 5x = 64，x = 7。",
+             "等等，3(x + 8) 展开应该是 3x + 24，不是 3x + 8。", "重新算：3x + 24 + 5x = 64，8x = 40，x = 5。",
+             "验算：钢笔 13 元，3 × 13 + 5 × 5 = 39 + 25 = 64 元，对。"]  # fmt: skip
+    mol = _mol("3 支钢笔和 5 本笔记本共 64 元，钢笔比笔记本贵 8 元，笔记本每本多少元？", steps)
+    assert mol.steps[3].role != "reflection" and _target(mol, 4) == 3
+    assert lexicon.REDO_RE.match("Let me recompute with 150.")

@@ -266,6 +266,8 @@ def test_bazhe_is_sourced(triple, backend):
         ("如果x=16，那么5x - 79 = 1，不是3的倍数，所以x=16不是解。", set()),
         ("She has 12, not 3 times as many as Tom.", set()),
         ("The gap is 5, not 2 more than the first.", set()),
+        ("'The rest' means what was left after the morning, 150, not the original 240.", {"240"}),
+        ("Hmm, that's not the 25 I got before, so one of them is wrong.", set()),  # a doubt
     ],
 )
 def test_rejected_values(text, rejected):

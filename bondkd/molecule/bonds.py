@@ -91,6 +91,8 @@ def behaviours(texts: list[str]) -> list[Behaviour]:
         kind, reflects = cue
         if reflects and _closes_case(texts, k):
             reflects = False
+        if reflects and k > 0 and lexicon.REDO_RE.match(text) and lexicon.says_wrong(texts[k - 1]):
+            reflects = False  # "重新算：…" right after a correction redoes what it took back
         # A question the trace asks itself once under way ("So, which is it?") re-examines
         # what it found; early on it restates the problem.
         asks = k >= ASKS_AFTER and kind != "exploration" and text.rstrip().endswith(("?", "？"))

@@ -15,7 +15,8 @@ from bondkd.steps import lexicon
 # "…, not 418", "instead of 418", "而不是 418": the number a step rejects.
 _REJECT_BEFORE = re.compile(
     r"(?:(?<![\w'’])(?:not|instead of|rather than|isn['’]t|wasn['’]t)|而不是|并非|而非|(?<!是)不是)"
-    r"[ \t]?(?:(?:of|on|from) (?:the )?(?:original |old |initial )?)?(?:[$€£¥][ \t]?)?$",
+    r"[ \t]?(?:(?:of|on|from) (?:the )?(?:original |old |initial )?|(?:the )?(?:original |old |initial ))?"
+    r"(?:[$€£¥][ \t]?)?$",
     re.IGNORECASE,
 )
 # A number a verdict confirms ("确实是 4 种", "so yes, 6", "So 4 is right."): what the check

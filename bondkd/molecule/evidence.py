@@ -66,7 +66,7 @@ from bondkd.molecule.content import (
     roundings,
     small,
 )
-from bondkd.molecule.tested import OPERAND, ended, tested
+from bondkd.molecule.tested import OPERAND, computed_at, ended, tested
 from bondkd.quantities import sources
 
 STRENGTH = {
@@ -169,7 +169,7 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         for t in c.terms:
             df[t] += 1
     producer: dict[str, int] = {}
-    latest: dict[str, int] = {}  # value -> the latest step computing it by a calculation
+    computing: dict[str, list[int]] = {}  # value -> the steps computing it by a calculation
     # a whole number -> (the step computing a fraction it rounds, that fraction)
     rounded: dict[str, tuple[int, str]] = {}
     first: dict[str, int] = {}
@@ -263,7 +263,7 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         if not c.claims and c.results & constants:  # "3 mol × 18 g/mol = 54 g": units
             back = sorted(c.exprs)  # kept it from the checked claims; the givens are there
         # (of a value computed twice, "梨 13 元" then "找回 50 − 37 = 13 元", the latest)
-        found = [latest.get(o, producer[o]) for e in back for o in OPERAND.findall(e)
+        found = [computing[o][-1] if o in computing else producer[o] for e in back for o in OPERAND.findall(e)
                  if o not in asked_values and o in producer]  # fmt: skip
         # the same calculation claimed before ("12 times 167 is 2004", then "let me check my
         # multiplication: 12 * 167 = …") is the claim tested, not where 167 was found
@@ -305,13 +305,15 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         # = 16%, 结果一致" checks the 16%, not the 20 + 60); the value its last calculation
         # ends with counts however small ("6 − 2 − 2 + 1 = 3, 结果一致"), and most when it
         # came after every number the check starts from (`ended`). Of a value computed
-        # twice (the adjacent count 12, then the answer 24 − 12 = 12), the later.
+        # twice, the one it redoes (`computed_at`), else the later (the adjacent count 12, then
+        # the answer 24 − 12 = 12).
         end = quantities.canon(c.claims[-1][1]) if c.claims else None
+        at = {v: computed_at(contents, c, v, computing[v]) for v in c.results if v in computing}
         checked = None
-        if end is not None and (end_at := latest.get(end, producer.get(end))) is not None:
+        if end is not None and (end_at := at.get(end, producer.get(end))) is not None:
             checked = end if ended(contents, c, end, end_at, producer) else None
         for v in sorted(c.results - asked_values) if c.claims else ():
-            if (i := latest.get(v, producer.get(v))) is not None and (v == end or not small(v)):
+            if (i := at.get(v, producer.get(v))) is not None and (v == end or not small(v)):
                 s[tested(contents, c, v, i, j)] += STRENGTH["ended" if v == checked else "reached"]
         # A symbol ("x", "y_E") is used from where it was last written, as a value is: the
         # algebra of a derivation carries no numbers to trace.
@@ -360,7 +362,7 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
             if v not in asked_values or (v in percents and v in reached):
                 producer.setdefault(v, j)
                 if c.exprs:
-                    latest[v] = j
+                    computing.setdefault(v, []).append(j)
                 for whole in roundings(v):  # "121.8 packs, so 122": 122 comes from here
                     rounded.setdefault(whole, (j, v))
         for v in c.values:

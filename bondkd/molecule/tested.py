@@ -1,6 +1,7 @@
 """Which earlier step a check's calculation tests, when that is not the step that first
-computed the value it reaches: the step it undoes by the inverse operation (`tested`), and
-the value it ends with when that came after everything it starts from (`ended`).
+computed the value it reaches: of the steps computing it, the one it redoes (`computed_at`),
+the step it undoes by the inverse operation (`tested`), and the value it ends with when
+that came after everything it starts from (`ended`).
 `bondkd.molecule.evidence` weighs these."""
 
 from __future__ import annotations
@@ -15,6 +16,19 @@ OPERAND = re.compile(r"\d+(?:\.\d+)?")  # the numbers of a canonical expression 
 _FRACTION = re.compile(r"(?<![\d.])(\d+)/(\d+)(?![\d.])")  # "8/3" in "8/3*1/6"
 
 
+def _operands(exprs: frozenset[str]) -> set[str]:
+    return {x for e in exprs for x in OPERAND.findall(e)}
+
+
+def computed_at(contents: Sequence[Content], c: Content, v: str, computing: Sequence[int]) -> int:
+    """Of the steps computing `v` (in order), the one check c reaches: the latest that
+    starts from a number c starts from ("240 / 8 = 30, 30 × 3 = 90" redoes the morning's
+    "240 × 3 / 8 = 90", not the "150 − 60 = 90" left at the end), else the latest."""
+    mine = _operands(c.exprs) - {v}
+    alike = [i for i in computing if mine & _operands(contents[i].exprs)]
+    return (alike or computing)[-1]
+
+
 def tested(contents: Sequence[Content], c: Content, v: str, i: int, j: int) -> int:
     """The step that step j's value `v` (first from step i) is about: i, unless j undoes a
     later step by the inverse operation. "10 × 6 = 60" tests "60 ÷ 10 = 6", and "4 × 118 =
@@ -22,7 +36,7 @@ def tested(contents: Sequence[Content], c: Content, v: str, i: int, j: int) -> i
     whose result is an operand of j's arithmetic ("the number of bits is 19, not 20"
     computes nothing: it takes back 20)."""
     # the numbers of its expressions, and their fractions ("8/3 × 1/6 = 4/9" undoes "= 8/3")
-    operands = {x for e in c.exprs for x in OPERAND.findall(e)}
+    operands = _operands(c.exprs)
     operands |= {quantities.canon(float(a) / float(b)) for e in c.exprs
                  for a, b in _FRACTION.findall(e) if float(b)}  # fmt: skip
     if c.claims:  # "9 boxes × 8 cookies = 72": numbers a unit keeps out of an expression

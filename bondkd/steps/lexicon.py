@@ -196,6 +196,15 @@ SUMS_UP_RE = re.compile(
 )
 
 
+# A step redoing the work ("重新算：…", "Redo: …", "Let me recompute with 150."): right
+# after a correction it replaces what was taken back rather than checking it.
+REDO_RE = re.compile(
+    r"^\W{0,3}(?:(?:so|now|ok(?:ay)?|then|那么|所以)[, ，]{1,2})?(?:let me |let['’]s |i['’]ll )?"
+    r"(?:redo|re-do|recompute|recalculate|重新(?:计算|算)|再算一遍|重算)",
+    re.IGNORECASE,
+)
+
+
 def opens_case(text: str) -> bool:
     """Whether `text` supposes a case and settles it."""
     return _CASE_OPENING.match(text) is not None and _CASE_VERDICT.search(text) is not None
