@@ -162,6 +162,14 @@ def test_that_list_carries_on_from_the_step_before():
     assert any(b.source == 1 and b.target == 0 and b.type == "strong_logic" for b in mol.bonds)
 
 
+def test_a_step_opening_with_it_carries_on_from_the_step_before():
+    steps = ["The box labelled Mixed is not mixed, since every label is wrong.",
+             "It gave an apple, so it must be the Apples box."]  # fmt: skip
+    mol = _mol("Three boxes are labelled Apples, Oranges and Mixed; every label is wrong. "
+               "A fruit from the box labelled Mixed is an apple. What is in each box?", steps)  # fmt: skip
+    assert any(b.source == 1 and b.target == 0 and b.type == "strong_logic" for b in mol.bonds)
+
+
 @pytest.mark.parametrize(
     "rewrite", ["移项：540 = 20t，所以 t = 27。", "Rearranging: 540 = 20t, so t = 27."]
 )

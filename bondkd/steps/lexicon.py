@@ -234,6 +234,7 @@ REFERS_BACK_RE = re.compile(
     r"|(?:this|that) (?:number|value|result|total|sum|product|amount|equation|list|array|string"
     r"|expression|count|difference|quotient|ratio|gives|means|leaves|makes|shows))(?![\w'’])"
     r"|^\W{0,3}(?:that|this)(?:['’]s| is)(?![\w'’])"  # "That's 6 kJ." opening a step
+    r"|^\W{0,3}it(?= (?:gave|gives|has|had|is|was|must|can|holds|held|leaves|means)(?![\w'’]))"
     r"|这些|那些|上述|上面|此时|由此|该|这个(?:数|值|结果|方程|式子|等式)|^\W{0,3}也就是",
     re.IGNORECASE,
 )
