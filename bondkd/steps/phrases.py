@@ -266,6 +266,7 @@ REFLECTION_ANYWHERE_EN = [
     r"when (?:i|we) (?:treated|converted|computed|calculated|did|used|considered|counted)",
     r"(?:why|where) (?:the|this|is the) (?:discrepancy|difference|contradiction|conflict)",
     r"(?:this|that|it) (?:contradicts|conflicts with|disagrees with)|the confusion (?:is|was|arises)"
+    r"|(?:that|this|which)(?:['’]s| is) a contradiction",  # a case closing one is a deduction
     r"|(?:that|this|it|which) (?:all |also )?makes sense(?=[ \t]*(?:[.!;,)]|$))",
     r"as (?:expected|predicted|estimated|(?:the|my|our) [^.,;!?\n]{1,25}?(?:suggested|predicted))",
     # Redoing one's own work ("Let me convert it step by step again").
@@ -389,7 +390,7 @@ ALTERNATIVE_EN = [
     r"let(?:'s|’s| me| us) [^.,;!?\n]{1,30}? instead",  # "let me set it up algebraically instead"
 ]
 ALTERNATIVE_ZH = [
-    r"换(?:一种|一个|个)(?:思路|方法|角度|办法)|另一种(?:方法|思路|解法)|更简单的方法"
+    r"换(?:一种|一个|个)(?:思路|方法|角度|办法|顺序|算法)|另一种(?:方法|思路|解法)|更简单的方法"
 ]
 CHECK_PURPOSE_EN = (
     r"verify|check|make sure|confirm|be sure|be safe|double-check"
