@@ -67,7 +67,7 @@ _PREFIX = (
     rf"\s*(?:(?:(?P<step>{_STEP_MARK})|(?:{_LIST_MARK}))\s*)*"
     rf"(?:{_OPEN_FIRST}\s*(?:{_OPEN_PUNCT}\s*)*)?"
 )
-_LEAD_EN = r"(?:so|but|and|now|then|ok(?:ay)?|well|oh|ah|alright|all right|no|yes)"
+_LEAD_EN = r"(?:so|but|and|also|now|then|ok(?:ay)?|well|oh|ah|alright|all right|no|yes)"
 _LEAD_ZH = r"(?:那么|但是|不过|可是|然而|但|好的|好|嗯|哦|那|现在|接下来|然后|所以|因此|如果|我们|我|来|先|再次|再|也)"
 _LEAD = rf"(?:{_LEAD_EN}\b[\s,，.!]+|{_LEAD_ZH}[\s,，]*)"
 

@@ -404,7 +404,8 @@ SECOND_METHOD_EN = [
     r"(?:double-|re-?|sanity-)?(?:check|verify|confirm)(?:ing)?(?: (?:this|that|it"
     r"|the (?:[a-z]+ )?[a-z]+))?"
     r" (?:with|by|using|via) (?!(?:the |our |my )?(?:question|problem|original|given|clue"
-    r"|condition|plugging|substitut|putting|these|those|(?:a |an )?(?:smaller|simpler|small"
+    r"|condition|plugging|substitut|putting|expanding|multiplying|these|those"
+    r"|(?:a |an )?(?:smaller|simpler|small"
     r"|simple|specific|concrete)))",
     r"(?:solve|compute|calculate|count|do|work) (?:it |this |that )?(?:out )?(?:directly"
     r"|differently|the other way)|counting (?:it )?(?:differently|directly)",
