@@ -162,6 +162,14 @@ def test_that_list_carries_on_from_the_step_before():
     assert any(b.source == 1 and b.target == 0 and b.type == "strong_logic" for b in mol.bonds)
 
 
+def test_a_step_sharing_a_term_of_its_own_with_the_step_before_carries_on_from_it():
+    steps = ["The only way to get no heads is TTT.", "P(TTT) = (1/2)³ = 1/8."]
+    mol = _mol(
+        "A fair coin is tossed 3 times. What is the probability of at least one head?", steps
+    )
+    assert any(b.source == 1 and b.target == 0 and b.type == "strong_logic" for b in mol.bonds)
+
+
 def test_a_step_opening_with_it_carries_on_from_the_step_before():
     steps = ["The box labelled Mixed is not mixed, since every label is wrong.",
              "It gave an apple, so it must be the Apples box."]  # fmt: skip
