@@ -110,6 +110,30 @@ def test_a_rejected_operation_corrects_the_step_that_first_wrote_it(question, st
 @pytest.mark.parametrize(
     ("question", "steps", "j", "target"),
     [
+        (  # the sum it owns, not the division of the claim just made
+            "A room is 5 m by 4 m and 2.5 m high. How much paint for the four walls at 10 m² a litre?",
+            ["Two walls are 5 m wide: each 5 × 2.5 = 12.5 m².", "Two walls are 4 m wide: each 4 × 2.5 = 10 m².",
+             "Total wall area: 12.5 + 10 = 22.5 m².", "Paint needed: 22.5 / 10 = 2.25 litres.",
+             "Hmm, wait. I only added one wall of each size; there are two of each."],
+            4, 2,
+        ),
+        (  # not the check that found the result wrong, though it adds too
+            "A number doubled and then increased by 7 gives 31. What is the number?",
+            ["Let the number be n.", "2n + 7 = 31.", "2n = 31 + 7 = 38, so n = 19.",
+             "Hmm, plugging back: 2 × 19 + 7 = 45, not 31.",
+             "I added 7 instead of subtracting it: 2n = 31 − 7 = 24."],
+            4, 2,
+        ),
+    ],
+)  # fmt: skip
+def test_an_operation_owned_as_the_slip_corrects_the_step_that_did_it(question, steps, j, target):
+    mol = _mol(question, steps)
+    assert mol.steps[j].kind == "correction" and _target(mol, j) == target
+
+
+@pytest.mark.parametrize(
+    ("question", "steps", "j", "target"),
+    [
         (  # the 13 starts the wrong calculation; it was right where it was computed
             "一支钢笔 18 元，笔记本比钢笔便宜 5 元。买 3 支钢笔和 4 本笔记本一共多少元？",
             ["笔记本每本 18 − 5 = 13 元。", "3 支钢笔是 3 × 18 = 54 元。", "4 本笔记本是 4 × 13 = 42 元。",

@@ -80,7 +80,9 @@ _CHECKED = re.compile(
 # An operation a correction rejects ("should be subtracted, not added", 应该减去，不是加上).
 _REJECT_OP = re.compile(
     r"(?<![\w'’])(?:not|n['’]t)[ \t](?:be[ \t])?(add|plus|subtract|minus|multipl|divid)"
-    r"|(?<!是)不是(?:用|去)?([加减乘除])",
+    r"|(?<!是)不是(?:用|去)?([加减乘除])"
+    # the operation owned as the slip: "I only added one wall of each size"
+    r"|(?<![\w'’])(?:i|we)[ \t](?:only[ \t])?(add|subtract|multipl|divid)(?=ed|ied)",
     re.IGNORECASE,
 )
 # A word a correction rejects ("that's minutes, not hours"): a unit or a name, not a verdict.
@@ -203,7 +205,7 @@ def read(text: str) -> Content:
         rejected_forms=frozenset(forms),
         blamed=frozenset() if rejected or forms else frozenset(blamed),
         rejected_ops=frozenset(
-            _OP_WORDS[(m.group(1) or m.group(2)).lower()] for m in _REJECT_OP.finditer(text)
+            _OP_WORDS[next(filter(None, m.groups())).lower()] for m in _REJECT_OP.finditer(text)
         )
         if wrong
         else frozenset(),

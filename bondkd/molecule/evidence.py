@@ -235,9 +235,12 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         for form in sorted(c.rejected_forms):  # the step that first wrote it
             if (i := _first_writing(form, texts, j, compacted)) is not None:
                 r[i] += STRENGTH["rejected"]
-        for op in sorted(c.rejected_ops):  # where the latest sum (product ...) was first written
+        # where the latest sum (product ...) was first written; a check that found a value
+        # wrong ("2 × 19 + 7 = 45, not 31") made no slip of its own
+        for op in sorted(c.rejected_ops):
             i = next((k for k in range(j - 1, max(-1, j - 1 - OP_LOOKBACK), -1)
-                      if any(op in e for e in contents[k].exprs)), None)  # fmt: skip
+                      if any(op in e for e in contents[k].exprs) and not contents[k].rejected),
+                     None)  # fmt: skip
             if i is not None:
                 r[min(expr_first[e] for e in contents[i].exprs if op in e)] += STRENGTH["rejected"]
         for w in sorted(c.rejected_words):  # "not hours": the latest step that wrote hours
