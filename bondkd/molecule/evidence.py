@@ -311,12 +311,14 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         # twice, the one it redoes (`computed_at`), else the later (the adjacent count 12, then
         # the answer 24 − 12 = 12).
         end = quantities.canon(c.claims[-1][1]) if c.claims else None
-        at = {v: computed_at(contents, c, v, computing[v]) for v in c.results if v in computing}
+        reached_at = {
+            v: computed_at(contents, c, v, computing[v]) for v in c.results if v in computing
+        }
         checked = None
-        if end is not None and (end_at := at.get(end, producer.get(end))) is not None:
+        if end is not None and (end_at := reached_at.get(end, producer.get(end))) is not None:
             checked = end if ended(contents, c, end, end_at, producer) else None
         for v in sorted(c.results - asked_values) if c.claims else ():
-            if (i := at.get(v, producer.get(v))) is not None and (v == end or not small(v)):
+            if (i := reached_at.get(v, producer.get(v))) is not None and (v == end or not small(v)):
                 s[tested(contents, c, v, i, j)] += STRENGTH["ended" if v == checked else "reached"]
         # A symbol ("x", "y_E") is used from where it was last written, as a value is: the
         # algebra of a derivation carries no numbers to trace.
