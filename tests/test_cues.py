@@ -204,6 +204,10 @@ def test_a_contradiction_with_earlier_work_is_a_reflection():
         ("And now 40 is 4 times 10, so the first condition holds too.", "reflection"),
         ("但是这两个方程都不可能成立，因为sqrt(3)是一个正数。", "reflection"),
         ("由于sinA和cosA是角A的正弦和余弦值，它们不可能同时为零。", None),
+        # batch 78: a verdict closing the step
+        ("So the total is 6 / 1326 = 1/221, the same.", "reflection"),
+        ("That gives 35, which is the same answer.", "reflection"),
+        ("Ann has 12 and Ben has the same.", None),
         # batch 75: "Also" leads a cue as "And" does
         ("Also plugging in: 2² − 5·2 + 6 = 4 − 10 + 6 = 0.", "reflection"),
         # batch 74: a deduction found to clash with a clue
@@ -267,6 +271,7 @@ def test_verdicts_and_cases(text, kind):
         ("直接算核对一下：1 女 1 男有 3 × 4 = 12 种，2 女有 3 种，共 15 种，一致。", True),
         ("Suppose the price were 300: then 300 × 0.8 = 240, consistent.", False),
         ("换个顺序算算：每箱 40 × 50 = 2000 支，5 箱是 5 × 2000 = 10000 支，结果一样。", True),
+        ("With combinations: C(4,2) / C(52,2) = 6 / 1326 = 1/221, the same.", True),
         # undoing the work checks it with no second method
         ("Let me verify by expanding: (x − 2)(x − 3) = x² − 5x + 6 ✓.", False),
     ],

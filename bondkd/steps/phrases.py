@@ -204,6 +204,9 @@ REFLECTION_ANYWHERE_EN = [
     # A result the question cannot have: "That gives s = 35/3, which is not a whole number."
     r"(?:(?:is|['’]s) not|isn['’]t) (?:a whole number|an integer)",
     r"(?<=[,;] )(?:so |and )?yes(?=[,.!])|(?<=[.!] )yes(?=[,.!])",  # "…, so yes, the two changes cancel."
+    # a closing verdict: "… = 6 / 1326 = 1/221, the same."
+    r"(?<=[,;] )(?:which is |that['’]s |it['’]s )?(?:the same(?: (?:answer|result|value|as before))?"
+    r"|same as before)(?=\W{0,3}$)",
     r"let(?:'s|’s| me| us) re-?(?:add|compute|calculate|count|multiply|divide|do|work)(?![\w'’])",
     r"(?:also|again|still) (?:correct|right|true)(?=[ \t]*[.!;]|$)",  # "…= 360°, also correct."
     # "2 of 6, which is also 1/3." (not "which is also 5 more than Tom")
@@ -409,7 +412,8 @@ SECOND_METHOD_EN = [
     r"|simple|specific|concrete)))",
     r"(?:solve|compute|calculate|count|do|work) (?:it |this |that )?(?:out )?(?:directly"
     r"|differently|the other way)|counting (?:it )?(?:differently|directly)",
-    r"(?:by|using|with|matches) (?:the |a )?(?:formula|closed[- ]form|rule|identity)(?![\w'’])",
+    r"(?:by|using|with|matches) (?:the |a )?(?:formula|closed[- ]form|rule|identity|combinations"
+    r"|permutations|complement)(?![\w'’])",
     r"(?:could|can) also (?:do|compute|calculate|solve|count|get|find|work out) (?:it|this|that|the"
     r" \w+)(?: all)? (?:in one (?:go|step)|directly)",
     r"(?:check|verify|confirm|do it|compute it) in (?:one|a single) (?:step|go)",
