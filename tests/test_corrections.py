@@ -280,6 +280,7 @@ def test_rejected_values(text, rejected):
         ("Wait, actually, no.", True),
         ("Hmm, no, that's off by one.", True),
         ("Actually, no further steps are needed.", False),
+        ("Actually, no — I need to add 1 to include both ends: 20 + 1 = 21.", True),
         # An error with no place named is a doubt, not a correction.
         ("Hmm, that's not the 25 I got before, so one of them is wrong.", False),
         ("这意味着我们在某个地方犯了错误。", False),

@@ -356,7 +356,7 @@ CORRECTION_EN = [
     r"|(?<!the )(?<!a )(?<!an )(?<!are )(?:over|under|double[- ])counted",
     r"correct(?:ed|ing)? (?:it|this|that|the (?:value|total|answer|result|count|number"
     r"|calculation|sum|product))",
-    r"correction|oops|whoops|(?:wait|hmm|oh|ah|but)[,.]? (?:actually[,.]? )?no(?=[,.!;:]| ?[—–])"
+    r"correction|oops|whoops|(?:wait|hmm|oh|ah|but|actually)[,.]? (?:actually[,.]? )?no(?=[,.!;:]| ?[—–])"
     r"|no,? wait",
     r"(?:can['’]?t|cannot) (?:just|simply|directly) (?:add|average|subtract|multiply|divide"
     r"|cancel|combine|use)",  # "we can't just average the two speeds"
