@@ -250,12 +250,16 @@ _TRANSFORMS = re.compile(
 )
 
 
+_WORD = re.compile(r"[a-z]{3,}")
+
+
 def _continues(ev: Evidence, j: int) -> bool:
     """Whether plain step j carries on from step j - 1: it opens with a conclusion ("so",
     因此) or rewrites its equation (展开, "Expanding"), refers back to it ("these
     students", 这些), finishes its expression ("= 40320"), is what it announced with a
     colon ("In base 10 this is:"), or shares content with it: a value, two terms, or one
-    term neither took from the question ("TTT" then "P(TTT) = 1/8").
+    word neither took from the question ("TTT" then "P(TTT) = 1/8"; a pair of Chinese
+    characters is too common for that).
     Step j - 1 may be a check or an alternative: the plain step
     after "Actually, from a to b there are b - a + 1" or "Let me count the digits" works
     it out (on datasets/labelled.jsonl this raised the deduction links typed strong_logic
@@ -270,7 +274,7 @@ def _continues(ev: Evidence, j: int) -> bool:
         or ev.texts[j - 1].rstrip().endswith((":", "："))
         or bool(a.values & b.values)
         or len(a.terms & b.terms) >= SHARED_TERMS
-        or bool(a.terms & b.terms - ev.asked[j] - ev.asked[j - 1])
+        or any(_WORD.fullmatch(t) for t in a.terms & b.terms - ev.asked[j] - ev.asked[j - 1])
         or bool(a.terms & ev.introduced[j - 1])  # "设这个数是 x。" "3x + 14 = 5x − 6"
     )
 
