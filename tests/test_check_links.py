@@ -316,3 +316,13 @@ def test_a_redo_right_after_a_correction_is_no_check():
     mol = _mol("3 支钢笔和 5 本笔记本共 64 元，钢笔比笔记本贵 8 元，笔记本每本多少元？", steps)
     assert mol.steps[3].role != "reflection" and _target(mol, 4) == 3
     assert lexicon.REDO_RE.match("Let me recompute with 150.")
+
+
+def test_a_check_opening_on_its_own_does_not_go_on_with_the_check_before():
+    steps = ["Ned was first.", "Mo finished right after Ned, so Mo was second.",
+             "That leaves places 3 and 4 for Kai and Lin.", "Kai beat Lin, so Kai was third and Lin fourth.",
+             "But Lin was not last. That's a contradiction.",
+             "Let me re-read: 'Mo finished right after Ned' — yes, Mo is second."]  # fmt: skip
+    mol = _mol("Kai beat Lin. Mo finished right after Ned. Lin was not last. Ned was first. "
+               "Who finished where?", steps)  # fmt: skip
+    assert _target(mol, 4) == 3 and _target(mol, 5) == 1

@@ -361,7 +361,11 @@ def _reflection_target(
     ):
         return case
     carries = set(cand) == {j - 1} and not episodes.corrects(ev, j - 1)
-    if previous is not None and (own < MIN_EVIDENCE or carries):
+    if (
+        previous is not None
+        and (own < MIN_EVIDENCE or carries)
+        and not _NEW_CHECK.match(ev.texts[j])
+    ):
         # "I slipped in the first step", or "492 + 308 = 800. ✓" after "let me verify the
         # money: 12 × 41 = 492 and 7 × 44 = 308": it goes on with the check before it (a
         # check of a correction's values checks the correction)
@@ -401,6 +405,12 @@ def _reflection_target(
     return _best(cand, j, energy)
 
 
+# A check that opens on its own ("Let me re-read: …", 再看题目：…) goes on with no check before it.
+_NEW_CHECK = re.compile(
+    r"\W{0,3}(?:(?:but|and|so|now|ok(?:ay)?)[, ]{1,2})?let(?:['’]s| me| us) (?:re-?read|re-?check|double-check"
+    r"|check|verify|look at)|\W{0,3}(?:再看(?:一下)?题目|重新读题|再读一遍题目)",
+    re.IGNORECASE,
+)
 _CONCLUDES = re.compile(r"[,，;；:：]\s*(?:so|thus|hence|therefore|所以|因此)(?![A-Za-z])", re.I)
 
 
