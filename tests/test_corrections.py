@@ -268,6 +268,7 @@ def test_bazhe_is_sourced(triple, backend):
         ("The gap is 5, not 2 more than the first.", set()),
         ("'The rest' means what was left after the morning, 150, not the original 240.", {"240"}),
         ("Hmm, that's not the 25 I got before, so one of them is wrong.", set()),  # a doubt
+        ("不对，质量分数应该除以溶液的质量 100 g，不是水的质量 80 g。", {"80"}),
     ],
 )
 def test_rejected_values(text, rejected):

@@ -204,6 +204,8 @@ def test_a_contradiction_with_earlier_work_is_a_reflection():
         ("And now 40 is 4 times 10, so the first condition holds too.", "reflection"),
         ("但是这两个方程都不可能成立，因为sqrt(3)是一个正数。", "reflection"),
         ("由于sinA和cosA是角A的正弦和余弦值，它们不可能同时为零。", None),
+        # batch 82
+        ("That's a clean number, which makes sense for a textbook problem.", "reflection"),
         # batch 78: a verdict closing the step
         ("So the total is 6 / 1326 = 1/221, the same.", "reflection"),
         ("That gives 35, which is the same answer.", "reflection"),

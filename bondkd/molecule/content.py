@@ -14,7 +14,8 @@ from bondkd.steps import lexicon
 
 # "…, not 418", "instead of 418", "而不是 418": the number a step rejects.
 _REJECT_BEFORE = re.compile(
-    r"(?:(?<![\w'’])(?:not|instead of|rather than|isn['’]t|wasn['’]t)|而不是|并非|而非|(?<!是)不是)"
+    r"(?:(?<![\w'’])(?:not|instead of|rather than|isn['’]t|wasn['’]t)|(?:而不是|并非|而非|(?<!是)不是)"
+    r"(?:[\u4e00-\u9fff]{1,4}的[\u4e00-\u9fff]{1,4})?)"  # 不是水的质量 80 g
     r"[ \t]?(?:(?:of|on|from) (?:the )?(?:original |old |initial )?|(?:the )?(?:original |old |initial ))?"
     r"(?:[$€£¥][ \t]?)?$",
     re.IGNORECASE,

@@ -269,7 +269,7 @@ REFLECTION_ANYWHERE_EN = [
     r"when (?:i|we) (?:treated|converted|computed|calculated|did|used|considered|counted)",
     r"(?:why|where) (?:the|this|is the) (?:discrepancy|difference|contradiction|conflict)",
     r"(?:this|that|it) (?:contradicts|conflicts with|disagrees with)|the confusion (?:is|was|arises)"
-    r"|(?:that|this|it|which) (?:all |also )?makes sense(?=[ \t]*(?:[.!;,)]|$))",
+    r"|(?:that|this|it|which) (?:all |also )?makes sense(?=[ \t]*(?:[.!;,)]|$)| (?:for|here|given)\b)",
     r"(?:that|this|which)(?:['’]s| is) a contradiction",  # a case closing one is a deduction
     r"as (?:expected|predicted|estimated|(?:the|my|our) [^.,;!?\n]{1,25}?(?:suggested|predicted))",
     # Redoing one's own work ("Let me convert it step by step again").
