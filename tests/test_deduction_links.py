@@ -90,6 +90,25 @@ def test_finding_where_cut_sentences_began_is_linear(monkeypatch):
     assert calls <= 4 * n
 
 
+def test_finding_which_step_a_check_redoes_is_linear(monkeypatch):
+    # A trace computing 12 on every step once made each step compare its operands with
+    # every earlier step computing 12 (the hostile 1 MB trace went from 6 s to over 30 s).
+    from bondkd.molecule import tested
+
+    calls = 0
+    operands = tested._operands
+
+    def counted(exprs):
+        nonlocal calls
+        calls += 1
+        return operands(exprs)
+
+    monkeypatch.setattr(tested, "_operands", counted)
+    n = 2000
+    _mol("Tom has 3 boxes of 4 apples. How many?", ["3 * 4 = 12. Check: 12 / 4 = 3."] * n)
+    assert calls <= 10 * n
+
+
 def test_a_step_using_the_variable_just_introduced_carries_on_from_it():
     steps = ["嗯，设这个数是 x。", "根据题意，3x + 14 = 5x − 6。", "移项得 20 = 2x，所以 x = 10。"]
     mol = _mol("一个数的 3 倍加上 14 等于这个数的 5 倍减去 6，这个数是多少？", steps)

@@ -312,7 +312,9 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         # the answer 24 − 12 = 12).
         end = quantities.canon(c.claims[-1][1]) if c.claims else None
         reached_at = {
-            v: computed_at(contents, c, v, computing[v]) for v in c.results if v in computing
+            v: computed_at(contents, c, v, computing[v], LOOKBACK)
+            for v in c.results
+            if v in computing
         }
         checked = None
         if end is not None and (end_at := reached_at.get(end, producer.get(end))) is not None:

@@ -20,13 +20,18 @@ def _operands(exprs: frozenset[str]) -> set[str]:
     return {x for e in exprs for x in OPERAND.findall(e)}
 
 
-def computed_at(contents: Sequence[Content], c: Content, v: str, computing: Sequence[int]) -> int:
-    """Of the steps computing `v` (in order), the one check c reaches: the latest that
-    starts from a number c starts from ("240 / 8 = 30, 30 × 3 = 90" redoes the morning's
-    "240 × 3 / 8 = 90", not the "150 − 60 = 90" left at the end), else the latest."""
+def computed_at(
+    contents: Sequence[Content], c: Content, v: str, computing: Sequence[int], reach: int
+) -> int:
+    """Of the steps computing `v` (in order), the one check c reaches: the latest of the
+    last `reach` that starts from a number c starts from ("240 / 8 = 30, 30 × 3 = 90"
+    redoes the morning's "240 × 3 / 8 = 90", not the "150 − 60 = 90" left at the end),
+    else the latest. (`reach` keeps a trace that computes one value on every step linear.)"""
     mine = _operands(c.exprs) - {v}
-    alike = [i for i in computing if mine & _operands(contents[i].exprs)]
-    return (alike or computing)[-1]
+    for i in reversed(computing[-reach:] if mine else ()):
+        if mine & _operands(contents[i].exprs):
+            return i
+    return computing[-1]
 
 
 def tested(contents: Sequence[Content], c: Content, v: str, i: int, j: int) -> int:
