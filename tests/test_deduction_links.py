@@ -70,24 +70,30 @@ def test_a_piece_of_a_cut_sentence_uses_the_step_the_sentence_began_in():
     assert any(b.source == 3 and b.target == 1 and b.type == "strong_logic" for b in mol.bonds)
 
 
+def _count_calls(monkeypatch, modules, name: str) -> list[int]:
+    """Replace `name` in each of `modules` by a wrapper counting its calls; returns the
+    one-element counter."""
+    calls = [0]
+    original = getattr(modules[0], name)
+
+    def counted(*args):
+        calls[0] += 1
+        return original(*args)
+
+    for module in modules:
+        monkeypatch.setattr(module, name, counted)
+    return calls
+
+
 def test_finding_where_cut_sentences_began_is_linear(monkeypatch):
     # A trace of 2,000 pieces that each open mid-expression once made `choose` walk back
     # over all of them for every step (a 200,000-line hostile input took 31 s, not 4).
     from bondkd.molecule import evidence, links
 
-    calls = 0
-    fragment = content.fragment
-
-    def counted(text):
-        nonlocal calls
-        calls += 1
-        return fragment(text)
-
-    for module in (evidence, links):
-        monkeypatch.setattr(module, "fragment", counted)
+    calls = _count_calls(monkeypatch, (evidence, links), "fragment")
     n = 2000
     _mol("What is 1 + 1?", ["We add:", *("+ 1" for _ in range(n)), "Wait, let me check that."])
-    assert calls <= 4 * n
+    assert calls[0] <= 4 * n
 
 
 def test_finding_which_step_a_check_redoes_is_linear(monkeypatch):
@@ -95,18 +101,10 @@ def test_finding_which_step_a_check_redoes_is_linear(monkeypatch):
     # every earlier step computing 12 (the hostile 1 MB trace went from 6 s to over 30 s).
     from bondkd.molecule import tested
 
-    calls = 0
-    operands = tested._operands
-
-    def counted(exprs):
-        nonlocal calls
-        calls += 1
-        return operands(exprs)
-
-    monkeypatch.setattr(tested, "_operands", counted)
+    calls = _count_calls(monkeypatch, (tested,), "_operands")
     n = 2000
     _mol("Tom has 3 boxes of 4 apples. How many?", ["3 * 4 = 12. Check: 12 / 4 = 3."] * n)
-    assert calls <= 10 * n
+    assert calls[0] <= 10 * n
 
 
 def test_a_step_using_the_variable_just_introduced_carries_on_from_it():
