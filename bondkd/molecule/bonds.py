@@ -54,7 +54,9 @@ DEDUCTION_PRIOR = {"near": 0.4, "far": 0.3, "used": 0.6}
 # contradiction", 假设甲说真话……矛盾) closes that case: a deduction, not a look back.
 # A supposed case ends on a contradiction, or on finding everything consistent: its verdict.
 _CONTRADICTION = re.compile(
-    r"矛盾|(?<![\w'’])(?:contradict\w{0,6}|consistent(?=[ \t]*[.!]))", re.IGNORECASE
+    r"矛盾|(?<=[，,])(?:这|都|也)?没(?:有)?问题(?=[。！!]|$)"
+    r"|(?<![\w'’])(?:contradict\w{0,6}|consistent(?=[ \t]*[.!]))",
+    re.IGNORECASE,
 )
 
 
@@ -68,9 +70,11 @@ _HEDGED_CONCLUSION = re.compile(
 
 
 def behaviours(texts: list[str]) -> list[Behaviour]:
-    """What each step does, from its cues. Step 0 has nothing earlier to check."""
+    """What each step does, from its cues. Nothing before the first step that claims more
+    than what the task is (`lexicon.STATES_TASK_RE`) checks: there is nothing to check yet."""
     out: list[Behaviour] = []
     cues: dict[str, tuple[str | None, bool]] = {}  # a looping trace repeats its steps
+    claimed = False  # whether a step before states more than the task: something to check
     for k, text in enumerate(texts):
         if (cue := cues.get(text)) is None:
             kind = lexicon.cue_kind(text)
@@ -89,8 +93,9 @@ def behaviours(texts: list[str]) -> list[Behaviour]:
             )
             cue = cues[text] = (kind, reflects)
         kind, reflects = cue
-        if reflects and _closes_case(texts, k):
+        if reflects and (not claimed or _closes_case(texts, k)):
             reflects = False
+        claimed = claimed or not lexicon.STATES_TASK_RE.match(text)
         if reflects and k > 0 and lexicon.REDO_RE.match(text) and lexicon.says_wrong(texts[k - 1]):
             reflects = False  # "重新算：…" right after a correction redoes what it took back
         # A question the trace asks itself once under way ("So, which is it?") re-examines

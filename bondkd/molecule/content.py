@@ -20,11 +20,13 @@ _REJECT_BEFORE = re.compile(
     r"(?:[$€£¥][ \t]?)?$",
     re.IGNORECASE,
 )
-# A number a verdict confirms ("确实是 4 种", "so yes, 6", "So 4 is right."): what the check
-# arrives at, however small.
+# A number a verdict confirms ("确实是 4 种", "so yes, 6", "So 4 is right.") or a check names
+# as found before ("我算的 3 小时"): what the check is about, however small.
 _CONFIRMS_BEFORE = re.compile(
-    r"(?:(?:确实|的确|果然|还是|仍然|依然|正好|恰好)(?:是|为|有|等于)?|(?:也|同样)是)[ \t]?$"
-    r"|(?<![\w'’])(?:indeed|still|again|exactly|yes,?|that['’]s)[ \t]$",
+    r"(?:(?:确实|的确|果然|还是|仍然|依然|正好|恰好)(?:是|为|有|等于)?|(?:也|同样)是"
+    # the value a check says it found before: "我算的 3 小时是……吗？", "I got 3 hours"
+    r"|我们?(?:刚才|之前|前面)?[算求得](?:出|到)?的)[ \t]?$"
+    r"|(?<![\w'’])(?:indeed|still|again|exactly|yes,?|that['’]s|(?:i|we) (?:got|found))[ \t]$",
     re.IGNORECASE,
 )
 _CONFIRMS_AFTER = re.compile(
@@ -34,6 +36,10 @@ _REJECT_SPAN = 32  # characters before a number that may reject it ("not of the 
 # A number that qualifies what follows it is not the value rejected: "不是3的倍数" (not a
 # multiple of 3), "not 3 times as many", "not 2 more than".
 _QUALIFIES_AFTER = re.compile(r"[ \t]?(?:的|倍|times\b|more\b|less\b|fewer\b)", re.IGNORECASE)
+# A rejected number that opens a calculation ("not 3 × (184 − 37)"): the calculation is
+# what is rejected, not its first operand.
+# ("not 1/2" rejects the half: a fraction; "not 3-4 days", a range.)
+_OPENS_EXPR = re.compile(r"(?:[ \t][-−–+*/×÷·][ \t]?|[*×÷·][ \t]?)[(（\d]")
 _POWER = re.compile(r"\)?\^")  # the number before is a base: "2^10", "(2^3)^3"
 _OPERATOR = re.compile(r"[ \t]?([-−–+*/×÷·xX])[ \t]?$")
 # "12 times 167", "2004 divided by 12": an operator in words between two numbers
@@ -158,8 +164,11 @@ def read(text: str) -> Content:
         if _REJECT_BEFORE.search(
             text[max(0, q.start - _REJECT_SPAN) : q.start]
         ) and not _QUALIFIES_AFTER.match(text, q.end):
-            rejected.add(c)
-            denied.add(k)
+            if _OPENS_EXPR.match(text, q.end):  # "not 3 × (184 − 37)": that calculation
+                forms.add(compact(text[q.start : _clause_end(text, q.end)][:40]))
+            else:
+                rejected.add(c)
+                denied.add(k)
         gap = text[prev_end : q.start] if prev_end >= 0 else ""
         op = (
             _OPERATOR.match(gap)

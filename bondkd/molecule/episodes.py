@@ -21,6 +21,10 @@ from bondkd.molecule.evidence import (
 )
 from bondkd.steps import lexicon
 
+# A comparison of methods naming no value is about the first method's step, of the
+# SAYS_REACH before the second began, that shares at least SAYS_AGAIN terms with it, most.
+SAYS_REACH, SAYS_AGAIN = 12, 3
+
 
 def pairs(ev: Evidence, behaviour: Sequence[str | None]) -> list[tuple[int, int]]:
     """Every pair `choose` may link: for a check, its own candidates, those of the
@@ -84,7 +88,8 @@ def compared(ev: Evidence, j: int, is_refl: Sequence[bool], anchors: list[int | 
     step it is about: the latest step before the second method began (`branch`)
     that computed (else wrote) the value the check names, else the latest plain step
     since then that computed it, or else the value the second method ended with;
-    failing all, the first method's last claim. None for any other step."""
+    naming no value, the first method's step it says again (most terms shared); failing
+    all, the first method's last claim. None for any other step."""
     if branch is None or not is_refl[j] or not lexicon.COMPARES_RE.search(ev.texts[j]):
         return None
     last = anchors[j]
@@ -99,11 +104,19 @@ def compared(ev: Evidence, j: int, is_refl: Sequence[bool], anchors: list[int | 
     # Else a plain step since then computed it ("The sum is 2 + 3 = 5." "By Vieta's
     # formula the sum is 5, which matches."): the check itself is the second method.
     since = [i for i in range(j - 1, branch - 1, -1) if named and not is_refl[i]]
-    for value in named or [quantities.canon(q.value) for q in found[-1:]]:
-        for kind, steps in (("results", earlier), ("values", earlier), ("results", since)):
+    values = named or [quantities.canon(q.value) for q in found[-1:]]
+    for kind, steps in (("results", earlier), ("values", earlier), ("results", since)):
+        for value in values:
             for i in steps:
                 if value in getattr(ev.contents[i], kind):
                     return i
+    # Naming no value ("结论一样，说真话的是乙。"), the first method's step it says again.
+    mine = ev.contents[j].terms
+    said = {
+        i: n for i in earlier[:SAYS_REACH] if (n := len(mine & ev.contents[i].terms)) >= SAYS_AGAIN
+    }
+    if said:
+        return max(said, key=lambda i: (said[i], i))
     return anchors[branch] if anchors[branch] is not None else branch - 1
 
 

@@ -213,8 +213,13 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
                     break
             # "8.50 / 0.10 is 85, not 8.5": the step whose calculation it redoes, when one
             # reached the value that way (8.50 itself was computed before, as dollars).
+            # However far back: the calculation claimed with that value and written again
+            # here ("1 + 2 + 3 + 2 + 1 + 6 = 15 … it's 15, not 16").
+            again = [claimed[e][0] for e, _ in c.claims
+                     if e in claimed and quantities.canon(claimed[e][1]) == v]  # fmt: skip
             i = next((k for k in range(j - 1, max(-1, j - 1 - OP_LOOKBACK), -1)
-                      if v in contents[k].results and contents[k].exprs & c.exprs), i)  # fmt: skip
+                      if v in contents[k].results and contents[k].exprs & c.exprs),
+                     again[-1] if again else i)  # fmt: skip
             # Computed again in the claim just made ("P(first) = 1/2", "P(second) = 1/2, so
             # 1/4", then "the second is 4/9, not 1/2"): that claim.
             if i is not None and i < j - 1 and v in contents[j - 1].results:

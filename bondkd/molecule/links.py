@@ -58,7 +58,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from bondkd.molecule import episodes, replaced
-from bondkd.molecule.content import fragment, slip
+from bondkd.molecule.content import fragment, slip, small
 from bondkd.molecule.evidence import LOOKAHEAD, MAX_DEDUCTIONS, OPERAND, STRENGTH, Evidence
 from bondkd.steps import lexicon
 
@@ -361,9 +361,14 @@ def _reflection_target(
     ):
         return case
     carries = set(cand) == {j - 1} and not episodes.corrects(ev, j - 1)
+    # The reply to the question a check put ("…是从货车出发算起的吗？" "是的，300 千米是…")
+    # is about what that check was about, whatever values the reply explains it with.
+    replies = _REPLY.match(ev.texts[j]) is not None and ev.texts[j - 1].rstrip().endswith(
+        ("?", "？")
+    )
     if (
         previous is not None
-        and (own < MIN_EVIDENCE or carries)
+        and (own < MIN_EVIDENCE or carries or replies)
         and not _NEW_CHECK.match(ev.texts[j])
     ):
         # "I slipped in the first step", or "492 + 308 = 800. ✓" after "let me verify the
@@ -387,6 +392,7 @@ def _reflection_target(
     # The steps that carry out the check say what it checks ("let me check the students
     # again" is followed by the multiplication it redoes).
     whole = own >= SELF_CONTAINED and ev.reaches(j)
+    another = lexicon.checks_another_way(ev.texts[j])
     for k in range(j + 1, j + 1 if whole else min(len(ev.scores), j + 1 + LOOKAHEAD)):
         # A check of its own, or a new branch, ends this one; a verdict right after it
         # that opens with no cue of its own ("12 × 8 = 96 m, the same as before.") closes it.
@@ -395,8 +401,13 @@ def _reflection_target(
         )
         if ends[k] and not verdict:
             break
+        reached = ev.contents[k].values
         for i, x in _weighed(ev, k, is_refl).items():
-            if i < j:
+            # A second method starts from the givens anew: what it checks is a result it
+            # reaches (a single digit says too little), not where its operands were written.
+            if i < j and (
+                not another or any(not small(v) for v in reached & ev.contents[i].results)
+            ):
                 cand[i] = cand.get(i, 0.0) + STRENGTH["lookahead"] * x
         if ends[k]:
             break
@@ -411,6 +422,7 @@ _NEW_CHECK = re.compile(
     r"|check|verify|look at)|\W{0,3}(?:再看(?:一下)?题目|重新读题|再读一遍题目)",
     re.IGNORECASE,
 )
+_REPLY = re.compile(r"\W{0,3}(?:yes|no|yep|indeed|是的|对|不是|没错)(?:[,，:：.。!！]| —)", re.I)
 _CONCLUDES = re.compile(r"[,，;；:：]\s*(?:so|thus|hence|therefore|所以|因此)(?![A-Za-z])", re.I)
 
 

@@ -40,6 +40,8 @@ def tested(contents: Sequence[Content], c: Content, v: str, i: int, j: int) -> i
     472, not 432" tests "432 / 4 = 118": the latest step between that computed with v and
     whose result is an operand of j's arithmetic ("the number of bits is 19, not 20"
     computes nothing: it takes back 20)."""
+    if c.exprs & contents[i].exprs:  # it writes i's calculation again: it redoes i
+        return i
     # the numbers of its expressions, and their fractions ("8/3 × 1/6 = 4/9" undoes "= 8/3")
     operands = _operands(c.exprs)
     operands |= {quantities.canon(float(a) / float(b)) for e in c.exprs

@@ -68,7 +68,7 @@ _PREFIX = (
     rf"(?:{_OPEN_FIRST}\s*(?:{_OPEN_PUNCT}\s*)*)?"
 )
 _LEAD_EN = r"(?:so|but|and|also|now|then|ok(?:ay)?|well|oh|ah|alright|all right|no|yes)"
-_LEAD_ZH = r"(?:那么|但是|不过|可是|然而|但|好的|好|嗯|哦|那|现在|接下来|然后|所以|因此|如果|我们|我|来|先|再次|再|也)"
+_LEAD_ZH = r"(?:那么|但是|不过|可是|然而|但|好的|好|嗯|哦|那|现在|接下来|然后|最后|其次|所以|因此|如果|我们|我|来|先|再次|再|也)"
 _LEAD = rf"(?:{_LEAD_EN}\b[\s,，.!]+|{_LEAD_ZH}[\s,，]*)"
 
 
@@ -151,8 +151,12 @@ COMPARES_RE = re.compile(
     r"|results|answers)|two (?:methods|approaches)|vs\.?|versus"
     r"|(?:same as|matches|agrees with) (?:the|our|my) (?:formula|first|earlier|previous|other"
     r"|original|direct)|same as (?:by )?[a-z]+ing(?=[ \t]*(?:[.!;,)]|$))"
-    r"|(?:which|that|this|it) (?:matches|agrees)(?=[ \t]*(?:[.!;,)]|$)))(?![\w'’])"
+    r"|(?:which|that|this|it) (?:matches|agrees)(?=[ \t]*(?:[.!;,)]|$))"
+    # "the complement gives 15 …, but the direct count gave 16"
+    r"|(?:gives|gave|got|yields)[ \t][^.;!?\n]{1,40}?[ \t]but (?:the|my|our) (?:[a-z]+ ){1,2}(?:gave|gives|got"
+    r"|yields))(?![\w'’])"
     r"|两种(?:方法|算法|思路|途径|解法)|两(?:个|种)结果|法的?(?:结果|答案)(?:完全)?(?:相同|一致|吻合)"
+    r"|^\W{0,3}(?:结论|结果|答案)(?:也|完全)?(?:一样|相同|一致)"  # "结论一样，说真话的是乙。"
     r"|[与和跟](?:上面|前面|之前|前述)(?:的结果|算的|得的|求的)?(?:一样|相同|一致)(?=[。！!]|$)",
     re.IGNORECASE,
 )
@@ -160,7 +164,7 @@ COMPARES_RE = re.compile(
 
 # A step opening a supposed case: "Suppose A is a knight.", "If Cat did it: …", 假设甲说真话。
 SUPPOSES_RE = re.compile(
-    r"^\W{0,3}(?:(?:再|那么|现在)?(?:假设|假如|如果|若|当)|(?:now |then )?(?:suppose|assume|if)"
+    r"^\W{0,3}(?:(?:先|再|那么|现在|最后|其次)?(?:假设|假如|如果|若|当)|(?:now |then )?(?:suppose|assume|if)"
     r"(?![\w'’]))",
     re.IGNORECASE,
 )
@@ -224,6 +228,22 @@ CORRECTION_RE = re.compile(
 # A count that took something twice ("counted twice", 被算了两次): the total is what was wrong.
 DOUBLE_COUNTED_RE = re.compile(
     r"counted twice|double[- ]counted|[算数]了两次|重复计算|算重了", re.I
+)
+
+
+# A step that only says what the task is, or how to go about it ("Okay, so I have this
+# problem: …", "Hmm, let me think about how to approach this.", "Let me read it again to make
+# sure I understand", 好，我需要求……, 这是一道……题): it claims nothing a check could verify.
+STATES_TASK_RE = re.compile(
+    r"^\W{0,3}(?:(?:okay|ok|alright|all right|so|well|hmm+|好的?|嗯|那么)[,，.!]?[ \t]{0,2}){0,3}"
+    r"(?:(?:i|we)(?:['’]ve| have| need| want| must|['’]m| am)(?: got)? (?:this |a |an |the )?"
+    r"(?:(?:math |following |interesting )?(?:problem|question|puzzle)"
+    r"|to (?:find|figure out|determine|compute|calculate|solve|work out|evaluate|prove|show|count))"
+    r"|the (?:problem|question) (?:asks|says|is asking|wants)"
+    r"|let(?:['’]s| me| us) (?:think about how|see how|start|begin|try to (?:figure|understand|work))"
+    r"|let(?:['’]s| me| us) (?:re-?)?read (?:it|this|the (?:problem|question)) again"
+    r"|我们?(?:需要|要|得)(?:求|算|计算|找|确定|判断|解|证明)|这是一道|题目(?:要求|问|让|说))",
+    re.IGNORECASE,
 )
 
 

@@ -90,6 +90,9 @@ REFLECTION_ZH = [
     # A question put to oneself: "有没有比 17 更小的？", "会不会是先减 20 元再打折？"
     r"(?:有没有|会不会|是不是)[^。！？\n]{0,30}?[？?]",
     r"(?:这|这个|此)?(?:是)?(?:对的|正确的|没错|正确|合理)(?=[，,。！!]|$)",
+    # A plausibility check ("直觉上……应该比原价低"), a reply to the question a check put
+    # ("是的，300 千米是货车出发时的距离").
+    r"直觉上|是的(?=[，,])",
 ]
 
 # "Let me try to figure this out", "let me try that", "let me try converting it": the work
@@ -237,7 +240,7 @@ REFLECTION_ANYWHERE_EN = [
     r"same as (?:before|above|earlier|the first|(?:the|our|my) (?:formula|earlier|previous"
     r"|other|original|direct|first) ?(?:method|approach|result|answer|count|one|gave)?)",
     r"(?:which|that|this|it) agrees with (?:the|our|my|what|both)",
-    r"(?:(?:which|that|this|it) (?:matches|agrees|checks out)|(?:is|are|looks|seems) consistent"
+    r"(?:(?:which|that|this|it) (?:matches|agrees|checks out)(?: too| as well)?|(?:is|are|looks|seems) consistent"
     r"|they (?:all )?(?:match|agree))"
     r"(?=[ \t]*(?:[.!;,)]|$))",  # a verdict closing a clause ("..., which matches.")
     r"(?:give|gives|gave|got|get|yield|yields) (?:the same|different) (?:answers?|results?"
@@ -291,7 +294,7 @@ REFLECTION_ANYWHERE_ZH = [
     r"[与和跟同](?:(?:上面|前面|之前|上述|前述|原来|第一种)(?:[^。！？；\n]{0,8}?(?:结果|答案|方法|算法"
     r"|算的|得的|求的|数值))?|[^，。！？；\n]{0,8}?(?:结果|答案))"
     r"(?:相同|一致|相符|吻合)",
-    r"(?<=[，,])没错(?=[，,])|前后一致|两边相等|等式成立|结果(?:是)?(?:正确|可靠|无误)|结果(?:完全|也)?(?:一致|相同|一样)|代回|(?<=[，,。])(?:也对|对|没错|对的|是的|一致|相同|吻合|一样)(?=[。！!]|$)"
+    r"(?<=[，,])没错(?=[，,])|前后一致|两边相等|等式成立|结果(?:是)?(?:正确|可靠|无误)|(?:结果|结论|答案)(?:完全|也)?(?:一致|相同|一样)|代回|(?<=[，,。])(?:也对|对|没错|对的|是的|一致|相同|吻合|也?一样)(?=[。！!]|$)"
     # "120 + 60 = 180 吨，总数对。", "120 ÷ 60 = 2，倍数也对。"
     r"|(?<=[，,])(?:总数|倍数|结果|答案|总和|总价|总量|数量|人数|个数|单位)也?都?(?:对|没错|正确)(?=[，,。！!]|$)"
     # "……偶数有 2 个，也是 1/3。": a value reached again
@@ -310,9 +313,11 @@ REFLECTION_ANYWHERE_ZH = [
     r"矛盾|这是不可能的|这不可能|重新(?:审视|考虑|评估)|回到(?:原始|原来|最初|前面)",
     r"都不(?:可能|能)成立",
     r"条件都(?:满足|成立|符合)(?!的)",  # "两个条件都满足，所以甲是 42"  # "但是这两个方程都不可能成立": a verdict on the equations just found
-    r"符合(?:直觉|常识|预期|实际)|合不合理|是否合理|合理吗|(?<=[\d ，,])合理(?=[。！!]|$)",
+    r"符合(?:直觉|常识|预期|实际)|合不合理|是否合理|合理吗|(?<=[\d ，,])合理(?=[。！!]|$)"
+    r"|(?:看起来|看上去|似乎|也)(?:很|挺|还算|比较)?合理(?=[，,。！!]|$)",
     # "210 + 150 = 360 千米，正好是全程": the sum comes back to a given
     r"(?:正好|恰好|刚好)(?:是|等于|为)(?:全程|总路程|总数|总量|总价|总和|原价|原数)(?=[，,。！!；;]|$)",  # "这也符合直觉", "我想想这个结果合不合理"
+    r"(?<=[，,。])(?:这|都|也)?没(?:有)?问题(?=[。！!]|$)",  # "…，22 + 15 + 3 = 40，没问题。"
     r"[数算]一遍",  # a recount: "让我直接列出来数一遍：……"
     r"(?:所以|因此|那么)(?:答案|结果)?(?:还是|仍然是|依然是)[ \t]?\d",  # 所以还是 6/36 = 1/6
 ]
