@@ -133,3 +133,95 @@ def test_a_rejected_calculation_is_no_rejected_operand():
     assert not c.rejected and c.rejected_forms
     assert "0.5" in content.read("so the second is 4/9, not 1/2.").rejected  # a fraction
     assert content.read("It's 408, not 418.").rejected == {"418"}
+
+
+BAKERY = [
+    "3 × 184 = 552, and 552 − 37 = 515 cookies.",
+    "184 × 2.75 = 184 × 2 + 184 × 0.75 = 368 + 138 = 506 dollars.",
+    "And from cookies: 515 × 1.40 = 721 dollars.",
+    "So the total revenue is 506 + 721 = 1,227 dollars.",
+    "0.38 × 1,227 = 456.26 dollars.",
+    "So the profit would be 1,227 − 456.26 − 312 = 458.74 dollars.",
+    "Hmm, let me go back over each part before I settle on 458.74.",
+]
+
+
+def test_a_check_reaching_a_value_again_is_whole_so_the_next_check_is_its_own():
+    steps = [*BAKERY, "Muffin revenue another way: 2.75 × 200 = 550, minus 2.75 × 16 = 44, gives 506 again.",
+             "Cookie revenue: 500 × 1.40 = 700 and 15 × 1.40 = 21, so 721. That matches too."]  # fmt: skip
+    assert "506" in content.read(steps[7]).confirmed
+    mol = _mol("A bakery's profit?", steps)
+    assert (_target(mol, 7), _target(mol, 8)) == (1, 2)
+
+
+def test_a_calculation_written_in_another_order_is_the_same_calculation():
+    assert content.read("1,227 × 0.38").exprs == content.read("0.38 × 1,227 = 466.26").exprs
+    assert content.read("2 + 5 + 1 = 8").exprs == content.read("1 + 2 + 5").exprs
+    assert content.read("12 − 8 = 4").exprs != content.read("8 − 12 = −4").exprs
+    mol = _mol("A bakery's profit?", [*BAKERY, "Now the ingredients again: 1,227 × 0.38."])
+    assert _target(mol, 7) == 4  # re-run inside the check: the step that computed it
+
+
+@pytest.mark.parametrize(
+    ("text", "op"),
+    [("嗯，3.1 小时不太整齐，让我检查一下前面的减法。", "-"),
+     ("Let me double-check the addition: 1/6 is 0.1667 and 1/9 is 0.1111.", "+"),
+     ("Let me check my multiplication: 12 * 167 = 2004.", "*"),
+     ("I should check the division", "/")],
+)  # fmt: skip
+def test_the_operation_a_check_names(text, op):
+    assert content.read(text).checked_ops == {op}
+
+
+def test_a_check_naming_the_operation_checks_where_it_was_computed():
+    steps = ["客车 1 小时走了 60 × 1 = 60 千米。", "这时两车之间还剩 360 − 60 = 310 千米。",
+             "速度和是 60 + 40 = 100 千米/小时。", "所以还要 310 ÷ 100 = 3.1 小时。",
+             "嗯，3.1 小时不太整齐，让我检查一下前面的减法。"]  # fmt: skip
+    assert _target(_mol(METER, steps), 4) == 1
+
+
+def test_after_a_correction_both_methods_agree_on_the_corrected_value():
+    steps = ["Adding the cases: 1 + 2 + 3 + 2 + 1 + 6 = 16 pairs.", "So the probability is 16/36.",
+             "Hmm, let me check this with the complement.", "Both dice odd: 3 × 3 = 9 pairs.",
+             "So 9 + 16 − 4 = 21 fail, and 36 − 21 = 15 pairs work.",
+             "Wait, the complement gives 15 favourable pairs, but the direct count gave 16.",
+             "That is 1 + 2 + 3 + 2 + 1 + 6 = 15. I added wrong before: it's 15, not 16.",
+             "So the probability is 15/36 = 5/12.", "Now both methods agree on 15 favourable pairs out of 36.",
+             "As a sanity check, 5/12 is about 0.42, a bit under one half.",
+             "That seems right: the product is even in 27 of the 36 outcomes, so needing a 3 too lands lower.",
+             "So the answer is 15/36 = 5/12."]  # fmt: skip
+    mol = _mol("Two dice: P(product is a multiple of 6)?", steps)
+    assert _target(mol, 8) == 6  # the correction computed the first method's 15
+    assert _target(mol, 10) == _target(mol, 9) == 7  # a verdict opening the step goes on
+    assert mol.doc.steps[11].role != "reflection"  # the answer stated is no re-run
+
+
+def test_a_bare_check_after_a_case_analysis_still_bonds_to_the_case_that_survived():
+    steps = [
+        "好的，这是一道真假话推理题，三个人里只有一个人说真话。",
+        "我可以逐个假设谁说了真话，看会不会出现矛盾。",
+        "先假设甲说真话。",
+        "那么乙在说谎，也就是“丙在说谎”这句话是假的，所以丙说的是真话。",
+        "这样甲和丙都说真话，和“只有一人说真话”矛盾。",
+        "所以甲不是说真话的人。",
+        "再假设乙说真话。",
+        "那么丙在说谎，甲也在说谎。",
+        "甲说“乙在说谎”是假的，说明乙没说谎，这和假设一致。",
+        "丙说“甲和乙都在说谎”，而乙说的是真话，所以丙这句话是假的，也一致。",
+        "只有乙一人说真话，满足条件。",
+        "最后假设丙说真话。",
+        "那么甲和乙都在说谎。",
+        "乙说谎意味着“丙在说谎”是假的，也就是丙说真话，这没问题。",
+        "但甲说谎意味着“乙在说谎”是假的，也就是乙说的是真话，和乙在说谎矛盾。",
+        "所以丙也不是说真话的人。",
+        "因此说真话的是乙。",
+        "等等，让我再检查一下乙的情况，确保没有漏掉什么。",
+    ]
+    # it shares nothing with the case (no pair scored it): the case is a candidate still
+    assert _target(_mol("谁说了真话？", steps), 17) == 10
+
+
+def test_listing_the_cases_again_is_a_check():
+    steps = ["Adding the cases: 1 + 2 + 3 = 7.",
+             "Let me list the direct cases again: 1 → {6}, 2 → {3, 6}, 3 → {2, 4, 6}."]  # fmt: skip
+    assert behaviours(steps)[1] == "reflection"

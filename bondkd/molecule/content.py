@@ -30,7 +30,9 @@ _CONFIRMS_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _CONFIRMS_AFTER = re.compile(
-    r"[ \t]?(?:is|was) (?:right|correct)(?![\w'’])|[ \t]?是对的", re.IGNORECASE
+    r"[ \t]?(?:is|was) (?:right|correct)(?![\w'’])|[ \t]?是对的"
+    r"|[ \t](?:again|as before)(?=[ \t]*(?:[.!;,)]|$))",  # "gives 506 again."
+    re.IGNORECASE,
 )
 _REJECT_SPAN = 32  # characters before a number that may reject it ("not of the original 20,000")
 # A number that qualifies what follows it is not the value rejected: "不是3的倍数" (not a
@@ -92,12 +94,21 @@ _REJECT_OP = re.compile(
     r"|(?<![\w'’])(?:i|we)[ \t](?:only[ \t])?(add|subtract|multipl|divid)(?=ed|ied)",
     re.IGNORECASE,
 )
+# The operation a check names as what it checks ("let me check the subtraction", 检查一下前面的
+# 减法): the latest calculation doing it.
+_CHECKED_OP = re.compile(
+    r"(?<![\w'’])(?:check|verify|re-?check|double-check|redo|re-?do)(?:ing)?(?: the| my| that| our)?"
+    r"(?: (?:last|first|earlier|previous))? (addition|subtraction|multiplication|division)"
+    r"|(?:检查|验证|核对|验算|复核)(?:一下)?(?:前面|刚才|上面|之前)?的?([加减乘除])法",
+    re.IGNORECASE,
+)
 # A word a correction rejects ("that's minutes, not hours"): a unit or a name, not a verdict.
 _REJECT_WORD = re.compile(r"(?<![\w'’])not ([a-z]{3,})(?![\w'’])", re.IGNORECASE)
 _VERDICT_WORDS = frozenset({"right", "correct", "wrong", "true", "false", "sure", "possible",
                             "enough", "the", "all", "any"})  # fmt: skip
 _OP_WORDS = {"add": "+", "plus": "+", "subtract": "-", "minus": "-", "multipl": "*",
-             "divid": "/", "加": "+", "减": "-", "乘": "*", "除": "/"}  # fmt: skip
+             "divid": "/", "加": "+", "减": "-", "乘": "*", "除": "/", "addition": "+",
+             "subtraction": "-", "multiplication": "*", "division": "/"}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +121,7 @@ class Content:
     rejected_forms: frozenset[str]  # algebra it says is not so ("不是 6x − 5"), compacted
     blamed: frozenset[str]  # values named before the step says something was wrong
     rejected_ops: frozenset[str]  # operations a correction says were wrong ("+", "-", "*", "/")
+    checked_ops: frozenset[str]  # operations a check names ("check the subtraction")
     rejected_words: frozenset[str]  # words a correction says were wrong ("not hours")
     claims: tuple[tuple[str, float], ...]  # calculations in order: (expression, value written)
     cited: int | None  # the step it names by number, counted from 1 ("from step 3")
@@ -214,6 +226,9 @@ def read(text: str) -> Content:
         rejected=frozenset(rejected),
         rejected_forms=frozenset(forms),
         blamed=frozenset() if rejected or forms else frozenset(blamed),
+        checked_ops=frozenset(
+            _OP_WORDS[next(filter(None, m.groups())).lower()] for m in _CHECKED_OP.finditer(text)
+        ),
         rejected_ops=frozenset(
             _OP_WORDS[next(filter(None, m.groups())).lower()] for m in _REJECT_OP.finditer(text)
         )
@@ -285,6 +300,10 @@ def _close(run: list[str], exprs: set[str], fractions: dict[str, str]) -> bool:
     """An expression read to its end counts, unless it is one fraction: a value (8/3 is the
     2.67 computed earlier), not a calculation to trace. Whether it counted."""
     if len(run) >= 3 and not (len(run) == 3 and "".join(run) in fractions):
+        ops = set(run[1::2])
+        if ops in ({"*"}, {"+"}):  # "1227 × 0.38" is the calculation "0.38 × 1227" was
+            (op,) = ops
+            run = [x for v in sorted(run[::2], key=float) for x in (op, v)][1:]
         exprs.add("".join(run))
         return True
     return False

@@ -6,6 +6,7 @@ began (`branches`), which step of the first method a comparison of methods is ab
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from bondkd import quantities
@@ -21,6 +22,10 @@ from bondkd.molecule.evidence import (
 )
 from bondkd.steps import lexicon
 
+# Steps back that a check after a case analysis looks for the cases' openings.
+CASE_WINDOW = 12
+# A conclusion drawn mid-sentence: "…, so the first case is the only one left".
+_CONCLUDES = re.compile(r"[,，;；:：]\s*(?:so|thus|hence|therefore|所以|因此)(?![A-Za-z])", re.I)
 # A comparison of methods naming no value is about the first method's step, of the
 # SAYS_REACH before the second began, that shares at least SAYS_AGAIN terms with it, most.
 SAYS_REACH, SAYS_AGAIN = 12, 3
@@ -47,6 +52,8 @@ def pairs(ev: Evidence, behaviour: Sequence[str | None]) -> list[tuple[int, int]
                         out.update({(j, i), (j, ev.starts[i])})
             if anchor is not None:
                 out.update({(j, anchor), (j, ev.origins[anchor])})
+            if (case := case_concluded(ev, j)) is not None:
+                out.add((j, case))
         elif behaviour[j] is None:  # the steps a deduction may use
             used = sorted(ev.uses[j], key=lambda i: (-ev.uses[j][i], -i))
             out.update((j, i) for i in used[:MAX_DEDUCTIONS])
@@ -85,8 +92,9 @@ def branches(
 def compared(ev: Evidence, j: int, is_refl: Sequence[bool], anchors: list[int | None],
              branch: int | None) -> int | None:  # fmt: skip
     """For a check that sets two methods side by side ("Both methods give 12"), the
-    step it is about: the latest step before the second method began (`branch`)
-    that computed (else wrote) the value the check names, else the latest plain step
+    step it is about: a correction since the second method began (`branch`) that
+    computed the value the check names, else the latest step before it that computed
+    (else wrote) that value, else the latest plain step
     since then that computed it, or else the value the second method ended with;
     naming no value, the first method's step it says again (most terms shared); failing
     all, the first method's last claim. None for any other step."""
@@ -105,7 +113,15 @@ def compared(ev: Evidence, j: int, is_refl: Sequence[bool], anchors: list[int | 
     # formula the sum is 5, which matches."): the check itself is the second method.
     since = [i for i in range(j - 1, branch - 1, -1) if named and not is_refl[i]]
     values = named or [quantities.canon(q.value) for q in found[-1:]]
-    for kind, steps in (("results", earlier), ("values", earlier), ("results", since)):
+    # A correction since the second method began put the first right: a value it computed
+    # is the first method's now ("I added wrong before: it's 15" … "both methods agree on 15").
+    fixed = [i for i in range(j - 1, branch - 1, -1) if corrects(ev, i)]
+    for kind, steps in (
+        ("results", fixed),
+        ("results", earlier),
+        ("values", earlier),
+        ("results", since),
+    ):
         for value in values:
             for i in steps:
                 if value in getattr(ev.contents[i], kind):
@@ -128,17 +144,21 @@ def reflecting(ev: Evidence, behaviour: Sequence[str | None]) -> list[bool]:
     out: list[bool] = []
     check = None  # the latest reflecting step, until a new branch
     for k, b in enumerate(behaviour):
+        # a recap or the answer stated ends the check: what it writes again concludes
+        concludes = lexicon.SUMS_UP_RE.match(ev.texts[k]) or lexicon.STATES_ANSWER_RE.match(
+            ev.texts[k]
+        )
+        rerun = check is not None and k - check <= RERUN and not concludes
         out.append(
             b == "reflection"
             or bool(ev.rejects[k])
             or bool(ev.redos[k] and not _carries(k, behaviour))
-            or (ev.reruns[k] is not None and check is not None and k - check <= RERUN)
-            or (again(ev, k) and check is not None and k - check <= RERUN)
+            or (rerun and (ev.reruns[k] is not None or again(ev, k)))
         )
         # the steps after a correction redo the work it replaced: they re-run no check
         if out[-1]:
             check = None if corrects(ev, k) else k
-        elif b == "exploration" or lexicon.SUMS_UP_RE.match(ev.texts[k]):
+        elif b == "exploration" or concludes:
             check = None
     return out
 
@@ -173,3 +193,28 @@ def rejections(ev: Evidence, j: int, behaviour: Sequence[str | None]) -> dict[in
         for i, x in ev.redos[j].items():
             out[i] = out.get(i, 0.0) + x
     return out
+
+
+def surviving_case(ev: Evidence, end: int) -> int | None:
+    """For a case analysis ending at step `end` ("Suppose A is a knight. … fits." "Suppose
+    instead … a contradiction."), the last step of the one case that no contradiction or
+    misfit closed: the case its conclusion rests on, and a check after that conclusion
+    checks. None when the steps before `end` open fewer than two cases, or more survive."""
+    opens = [i for i in range(max(0, end + 1 - CASE_WINDOW), end + 1)
+             if lexicon.SUPPOSES_RE.match(ev.texts[i])]  # fmt: skip
+    if len(opens) < 2:
+        return None
+    ends = [*(o - 1 for o in opens[1:]), end]
+    alive = [last for start, last in zip(opens, ends, strict=True)
+             if not any(lexicon.CASE_FAILS_RE.search(t) for t in ev.texts[start : last + 1])]  # fmt: skip
+    return alive[0] if len(alive) == 1 else None
+
+
+def case_concluded(ev: Evidence, j: int) -> int | None:
+    """For a check right after the conclusion of a case analysis ("So A is a knight." "Let
+    me check A's case."), the case that survived (`surviving_case`), else None."""
+    after = j >= 2 and (
+        lexicon.cue_kind(ev.texts[j - 1]) == "conclusion"
+        or _CONCLUDES.search(ev.texts[j - 1]) is not None
+    )
+    return surviving_case(ev, j - 2) if after else None

@@ -66,7 +66,7 @@ from bondkd.molecule.content import (
     roundings,
     small,
 )
-from bondkd.molecule.tested import OPERAND, computed_at, ended, tested
+from bondkd.molecule.tested import OPERAND, computed_at, ended, operation_at, tested
 from bondkd.quantities import sources
 
 STRENGTH = {
@@ -146,8 +146,10 @@ class Evidence:
         return out
 
     def reaches(self, j: int) -> bool:
-        """Whether a result of step j's was written before it: a check arrives there."""
-        return any(self.written_first.get(v, j) < j for v in self.contents[j].results)
+        """Whether a result of step j's, or a value it confirms ("gives 506 again"), was
+        written before it: a check arrives there."""
+        c = self.contents[j]
+        return any(self.written_first.get(v, j) < j for v in c.results | c.confirmed)
 
 
 def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
@@ -213,13 +215,8 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
                     break
             # "8.50 / 0.10 is 85, not 8.5": the step whose calculation it redoes, when one
             # reached the value that way (8.50 itself was computed before, as dollars).
-            # However far back: the calculation claimed with that value and written again
-            # here ("1 + 2 + 3 + 2 + 1 + 6 = 15 … it's 15, not 16").
-            again = [claimed[e][0] for e, _ in c.claims
-                     if e in claimed and quantities.canon(claimed[e][1]) == v]  # fmt: skip
             i = next((k for k in range(j - 1, max(-1, j - 1 - OP_LOOKBACK), -1)
-                      if v in contents[k].results and contents[k].exprs & c.exprs),
-                     again[-1] if again else i)  # fmt: skip
+                      if v in contents[k].results and contents[k].exprs & c.exprs), i)  # fmt: skip
             # Computed again in the claim just made ("P(first) = 1/2", "P(second) = 1/2, so
             # 1/4", then "the second is 4/9, not 1/2"): that claim.
             if i is not None and i < j - 1 and v in contents[j - 1].results:
@@ -327,6 +324,9 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         for v in sorted(c.results - asked_values) if c.claims else ():
             if (i := reached_at.get(v, producer.get(v))) is not None and (v == end or not small(v)):
                 s[tested(contents, c, v, i, j)] += STRENGTH["ended" if v == checked else "reached"]
+        for op in sorted(c.checked_ops):  # named outright, as a rejected value is
+            if (i := operation_at(contents, op, j, claimed_first, OP_LOOKBACK)) is not None:
+                s[i] += STRENGTH["rejected"]
         # A symbol ("x", "y_E") is used from where it was last written, as a value is: the
         # algebra of a derivation carries no numbers to trace.
         for t in c.terms:

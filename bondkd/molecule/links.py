@@ -18,7 +18,7 @@ decides:
   nothing of its own gets 0.3 per question term it shares (two or more) with each of the
   ten plain steps before it, at most 0.9 ("Check Lee: the cat is neither …" is about the
   step that said so of Lee); right after the conclusion of a case analysis, the last step
-  of the one case that survived (`_surviving_case`); a check looking back at earlier work
+  of the one case that survived (`episodes.surviving_case`); a check looking back at earlier work
   ("Wait, but earlier I thought it would be 20 bits") takes its own evidence alone; a
   target that is a piece of a sentence its source cut, computing nothing itself, is
   replaced by the step the sentence began in; a check reaching nothing written before is
@@ -74,8 +74,6 @@ NEAR_CORRECTION = 2
 # A check that writes no number is about a step this close before it that names at least
 # ASKED_SHARED of the same question terms (names, objects), 0.3 for each.
 ASKED_WINDOW, ASKED_SHARED = 10, 2
-# Steps back that a check after a case analysis looks for the cases' openings.
-CASE_WINDOW = 12
 
 
 @dataclass
@@ -140,7 +138,7 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
             if not used and (restated := _restated(ev, j, is_refl, behaviour)) is not None:
                 used = [restated]
             concludes = lexicon.cue_kind(ev.texts[j]) == "conclusion"
-            if concludes and (case := _surviving_case(ev, j - 1)) is not None:
+            if concludes and (case := episodes.surviving_case(ev, j - 1)) is not None:
                 used = [case, *(i for i in used if i != case)]  # "所以只有 B 说了真话。"
             if j - 1 not in used and _continues(ev, j):
                 used.insert(0, j - 1)
@@ -350,21 +348,17 @@ def _reflection_target(
         # "Wait, but earlier I thought it would be 20 bits": the earlier work it names,
         # not the claim just made nor what the next steps compute
         return _best(cand, j, energy)
-    after = j >= 2 and (
-        lexicon.cue_kind(ev.texts[j - 1]) == "conclusion"
-        or _CONCLUDES.search(ev.texts[j - 1]) is not None
-    )
-    if (
-        (own < SELF_CONTAINED or not ev.contents[j].results)
-        and after
-        and (case := _surviving_case(ev, j - 2)) is not None
-    ):
+    if (own < SELF_CONTAINED or not ev.contents[j].results) and (
+        case := episodes.case_concluded(ev, j)
+    ) is not None:
         return case
     carries = set(cand) == {j - 1} and not episodes.corrects(ev, j - 1)
     # The reply to the question a check put ("…是从货车出发算起的吗？" "是的，300 千米是…")
     # is about what that check was about, whatever values the reply explains it with.
-    replies = _REPLY.match(ev.texts[j]) is not None and ev.texts[j - 1].rstrip().endswith(
-        ("?", "？")
+    # So does a verdict on it opening the step ("That seems right: the product is even in
+    # 27 of the 36 outcomes, …").
+    replies = _JUDGES.match(ev.texts[j]) is not None or (
+        _REPLY.match(ev.texts[j]) is not None and ev.texts[j - 1].rstrip().endswith(("?", "？"))
     )
     if (
         previous is not None
@@ -423,27 +417,16 @@ _NEW_CHECK = re.compile(
     re.IGNORECASE,
 )
 _REPLY = re.compile(r"\W{0,3}(?:yes|no|yep|indeed|是的|对|不是|没错)(?:[,，:：.。!！]| —)", re.I)
-_CONCLUDES = re.compile(r"[,，;；:：]\s*(?:so|thus|hence|therefore|所以|因此)(?![A-Za-z])", re.I)
+_JUDGES = re.compile(
+    r"\W{0,3}(?:(?:that|this|it)(?:['’]s| is| seems| looks| sounds)(?: about)? (?:right|correct"
+    r"|reasonable|plausible|consistent)|(?:这|这个结果)(?:是)?(?:对的|合理的|正确的))(?![\w'’])",
+    re.IGNORECASE,
+)
 
 
 def _best(cand: dict[int, float], j: int, energy: Energy) -> int:
     """The candidate with the most evidence; energy breaks ties, then the later step."""
     return max(cand, key=lambda i: (round(cand[i] + 0.25 * energy(j, i), 6), i))
-
-
-def _surviving_case(ev: Evidence, end: int) -> int | None:
-    """For a case analysis ending at step `end` ("Suppose A is a knight. … fits." "Suppose
-    instead … a contradiction."), the last step of the one case that no contradiction or
-    misfit closed: the case its conclusion rests on, and a check after that conclusion
-    checks. None when the steps before `end` open fewer than two cases, or more survive."""
-    opens = [i for i in range(max(0, end + 1 - CASE_WINDOW), end + 1)
-             if lexicon.SUPPOSES_RE.match(ev.texts[i])]  # fmt: skip
-    if len(opens) < 2:
-        return None
-    ends = [*(o - 1 for o in opens[1:]), end]
-    alive = [last for start, last in zip(opens, ends, strict=True)
-             if not any(lexicon.CASE_FAILS_RE.search(t) for t in ev.texts[start : last + 1])]  # fmt: skip
-    return alive[0] if len(alive) == 1 else None
 
 
 def _weighed(ev: Evidence, k: int, is_refl: Sequence[bool]) -> dict[int, float]:

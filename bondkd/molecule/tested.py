@@ -1,7 +1,8 @@
 """Which earlier step a check's calculation tests, when that is not the step that first
 computed the value it reaches: of the steps computing it, the one it redoes (`computed_at`),
-the step it undoes by the inverse operation (`tested`), and the value it ends with when
-that came after everything it starts from (`ended`).
+the step it undoes by the inverse operation (`tested`), the value it ends with when
+that came after everything it starts from (`ended`), and the calculation whose operation
+it names (`operation_at`).
 `bondkd.molecule.evidence` weighs these."""
 
 from __future__ import annotations
@@ -70,3 +71,20 @@ def ended(
     if any(producer.get(v, -1) >= i for v in rest if not small(v)):
         return False
     return not any(producer.get(v, i) < i for v in contents[i].values & rest)
+
+
+def operation_at(
+    contents: Sequence[Content],
+    op: str,
+    j: int,
+    claimed_first: dict[str, tuple[int, float]],
+    lookback: int,
+) -> int | None:
+    """The step a check naming operation `op` ("让我检查一下前面的减法", "check my
+    multiplication") is about: of the latest calculation doing it, within `lookback` steps,
+    where it was first computed."""
+    for k in range(j - 1, max(-1, j - 1 - lookback), -1):
+        mine = [e for e, _ in contents[k].claims if op in e]
+        if mine:
+            return min(claimed_first[e][0] if e in claimed_first else k for e in mine)
+    return None

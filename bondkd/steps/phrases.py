@@ -276,7 +276,8 @@ REFLECTION_ANYWHERE_EN = [
     r"(?:that|this|which)(?:['’]s| is) a contradiction",  # a case closing one is a deduction
     r"as (?:expected|predicted|estimated|(?:the|my|our) [^.,;!?\n]{1,25}?(?:suggested|predicted))",
     # Redoing one's own work ("Let me convert it step by step again").
-    r"let(?:'s|’s| me| us) (?:do|convert|compute|calculate|count|add|work|go through)\b"
+    r"let(?:'s|’s| me| us) (?:do|convert|compute|calculate|count|add|work|go through|list|write out"
+    r"|enumerate)\b"
     r"[^.!?\n]{0,30}?\b(?:again|once more|one more time)\b",
 ]
 REFLECTION_ANYWHERE_ZH = [
