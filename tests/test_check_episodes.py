@@ -225,3 +225,25 @@ def test_listing_the_cases_again_is_a_check():
     steps = ["Adding the cases: 1 + 2 + 3 = 7.",
              "Let me list the direct cases again: 1 → {6}, 2 → {3, 6}, 3 → {2, 4, 6}."]  # fmt: skip
     assert behaviours(steps)[1] == "reflection"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Oh, I see: 14 m is the diameter, so the garden's radius is 7 m.", "reflection"),
+        ("A ring that wide should cover about 44 m², so 91 m² is too big.", "reflection"),
+        ("The bag is too heavy to carry, so we split it.", None),  # no verdict closing a clause
+        ("果然，1/12 + 1/18 不能把分子分母分别相加，应该通分：3/36 + 2/36 = 5/36。", "reflection"),
+    ],
+)
+def test_realising_judging_and_rejecting_a_method(text, kind):
+    assert behaviours(["The area is 22/7 × 196 = 616 m².", text])[1] == kind
+
+
+def test_a_method_rejected_in_chinese_corrects_the_calculation_it_names():
+    steps = ["把工程总量看作 1，甲每天完成 1/12，乙每天完成 1/18。", "两人合作每天完成 1/12 + 1/18 = 2/30 = 1/15。",
+             "合作 4 天完成 4 × 1/15 = 4/15。", "剩下 1 − 4/15 = 11/15。", "乙还要 11/15 ÷ 1/18 = 13.2 天。",
+             "嗯，13.2 天不是整数，我怀疑前面有错。",
+             "果然，1/12 + 1/18 不能把分子分母分别相加，应该通分：3/36 + 2/36 = 5/36。"]  # fmt: skip
+    mol = _mol("乙还要做几天？", steps)
+    assert mol.doc.steps[6].kind == "correction" and _target(mol, 6) == 1

@@ -25,6 +25,7 @@ REFLECTION_EN = [
     _WAIT,
     r"h+m{2,}|hm",
     r"hold on|hang on|oops|whoops",
+    r"(?:oh|ah),? (?:i see|now i see)|i see (?:the|my|what)",  # "Oh, I see: 14 m is the diameter"
     r"on (?:second thought|reflection|closer inspection)",
     r"actually\s*,",
     r"let(?:'s|’s| me| us)(?: also| quickly| now| just| first| again| carefully)?"
@@ -223,6 +224,9 @@ REFLECTION_ANYWHERE_EN = [
     r"(?:over|under|double[- ])count(?:ing|ed)|miss(?:ed|ing) something",
     # a doubt about what was just found: "That's not even an integer, so something is off."
     r"something(?:['’]s| is| must be) (?:off|wrong|not right|amiss)",
+    # "so 91 m² is too big.", "that seems way too small"
+    r"(?:is|seems|looks|are|was) (?:far |way |much )?too (?:big|small|large|high|low|much|little|many"
+    r"|few)(?=[ \t]*(?:[.!;,)]|$))",
     r"(?:seems|looks|sounds|is) (?:plausible|reasonable|sensible|about right)(?=[ \t]*(?:[.!;,)]|$))"
     r"|(?<=, )right(?=\?)",  # "…, right?": a question put to one's own step
     r"as a (?:quick |final |sanity |rough |simple |second )?check|sanity[- ]check"
@@ -382,7 +386,10 @@ CORRECTION_ZH = [
     r"(?:是|有|出现了?|犯了?(?:一个)?)(?:错误|失误)",
     r"(?<!没有)(?<!没)(?<!不要)(?<!别)(?:忘了|忘记了|漏了|漏掉了|少算了|多算了)",
     # 应该减去，不是加上; 应该用总路程除以总时间，不能直接平均两个速度
-    r"更正|改正|纠正|应该[^，,。！？；\n]{1,16}?[，,](?:而)?(?:不是|不能)|不能(?:直接|简单地?)(?:相加|相减|平均|抵消|约分|消去|消掉|约掉|用)",
+    # "1/12 + 1/18 不能把分子分母分别相加"
+    r"更正|改正|纠正|应该[^，,。！？；\n]{1,16}?[，,](?:而)?(?:不是|不能)"
+    r"|不能(?:直接|简单地?|把[^，,。！？；\n]{1,10}?(?:分别|直接))(?:相加|相减|相乘|相除|平均|抵消|约分|消去"
+    r"|消掉|约掉|用)",
     r"(?<!是)不是[^，,。！？；\n]{1,8}?[，,]应该",  # "2 是加速度不是速度，应该用 s = ½at²"
     r"其实(?:应该)?是(?=[^，。！？；\n]{0,20}?\d)",  # "等等，a[2] 其实是第三个元素 4"
     # "等一下，15 既是 3 的倍数又是 5 的倍数，被算了两次。" (planned, "但这样每次握手被算了两次，
