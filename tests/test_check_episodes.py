@@ -247,3 +247,15 @@ def test_a_method_rejected_in_chinese_corrects_the_calculation_it_names():
              "果然，1/12 + 1/18 不能把分子分母分别相加，应该通分：3/36 + 2/36 = 5/36。"]  # fmt: skip
     mol = _mol("乙还要做几天？", steps)
     assert mol.doc.steps[6].kind == "correction" and _target(mol, 6) == 1
+
+
+def test_the_answer_after_a_long_check_states_the_conclusion_and_is_bonded_to_it():
+    steps = ["只有一人说真话。", "先假设甲说真话。", "那么丙也说真话，矛盾。", "所以甲不是说真话的人。",
+             "再假设乙说真话。", "那么甲、丙都在说谎，满足条件。", "最后假设丙说真话。",
+             "那么甲和乙都在说谎，乙说谎意味着丙说谎，矛盾。", "因此说真话的是乙。",
+             "等等，让我再检查一下乙的情况。", "乙真：丙假，成立。", "甲假：乙确实没说谎，成立。",
+             "另外也可以换个角度：甲和乙一真一假。", "再看乙说“丙在说谎”，丙确实在说谎，乙说的是真话。",
+             "结论一样，说真话的是乙。", "答：乙说了真话。"]  # fmt: skip
+    mol = _mol("谁说了真话？", steps)
+    used = {b.target for b in mol.bonds if b.source == 15 and b.type == "strong_logic"}
+    assert 8 in used  # the latest plain conclusion, not the second method's last step

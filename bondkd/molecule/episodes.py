@@ -22,6 +22,9 @@ from bondkd.molecule.evidence import (
 )
 from bondkd.steps import lexicon
 
+SHARED_TERMS = 2  # content terms a step shares with the one before to carry on from it
+RESTATE_WINDOW = 3  # steps back a conclusion taking no value looks for the claim it restates
+ANSWER_WINDOW = 16  # steps back an answer taking no value looks for the conclusion it states
 # Steps back that a check after a case analysis looks for the cases' openings.
 CASE_WINDOW = 12
 # A conclusion drawn mid-sentence: "…, so the first case is the only one left".
@@ -57,6 +60,10 @@ def pairs(ev: Evidence, behaviour: Sequence[str | None]) -> list[tuple[int, int]
         elif behaviour[j] is None:  # the steps a deduction may use
             used = sorted(ev.uses[j], key=lambda i: (-ev.uses[j][i], -i))
             out.update((j, i) for i in used[:MAX_DEDUCTIONS])
+            if (said := restated(ev, j, is_refl, behaviour)) is not None:
+                out.add((j, said))
+            if j and (case := surviving_case(ev, j - 1)) is not None:
+                out.add((j, case))
     return sorted(out)
 
 
@@ -218,3 +225,37 @@ def case_concluded(ev: Evidence, j: int) -> int | None:
         or _CONCLUDES.search(ev.texts[j - 1]) is not None
     )
     return surviving_case(ev, j - 2) if after else None
+
+
+_ANSWER = re.compile(
+    r"\W{0,3}(?:答|最终答案|答案|(?:the )?(?:final )?answer(?![\w'’]))", re.IGNORECASE
+)
+
+
+def restated(ev: Evidence, j: int, is_refl: Sequence[bool],
+              behaviour: Sequence[str | None]) -> int | None:  # fmt: skip
+    """For a conclusion or an answer that takes no value from anywhere ("答：甲总说真话。"
+    after "所以只有甲总说真话的情况成立。" and a check), the plain step it restates: the
+    latest of the RESTATE_WINDOW before it sharing SHARED_TERMS content terms with it."""
+    if lexicon.cue_kind(ev.texts[j]) != "conclusion" and not _ANSWER.match(ev.texts[j]):
+        return None
+    terms = ev.contents[j].terms
+    if _ANSWER.match(ev.texts[j]):
+        # The answer states the work's conclusion, even after a long check or a second
+        # method ("答：乙说了真话。" after "因此说真话的是乙。" and ten steps of checking).
+        for k in range(j - 1, max(-1, j - 1 - ANSWER_WINDOW), -1):
+            if (
+                not is_refl[k]
+                and behaviour[k] is None
+                and lexicon.cue_kind(ev.texts[k]) == "conclusion"
+                and terms & ev.contents[k].terms
+            ):
+                return k
+    for k in range(j - 1, max(-1, j - 1 - RESTATE_WINDOW), -1):
+        if (
+            not is_refl[k]
+            and behaviour[k] is None
+            and len(terms & ev.contents[k].terms) >= SHARED_TERMS
+        ):
+            return k
+    return None

@@ -59,11 +59,10 @@ from dataclasses import dataclass, field
 
 from bondkd.molecule import episodes, replaced
 from bondkd.molecule.content import fragment, slip, small
+from bondkd.molecule.episodes import SHARED_TERMS
 from bondkd.molecule.evidence import LOOKAHEAD, MAX_DEDUCTIONS, OPERAND, STRENGTH, Evidence
 from bondkd.steps import lexicon
 
-SHARED_TERMS = 2  # content terms a step shares with the one before to carry on from it
-RESTATE_WINDOW = 3  # steps back a conclusion taking no value looks for the claim it restates
 MIN_EVIDENCE = 0.5  # below this a step's own content does not name a target
 # A check that computes a result and whose own content names a step this strongly is
 # self-contained: the step after it goes on ("So the product is 510."), it does not carry
@@ -135,7 +134,7 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
         elif behaviour[j] is None:
             used = [i for i, x in ev.uses[j].items() if x >= STRENGTH["small"]]
             used.sort(key=lambda i: (-ev.uses[j][i], -i))
-            if not used and (restated := _restated(ev, j, is_refl, behaviour)) is not None:
+            if not used and (restated := episodes.restated(ev, j, is_refl, behaviour)) is not None:
                 used = [restated]
             concludes = lexicon.cue_kind(ev.texts[j]) == "conclusion"
             if concludes and (case := episodes.surviving_case(ev, j - 1)) is not None:
@@ -214,29 +213,6 @@ def _redoes(ev: Evidence, j: int, window: range) -> int | None:
 
 
 # An answer announced: "答：", "Answer:", "The final answer is …".
-_ANSWER = re.compile(
-    r"\W{0,3}(?:答|最终答案|答案|(?:the )?(?:final )?answer(?![\w'’]))", re.IGNORECASE
-)
-
-
-def _restated(ev: Evidence, j: int, is_refl: Sequence[bool],
-              behaviour: Sequence[str | None]) -> int | None:  # fmt: skip
-    """For a conclusion or an answer that takes no value from anywhere ("答：甲总说真话。"
-    after "所以只有甲总说真话的情况成立。" and a check), the plain step it restates: the
-    latest of the RESTATE_WINDOW before it sharing SHARED_TERMS content terms with it."""
-    if lexicon.cue_kind(ev.texts[j]) != "conclusion" and not _ANSWER.match(ev.texts[j]):
-        return None
-    terms = ev.contents[j].terms
-    for k in range(j - 1, max(-1, j - 1 - RESTATE_WINDOW), -1):
-        if (
-            not is_refl[k]
-            and behaviour[k] is None
-            and len(terms & ev.contents[k].terms) >= SHARED_TERMS
-        ):
-            return k
-    return None
-
-
 # A step that rewrites the equation before it ("展开：60t + 300 = 80t − 240。", "移项：…",
 # "Expanding: …", "Subtract 3x from both sides: …") or puts numbers into it ("代入 10：…").
 _TRANSFORMS = re.compile(
