@@ -259,3 +259,24 @@ def test_the_answer_after_a_long_check_states_the_conclusion_and_is_bonded_to_it
     mol = _mol("谁说了真话？", steps)
     used = {b.target for b in mol.bonds if b.source == 15 and b.type == "strong_logic"}
     assert 8 in used  # the latest plain conclusion, not the second method's last step
+
+
+def test_redoing_after_a_correction_and_working_out_a_second_method_are_no_checks():
+    steps = ["7^2 = 49 ≡ 10.", "7^3 ≡ 10 × 7 = 70, and 70 − 65 = 6.", "7^4 ≡ 6 × 7 = 42 ≡ 3.",
+             "Wait, 70 − 65 = 5, not 6. That's where I slipped.", "So 7^3 ≡ 5 and 7^4 ≡ 35 ≡ 9.",
+             "That matches 2401 mod 13.", "Let me redo the rest of the table to see the real cycle.",
+             "7^5 ≡ 9 × 7 = 63 ≡ 11.", "With 7^6 ≡ −1 there's a second route: 100 = 6 × 16 + 4.",
+             "Both routes give 9."]  # fmt: skip
+    got = behaviours(steps)
+    assert got[6] is None  # the redone work of the correction three steps before
+    assert (got[8], got[9]) == ("exploration", "reflection")
+    hens = ["假设全是鸡，脚有 35 × 2 = 70 只。", "多了 94 − 70 = 24 只，兔有 24 ÷ 2 = 12 只。",
+            "鸡有 35 − 12 = 23 只。", "再用方程验证一下：设鸡 x 只，兔 y 只。", "x + y = 35，2x + 4y = 94。",
+            "两式相减得 2y = 24，y = 12。", "x = 35 − 12 = 23。", "和假设法的结果一样。"]  # fmt: skip
+    mol = _mol("鸡兔同笼：35 个头，94 只脚。", hens)
+    assert mol.doc.steps[6].role != "reflection"  # the second method's own step, no re-run
+
+
+def test_an_error_somewhere_is_a_doubt_not_a_correction():
+    assert lexicon.says_wrong("94 − 70 应该是 24，不是 34，我减错了。")
+    assert not lexicon.says_wrong("差了 10 只脚，说明前面有一步算错了。")

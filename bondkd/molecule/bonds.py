@@ -43,6 +43,7 @@ from bondkd.steps import lexicon
 
 Behaviour = Literal["reflection", "exploration"] | None
 ASKS_AFTER = 3  # steps before this restate the problem, questions and all
+REDO_AFTER = 4  # steps after a correction within which "let me redo …" is its redone work
 # A plain step's partners are ranked by the deduction score (`_deduction_score`: energy and
 # coherence, less the further back, more for the steps whose results its content takes)
 # plus `near` for the two steps before it, which it mostly uses; the bond is strong_logic
@@ -75,6 +76,7 @@ def behaviours(texts: list[str]) -> list[Behaviour]:
     out: list[Behaviour] = []
     cues: dict[str, tuple[str | None, bool]] = {}  # a looping trace repeats its steps
     claimed = False  # whether a step before states more than the task: something to check
+    corrected_at = -REDO_AFTER - 1  # the latest step that said something was wrong
     for k, text in enumerate(texts):
         if (cue := cues.get(text)) is None:
             kind = lexicon.cue_kind(text)
@@ -96,8 +98,12 @@ def behaviours(texts: list[str]) -> list[Behaviour]:
         if reflects and (not claimed or _closes_case(texts, k)):
             reflects = False
         claimed = claimed or not lexicon.STATES_TASK_RE.match(text)
-        if reflects and k > 0 and lexicon.REDO_RE.match(text) and lexicon.says_wrong(texts[k - 1]):
-            reflects = False  # "重新算：…" right after a correction redoes what it took back
+        if lexicon.says_wrong(text):
+            corrected_at = k
+        if reflects and lexicon.REDO_RE.match(text) and corrected_at >= k - REDO_AFTER:
+            # "重新算：…", "Let me redo the rest of the table" soon after a correction redoes
+            # what it took back
+            reflects = False
         # A question the trace asks itself once under way ("So, which is it?") re-examines
         # what it found; early on it restates the problem.
         asks = k >= ASKS_AFTER and kind != "exploration" and text.rstrip().endswith(("?", "？"))

@@ -162,9 +162,10 @@ def reflecting(ev: Evidence, behaviour: Sequence[str | None]) -> list[bool]:
             or bool(ev.redos[k] and not _carries(k, behaviour))
             or (rerun and (ev.reruns[k] is not None or again(ev, k)))
         )
-        # the steps after a correction redo the work it replaced: they re-run no check
+        # the steps after a correction redo the work it replaced, and those after a second
+        # method work it out ("再用方程验证一下" … "x = 35 − 12 = 23"): they re-run no check
         if out[-1]:
-            check = None if corrects(ev, k) else k
+            check = None if corrects(ev, k) or lexicon.checks_another_way(ev.texts[k]) else k
         elif b == "exploration" or concludes:
             check = None
     return out

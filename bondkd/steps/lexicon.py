@@ -148,7 +148,7 @@ def checks_another_way(text: str) -> bool:
 # 两种方法得到的速度相同): it is about the first method's result, not the one just found.
 COMPARES_RE = re.compile(
     r"(?<![\w'’])(?:(?:both|the two) (?:methods|approaches|ways|calculations|computations"
-    r"|results|answers)|two (?:methods|approaches)|vs\.?|versus"
+    r"|results|answers|routes)|two (?:methods|approaches)|vs\.?|versus"
     r"|(?:same as|matches|agrees with) (?:the|our|my) (?:formula|first|earlier|previous|other"
     r"|original|direct)|same as (?:by )?[a-z]+ing(?=[ \t]*(?:[.!;,)]|$))"
     r"|(?:which|that|this|it) (?:matches|agrees)(?=[ \t]*(?:[.!;,)]|$))"
@@ -267,6 +267,11 @@ REFERS_BACK_RE = re.compile(
 )
 
 
+# An opening is read in the first OPENING_SPAN characters: each cue class would otherwise
+# walk a hostile run of list markers ("一、" × 10,000) to its end again.
+OPENING_SPAN = 4096
+
+
 def opening_cue(text: str) -> tuple[str, int] | None:
     """(kind, end offset of the cue words) of the cue opening `text`, or None.
 
@@ -276,6 +281,7 @@ def opening_cue(text: str) -> tuple[str, int] | None:
     (a reflection bond); likewise "So maybe ..." opens a branch, not a result.
     A bare explicit step label ("Step 3: ...", "第二步：...") reads as sequence.
     """
+    text = text[:OPENING_SPAN]
     for kind in CUE_KINDS:
         m = OPENING_RE[kind].match(text)
         if m:
@@ -303,7 +309,7 @@ def has_cue(text: str, kind: str) -> bool:
     """
     if kind not in OPENING_RE:
         raise ValueError(f"unknown cue kind {kind!r}; expected one of {CUE_KINDS}")
-    if OPENING_RE[kind].match(text):
+    if OPENING_RE[kind].match(text[:OPENING_SPAN]):
         return True
     return kind == "reflection" and REFLECTION_ANYWHERE_RE.search(text) is not None
 
@@ -318,7 +324,7 @@ _HEDGE_BEFORE = re.compile(
     r"|one of (?:them|these|those|the two)|something|somewhere|可能|也许|是否|有没有|如果|或许"
     # A hedge reaches over three words, not over a clause ("four times, not three, so I
     # miscounted" owns a slip).
-    r"|以免|避免|某个地方|某处|哪里)[^\w,;，；]{0,3}(?:\w{1,12}[^\w,;，；]{1,3}){0,3}$",
+    r"|以免|避免|某个地方|某处|哪里|有一步|某一步|哪一步)[^\w,;，；]{0,3}(?:\w{1,12}[^\w,;，；]{1,3}){0,3}$",
     re.IGNORECASE,
 )
 

@@ -62,7 +62,7 @@ REFLECTION_EN = [
     r"let(?:'s|’s| me| us) (?:plug|substitute|put)\b[^.\n]{0,40}?\b(?:back|into the original)\b",
     r"go(?:ing)? (?:back )?over|looking back|going back|look(?:ing)? again",
     r"review(?:ing)?|revisit(?:ing)?",
-    r"both (?:methods|approaches|ways|answers|results|calculations|computations)",
+    r"both (?:methods|approaches|ways|answers|results|calculations|computations|routes)",
     # Verdicts on what came before: a step that only judges an earlier claim checks it.
     r"(?:yes|correct|right|exactly|indeed|good|perfect|not sure|same|(?:the )?same (?:result|answer))"
     r"(?=[ \t]?[,.!;:—]|[ \t]*$)",
@@ -399,7 +399,8 @@ CORRECTION_ZH = [
 
 # A new method named anywhere in a step (bondkd.steps.lexicon.opens_alternative).
 ALTERNATIVE_EN = [
-    r"another (?:method|approach|way|strategy|idea)|(?:any|some) other (?:way|approach|method)",
+    r"another (?:method|approach|way|strategy|idea|route)|(?:any|some) other (?:way|approach|method)",
+    r"(?:a|the) second (?:route|method|approach|way)",  # "there's a second route: …"
     r"a (?:different|simpler|better|new|more direct) (?:method|approach|way|strategy)",
     r"think (?:about it |of it )?(?:differently|in terms of)",
     r"(?:maybe|perhaps) (?:using|by using|i (?:should|could|can) (?:use|convert|try|think))",
