@@ -267,9 +267,19 @@ REFERS_BACK_RE = re.compile(
 )
 
 
-# An opening is read in the first OPENING_SPAN characters: each cue class would otherwise
-# walk a hostile run of list markers ("一、" × 10,000) to its end again.
-OPENING_SPAN = 4096
+# An opening is read in OPENING_SPAN characters from just before the end of the marks that
+# precede it: each cue class would otherwise walk a hostile run of list markers ("一、" ×
+# 10,000) to its end again. A cue can begin in the last MARKS_KEPT of them ("第一步").
+OPENING_SPAN, MARKS_KEPT = 4096, 64
+
+
+def _opening_part(text: str) -> tuple[str, int]:
+    """(the part of `text` its opening cue is read in, where that part starts)."""
+    if len(text) <= OPENING_SPAN:
+        return text, 0
+    m = _PREFIX_RE.match(text)
+    cut = max(0, (m.end() if m else 0) - MARKS_KEPT)
+    return text[cut : cut + OPENING_SPAN], cut
 
 
 def opening_cue(text: str) -> tuple[str, int] | None:
@@ -281,14 +291,14 @@ def opening_cue(text: str) -> tuple[str, int] | None:
     (a reflection bond); likewise "So maybe ..." opens a branch, not a result.
     A bare explicit step label ("Step 3: ...", "第二步：...") reads as sequence.
     """
-    text = text[:OPENING_SPAN]
+    text, cut = _opening_part(text)
     for kind in CUE_KINDS:
         m = OPENING_RE[kind].match(text)
         if m:
-            return kind, m.end()
+            return kind, cut + m.end()
     m = _PREFIX_RE.match(text)
     if m and m.group("step"):
-        return "sequence", m.end()
+        return "sequence", cut + m.end()
     return None
 
 
@@ -309,7 +319,7 @@ def has_cue(text: str, kind: str) -> bool:
     """
     if kind not in OPENING_RE:
         raise ValueError(f"unknown cue kind {kind!r}; expected one of {CUE_KINDS}")
-    if OPENING_RE[kind].match(text[:OPENING_SPAN]):
+    if OPENING_RE[kind].match(_opening_part(text)[0]):
         return True
     return kind == "reflection" and REFLECTION_ANYWHERE_RE.search(text) is not None
 
