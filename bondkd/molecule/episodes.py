@@ -228,20 +228,17 @@ def case_concluded(ev: Evidence, j: int) -> int | None:
     return surviving_case(ev, j - 2) if after else None
 
 
-_ANSWER = re.compile(
-    r"\W{0,3}(?:答|最终答案|答案|(?:the )?(?:final )?answer(?![\w'’]))", re.IGNORECASE
-)
-
-
 def restated(ev: Evidence, j: int, is_refl: Sequence[bool],
               behaviour: Sequence[str | None]) -> int | None:  # fmt: skip
     """For a conclusion or an answer that takes no value from anywhere ("答：甲总说真话。"
     after "所以只有甲总说真话的情况成立。" and a check), the plain step it restates: the
     latest of the RESTATE_WINDOW before it sharing SHARED_TERMS content terms with it."""
-    if lexicon.cue_kind(ev.texts[j]) != "conclusion" and not _ANSWER.match(ev.texts[j]):
+    if lexicon.cue_kind(ev.texts[j]) != "conclusion" and not lexicon.STATES_ANSWER_RE.match(
+        ev.texts[j]
+    ):
         return None
     terms = ev.contents[j].terms
-    if _ANSWER.match(ev.texts[j]):
+    if lexicon.STATES_ANSWER_RE.match(ev.texts[j]):
         # The answer states the work's conclusion, even after a long check or a second
         # method ("答：乙说了真话。" after "因此说真话的是乙。" and ten steps of checking).
         for k in range(j - 1, max(-1, j - 1 - ANSWER_WINDOW), -1):

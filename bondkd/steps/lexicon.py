@@ -192,11 +192,11 @@ _CASE_VERDICT = re.compile(
 
 # A step opening a summary of the work ("Just to recap:", "So, to summarize:", 总结一下):
 # what follows restates the solution rather than re-running a check.
-# A step stating the answer ("So the answer is 15/36 = 5/12.", 所以答案是……, 答：15 种):
-# the work's conclusion, no re-run of the calculation it writes again.
+# A step stating the answer ("So the answer is 15/36 = 5/12.", "**Final answer:** 9",
+# 所以答案是……, 答：15 种): the work's conclusion, no re-run of the calculation it writes again.
 STATES_ANSWER_RE = re.compile(
     r"^\W{0,3}(?:(?:so|therefore|thus|hence|and)[, ]{1,2})?(?:the |my |our )?(?:final )?answer"
-    r"(?: is|:)|^\W{0,3}(?:所以|因此|故)?[，,]?(?:最终|最后)?答案?(?:是|为|[:：])",
+    r"(?![\w'’])|^\W{0,3}(?:(?:所以|因此|故)[，,]?)?(?:最终|最后)?答",
     re.IGNORECASE,
 )
 SUMS_UP_RE = re.compile(
