@@ -74,7 +74,7 @@ def behaviours(texts: list[str]) -> list[Behaviour]:
     """What each step does, from its cues. Nothing before the first step that claims more
     than what the task is (`lexicon.STATES_TASK_RE`) checks: there is nothing to check yet."""
     out: list[Behaviour] = []
-    cues: dict[str, tuple[str | None, bool]] = {}  # a looping trace repeats its steps
+    cues: dict[str, tuple[str | None, bool, bool]] = {}  # a looping trace repeats its steps
     claimed = False  # whether a step before states more than the task: something to check
     corrected_at = -REDO_AFTER - 1  # the latest step that said something was wrong
     for k, text in enumerate(texts):
@@ -88,17 +88,16 @@ def behaviours(texts: list[str]) -> list[Behaviour]:
                 kind = "exploration"  # "Wait, perhaps using the gap method."
             elif kind is None and lexicon.opens_case(text):
                 kind = "exploration"  # "如果是小红做的：小明和小红都说了假话，不符合。"
+            wrong = lexicon.says_wrong(text)
             reflects = kind != "exploration" and (
-                kind == "reflection"
-                or lexicon.has_cue(text, "reflection")
-                or lexicon.says_wrong(text)
+                kind == "reflection" or lexicon.has_cue(text, "reflection") or wrong
             )
-            cue = cues[text] = (kind, reflects)
-        kind, reflects = cue
+            cue = cues[text] = (kind, reflects, wrong)
+        kind, reflects, wrong = cue
         if reflects and (not claimed or _closes_case(texts, k)):
             reflects = False
         claimed = claimed or not lexicon.STATES_TASK_RE.match(text)
-        if lexicon.says_wrong(text):
+        if wrong:
             corrected_at = k
         if reflects and lexicon.REDO_RE.match(text) and corrected_at >= k - REDO_AFTER:
             # "重新算：…", "Let me redo the rest of the table" soon after a correction redoes

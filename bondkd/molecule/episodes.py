@@ -62,7 +62,7 @@ def pairs(ev: Evidence, behaviour: Sequence[str | None]) -> list[tuple[int, int]
             out.update((j, i) for i in used[:MAX_DEDUCTIONS])
             if (said := restated(ev, j, is_refl, behaviour)) is not None:
                 out.add((j, said))
-            if j and (case := surviving_case(ev, j - 1)) is not None:
+            if (case := rests_on(ev, j)) is not None:
                 out.add((j, case))
     return sorted(out)
 
@@ -216,6 +216,13 @@ def surviving_case(ev: Evidence, end: int) -> int | None:
     alive = [last for start, last in zip(opens, ends, strict=True)
              if not any(lexicon.CASE_FAILS_RE.search(t) for t in ev.texts[start : last + 1])]  # fmt: skip
     return alive[0] if len(alive) == 1 else None
+
+
+def rests_on(ev: Evidence, j: int) -> int | None:
+    """For a plain conclusion right after a case analysis ("所以只有 B 说了真话。"), the
+    case that survived (`surviving_case`), else None."""
+    concludes = lexicon.cue_kind(ev.texts[j]) == "conclusion"
+    return surviving_case(ev, j - 1) if j and concludes else None
 
 
 def case_concluded(ev: Evidence, j: int) -> int | None:

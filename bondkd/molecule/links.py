@@ -136,8 +136,7 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
             used.sort(key=lambda i: (-ev.uses[j][i], -i))
             if not used and (restated := episodes.restated(ev, j, is_refl, behaviour)) is not None:
                 used = [restated]
-            concludes = lexicon.cue_kind(ev.texts[j]) == "conclusion"
-            if concludes and (case := episodes.surviving_case(ev, j - 1)) is not None:
+            if (case := episodes.rests_on(ev, j)) is not None:
                 used = [case, *(i for i in used if i != case)]  # "所以只有 B 说了真话。"
             if j - 1 not in used and _continues(ev, j):
                 used.insert(0, j - 1)
