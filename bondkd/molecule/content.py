@@ -14,7 +14,8 @@ from bondkd.steps import lexicon
 
 # "…, not 418", "instead of 418", "而不是 418": the number a step rejects.
 _REJECT_BEFORE = re.compile(
-    r"(?:(?<![\w'’])(?:not|instead of|rather than|isn['’]t|wasn['’]t)|(?:而不是|并非|而非|(?<!是)不是)"
+    r"(?:(?<![\w'’])(?:not|instead of|rather than|isn['’]t|wasn['’]t|(?:i|we) (?:wrote|had written"
+    r"|had put|put down))|(?:而不是|并非|而非|(?<!是)不是|(?:写成|算成|看成|抄成)了?)"
     r"(?:[\u4e00-\u9fff]{1,4}的[\u4e00-\u9fff]{1,4})?)"  # 不是水的质量 80 g
     r"[ \t]?(?:(?:of|on|from) (?:the )?(?:original |old |initial )?|(?:the )?(?:original |old |initial ))?"
     r"(?:[$€£¥][ \t]?)?$",
@@ -33,6 +34,11 @@ _CONFIRMS_AFTER = re.compile(
     r"[ \t]?(?:is|was) (?:right|correct)(?![\w'’])|[ \t]?是对的"
     r"|[ \t](?:again|as before)(?=[ \t]*(?:[.!;,)]|$))",  # "gives 506 again."
     re.IGNORECASE,
+)
+# A value claimed for another quantity ("第二次摸到红球的概率也是 3/5", "the second draw is
+# also 3/5"): a claim of its own, which a correction may take back.
+_ALSO_BEFORE = re.compile(
+    r"(?:也|同样)(?:是|为|等于)[ \t]?$|(?<![\w'’])(?:is|are) also[ \t]$", re.I
 )
 _REJECT_SPAN = 32  # characters before a number that may reject it ("not of the original 20,000")
 # A number that qualifies what follows it is not the value rejected: "不是3的倍数" (not a
@@ -89,7 +95,7 @@ _CHECKED = re.compile(
 # An operation a correction rejects ("should be subtracted, not added", 应该减去，不是加上).
 _REJECT_OP = re.compile(
     r"(?<![\w'’])(?:not|n['’]t)[ \t](?:be[ \t])?(add|plus|subtract|minus|multipl|divid)"
-    r"|(?<!是)不是(?:用|去)?([加减乘除])"
+    r"|(?<!是)不是(?:用|去)?([加减乘除])|我们?只([加减乘除])了"
     # the operation owned as the slip: "I only added one wall of each size"
     r"|(?<![\w'’])(?:i|we)[ \t](?:only[ \t])?(add|subtract|multipl|divid)(?=ed|ied)",
     re.IGNORECASE,
@@ -100,6 +106,20 @@ _CHECKED_OP = re.compile(
     r"(?<![\w'’])(?:check|verify|re-?check|double-check|redo|re-?do)(?:ing)?(?: the| my| that| our)?"
     r"(?: (?:last|first|earlier|previous))? (addition|subtraction|multiplication|division)"
     r"|(?:检查|验证|核对|验算|复核)(?:一下)?(?:前面|刚才|上面|之前)?的?([加减乘除])法",
+    re.IGNORECASE,
+)
+# Owning a misreading of the problem ("I misread the problem: Mia has 3 times as many …",
+# 我把题目看错了): the givens it names again were first used wrongly.
+_MISREAD = re.compile(
+    r"(?<![\w'’])(?:(?:i|we) (?:misread|misunderstood|misinterpreted|read [^.;!?\n]{1,20}? wrong)"
+    r"|(?:看错|读错|理解错|误解)了?题|把题(?:目|意)?(?:看错|读错|理解错))",
+    re.IGNORECASE,
+)
+# A number written as a bound ("should pull the average below 80", "77 略小于 81"): what a
+# result is weighed against, not the result checked.
+_BOUND_BEFORE = re.compile(
+    r"(?:(?<![\w'’])(?:below|above|under|over|(?:less|more|greater|smaller|lower|higher) than"
+    r"|at (?:most|least))|低于|高于|小于|大于|少于|多于|不到|超过)[ \t]?(?:[$€£¥][ \t]?)?$",
     re.IGNORECASE,
 )
 # A word a correction rejects ("that's minutes, not hours"): a unit or a name, not a verdict.
@@ -131,6 +151,9 @@ class Content:
     applied: frozenset[str] = frozenset()
     defined: frozenset[str] = frozenset()
     original: bool = False  # it goes back to the original equation ("回到原始等式")
+    misread: bool = False  # it owns a misreading of the problem ("I misread the problem")
+    bounds: frozenset[str] = frozenset()  # values written only as bounds ("below 80")
+    also: frozenset[str] = frozenset()  # values claimed for another quantity ("也是 3/5")
     confirmed: frozenset[str] = frozenset()  # values a verdict names ("确实是 4 种")
 
 
@@ -201,6 +224,7 @@ def read(text: str) -> Content:
                 parts.update((k - 1, k))
                 if k - 1 in denied:  # "not 1/2" rejects the half, not the 1
                     rejected.add(value)
+                    rejected.discard(run[-3])
         else:
             finish()
             run, run_at = [c], [k]
@@ -246,6 +270,9 @@ def read(text: str) -> Content:
         applied=frozenset(applied),
         defined=frozenset(f for f, m in applied.items() if _defines(text, m)),
         original=_ORIGINAL.search(text) is not None,
+        misread=wrong is not None and _MISREAD.search(text) is not None,
+        bounds=frozenset(_bounds(text, found)),
+        also=frozenset(_also(text, found, parts, fractions)),
         confirmed=frozenset(
             quantities.canon(q.value)
             for q in found
@@ -260,6 +287,29 @@ def read(text: str) -> Content:
             )
         ),
     )
+
+
+def _also(text: str, found: list, parts: set[int], fractions: dict[str, str]) -> set[str]:
+    """The values `text` claims "also" for another quantity ("也是 3/5": the fraction's value)."""
+    out = set()
+    for k, q in enumerate(found):
+        if _ALSO_BEFORE.search(text, max(0, q.start - 10), q.start):
+            c = quantities.canon(q.value)
+            if k in parts and k + 1 < len(found):  # the numerator of a fraction
+                c = fractions.get(f"{c}/{quantities.canon(found[k + 1].value)}", c)
+            out.add(c)
+    return out
+
+
+def _bounds(text: str, found: list) -> set[str]:
+    """The values every writing of which in `text` is a bound ("below 80")."""
+    bound: dict[str, bool] = {}
+    for q in found:
+        c = quantities.canon(q.value)
+        bound[c] = bound.get(c, True) and bool(
+            _BOUND_BEFORE.search(text, max(0, q.start - 14), q.start)
+        )
+    return {c for c, b in bound.items() if b}
 
 
 def _forms(text: str) -> dict[str, re.Match[str]]:

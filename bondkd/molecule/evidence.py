@@ -12,7 +12,10 @@ Evidence that step j points at an earlier step i (`gather`), summed:
 | step that computed with it: `tested`)              |               |
 | an expression j rejects ("不是 6x − 5"), first in i | 3.0           |
 | an operation j rejects ("不是加上"): where the latest | 3.0           |
-| expression using it was first written               |               |
+| expression using it was first written (in algebra,  |               |
+| "长 + 宽", the latest step writing the operation)     |               |
+| the givens j reads again after owning a misreading | 3.0           |
+| ("I misread the problem"): the first step using one |               |
 | a word j rejects ("not hours"): the latest of the  | 3.0           |
 | six steps before that wrote it                     |               |
 | an expression (17 × 24) first written in i         | 1.0           |
@@ -38,7 +41,10 @@ Evidence that step j points at an earlier step i (`gather`), summed:
 
 What a step states is read by `bondkd.molecule.content`. Values and terms of the question
 have no origin step (and a rejected given corrects nothing, unless one of the two steps before
-computed with it: "10 / 50 = 20%", then "relative to the original price, 40, not 50");
+computed with it: "10 / 50 = 20%", then "relative to the original price, 40, not 50"); a
+rejected value claimed again for another quantity ("第二次也是 3/5") takes back that claim;
+a value written only as a bound ("below 80") is what a result is weighed against, not
+evidence of what a step checks;
 single digits are weak (they are indices and counts everywhere); a value blamed ("I wrote
 86, but that's wrong") counts as rejected. A calculation redone with another value ("Actually, 0.15 × 240 is 36") takes
 back the step that last claimed it (`Evidence.redos`); redone alike inside a check, it
@@ -95,6 +101,11 @@ RERUN_GAP, RERUN = 3, 6
 # Steps back that a comparison of methods, or a rejected expression, looks for its origin.
 LOOKBACK = 256
 _LETTER = re.compile(r"[A-Za-z]")
+# An operation written between two terms, numbers or not ("长 + 宽", "2x − 5").
+_WRITES_OP = {
+    op: re.compile(rf"[\w)）] ?(?:{signs}) ?[\w(（]")
+    for op, signs in {"+": r"\+", "-": "[−–]| - ", "*": "[×*·]", "/": "÷| / "}.items()
+}
 # Steps back that a rejected operation ("应该减去，不是加上") looks for the expression using it.
 OP_LOOKBACK = 6
 # Terms in more steps than this say nothing about where content came from.
@@ -126,6 +137,7 @@ class Evidence:
     introduced: list[frozenset[str]]
     cites: list[int | None]  # j -> the earlier step it names by number ("from step 3")
     asked: list[frozenset[str]]  # j -> the question's terms it writes
+    given: frozenset[str] = frozenset()  # the question's values
 
     @cached_property
     def starts(self) -> list[int]:
@@ -175,6 +187,7 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
     # a whole number -> (the step computing a fraction it rounds, that fraction)
     rounded: dict[str, tuple[int, str]] = {}
     first: dict[str, int] = {}
+    given_first: dict[str, int] = {}  # a value of the question's -> the first step writing it
     stated: dict[str, int] = {}  # value -> latest step writing it
     expr_first: dict[str, int] = {}
     equation: int | None = None  # the first step writing an equation in letters
@@ -215,11 +228,15 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
                     break
             # "8.50 / 0.10 is 85, not 8.5": the step whose calculation it redoes, when one
             # reached the value that way (8.50 itself was computed before, as dollars).
-            i = next((k for k in range(j - 1, max(-1, j - 1 - OP_LOOKBACK), -1)
-                      if v in contents[k].results and contents[k].exprs & c.exprs), i)  # fmt: skip
-            # Computed again in the claim just made ("P(first) = 1/2", "P(second) = 1/2, so
-            # 1/4", then "the second is 4/9, not 1/2"): that claim.
-            if i is not None and i < j - 1 and v in contents[j - 1].results:
+            redone = next((k for k in range(j - 1, max(-1, j - 1 - OP_LOOKBACK), -1)
+                           if v in contents[k].results and contents[k].exprs & c.exprs), None)  # fmt: skip
+            if redone is not None:
+                i = redone
+            elif i is not None and (also := [k for k in range(i + 1, j) if v in contents[k].also]):
+                i = also[-1]  # "第二次也是 3/5", then "第二次是 2/4，不是 3/5": that claim
+            elif i is not None and i < j - 1 and v in contents[j - 1].results:
+                # Computed again in the claim just made ("P(first) = 1/2", "P(second) = 1/2,
+                # so 1/4", then "the second is 4/9, not 1/2"): that claim.
                 i = j - 1
             if i is not None:
                 r[tested(contents, c, v, i, j)] += STRENGTH["rejected"]
@@ -245,6 +262,14 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
                      None)  # fmt: skip
             if i is not None:
                 r[min(expr_first[e] for e in contents[i].exprs if op in e)] += STRENGTH["rejected"]
+            else:  # algebra carries no numbers to read: "周长 = 长 + 宽 = x + 4 + x", "我只加了一次"
+                i = next((k for k in range(j - 1, max(-1, j - 1 - OP_LOOKBACK), -1)
+                          if _WRITES_OP[op].search(texts[k])), None)  # fmt: skip
+                if i is not None:
+                    r[i] += STRENGTH["rejected"]
+        if c.misread:  # the givens it reads again: where they were first used
+            for i in {given_first[v] for v in c.values & asked_values if v in given_first}:
+                r[i] += STRENGTH["rejected"]
         for w in sorted(c.rejected_words):  # "not hours": the latest step that wrote hours
             i = next((k for k in range(j - 1, max(-1, j - 1 - OP_LOOKBACK), -1)
                       if w in contents[k].terms), None)  # fmt: skip
@@ -289,6 +314,10 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
                 i = at if v in first else stated.get(fraction, at)
             else:
                 i = producer.get(v)
+            if v in c.bounds:  # "below 80": what a result is weighed against, used not checked
+                if i is not None:
+                    u[i] += k * STRENGTH["result"]
+                continue
             if i is not None:
                 u[i] += k * STRENGTH["result"]
                 # Computed again by the inverse operation ("10 × 6 = 60" after "60 ÷ 10 =
@@ -380,6 +409,8 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         for v in c.values:
             if v not in asked_values:
                 first.setdefault(v, j)
+            else:
+                given_first.setdefault(v, j)
             stated[v] = j
         for e in c.exprs:
             expr_first.setdefault(e, j)
@@ -417,6 +448,7 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         introduced,
         cites,
         [c.terms & asked_terms for c in contents],
+        frozenset(asked_values),
     )
 
 

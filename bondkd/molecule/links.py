@@ -335,9 +335,14 @@ def _reflection_target(
     replies = _JUDGES.match(ev.texts[j]) is not None or (
         _REPLY.match(ev.texts[j]) is not None and ev.texts[j - 1].rstrip().endswith(("?", "？"))
     )
+    # So does a step arriving at a result of the step that check is about ("So 2x = 42 and
+    # x = 21, the same as before." after "As one more check, use the gap: …").
+    arrives = previous is not None and any(
+        not small(v) for v in ev.contents[j].results & ev.contents[previous].results - ev.given
+    )
     if (
         previous is not None
-        and (own < MIN_EVIDENCE or carries or replies)
+        and (own < MIN_EVIDENCE or carries or replies or arrives)
         and not _NEW_CHECK.match(ev.texts[j])
     ):
         # "I slipped in the first step", or "492 + 308 = 800. ✓" after "let me verify the

@@ -229,9 +229,12 @@ REFLECTION_ANYWHERE_EN = [
     r"|few)(?=[ \t]*(?:[.!;,)]|$))",
     r"(?:seems|looks|sounds|is) (?:plausible|reasonable|sensible|about right)(?=[ \t]*(?:[.!;,)]|$))"
     r"|(?<=, )right(?=\?)",  # "…, right?": a question put to one's own step
-    r"as a (?:quick |final |sanity |rough |simple |second )?check|sanity[- ]check"
+    r"as (?:a (?:quick |final |sanity |rough |simple |second |further )?|one more |another )check"
+    r"|sanity[- ]check"
     r"|double[- ]?check(?:ing|ed)?",
     r"(?:that|this)(?:'s|’s| is| was) (?:wrong|not right|incorrect|a mistake)",
+    # the slip a check was looking for: "Found it: 150 / 100 is 1.5 h, I wrote 1.2."
+    r"^\W{0,3}(?:found it|there it is)(?=\W)",
     r"made (?:a |an )?(?:mistake|error)|miscalculat\w*|messed up",
     r"(?:is|are|was) (?:indeed |also )?correct|checks out|in the right (?:range|ballpark)"
     r"|(?:this|that|which|it) (?:confirms|verifies)|(?:there )?(?:is|are|was|were) indeed"
@@ -268,7 +271,9 @@ REFLECTION_ANYWHERE_EN = [
     # counting"); closing the clause, so "subtract 5 again, then" is not one.
     rf"(?:so|gives?|got|get|is){AGAIN}",
     r"same as (?:by )?[a-z]+ing(?=[ \t]*(?:[.!;,)]|$))|again (?:gives|yields|comes to|equals)",
-    r"(?:the )?same (?:answer|result|value|total|count|number|probability)(?=[ \t]*(?:[.!;,)]|$))",
+    # (not what the problem says: "after the gift they have the same number, so …")
+    r"(?<!have )(?<!has )(?<!had )(?<!have the )(?<!has the )(?<!had the )(?:the )?same (?:answer|result|value|total|count|number|probability)"
+    r"(?=[ \t]*(?:[.!;,)]|$))",
     # after a clause, up to two blanks on (each alternative starts at a letter or "=":
     # lexicon.REFLECTION_ANYWHERE_RE skips every other position at once)
     rf"(?:^|(?<=^\s)|(?<=[,;.!?])|(?<=[,;.!?]\s)|(?<=[,;.!?]\s\s))(?:but |so |and )?{_WAIT}",
@@ -324,6 +329,8 @@ REFLECTION_ANYWHERE_ZH = [
     r"(?:正好|恰好|刚好)(?:是|等于|为)(?:全程|总路程|总数|总量|总价|总和|原价|原数)(?=[，,。！!；;]|$)",  # "这也符合直觉", "我想想这个结果合不合理"
     r"(?<=[，,。])(?:这|都|也)?没(?:有)?问题(?=[。！!]|$)",  # "…，22 + 15 + 3 = 40，没问题。"
     r"[数算]一遍",  # a recount: "让我直接列出来数一遍：……"
+    # "长比宽多 11 − 7 = 4 厘米，也符合。"; the slip a check looked for: "问题出在剩余量：……"
+    r"(?<=[，,])(?:也|都|同样)(?:符合|满足|成立)(?=[。！!]|$)|问题出在",
     r"(?:所以|因此|那么)(?:答案|结果)?(?:还是|仍然是|依然是)[ \t]?\d",  # 所以还是 6/36 = 1/6
 ]
 CHECKMARK = r"[✓✔☑]"
@@ -346,6 +353,9 @@ CORRECTION_EN = [
     r"(?<=^)(?:wait|hold on|hang on)\b[^.!?\n]{0,40}?(?:counted twice|double[- ]counted)",
     r"(?:(?:that|this|it|which)['’]s|is|was|are|were) (?:wrong|incorrect|not (?:right|correct)"
     r"|a mistake|an error|a slip|a typo)(?! as (?:required|needed|stated|given|intended))",
+    # "averaging the speeds was the wrong move"
+    r"(?:is|was|were) the wrong (?:move|approach|method|formula|idea|step|way|choice|operation"
+    r"|equation)(?![\w'’])",
     r"(?:made|make|have made|making) (?:a |an )?(?:mistake|error|slip|typo)",
     r"(?:my|an|the|that|this) (?:mistake|error) (?:was|is|here|earlier|before|above)",
     r"miscalculat(?:ed|ion|ing|e)|mis-?(?:read|copied|counted|computed|added|multiplied)",
@@ -384,7 +394,9 @@ CORRECTION_ZH = [
     # "没有算错" (no slip) and "不对称" are no corrections.
     r"(?<!没有)(?<!没)(?<!未)(?<!不)(?<!无)(?:错了|算错|搞错|弄错|写错|看错了|抄错)|不对(?!称|应)|有误",
     r"(?:是|有|出现了?|犯了?(?:一个)?)(?:错误|失误)",
-    r"(?<!没有)(?<!没)(?<!不要)(?<!别)(?:忘了|忘记了|漏了|漏掉了|少算了|多算了)",
+    r"(?<!没有)(?<!没)(?<!不要)(?<!别)(?:忘了|忘记了|漏了|漏掉了|漏看了|看漏了|少算了|多算了)",
+    # a slip owned: "我只加了一次" (I only added once), "我写成了 3/5" ("可以看成" reads, no slip)
+    r"我们?只(?:[加减乘除数]|算)了|(?<!可以)(?:写成|算成|看成|抄成)了",
     # 应该减去，不是加上; 应该用总路程除以总时间，不能直接平均两个速度
     # "1/12 + 1/18 不能把分子分母分别相加"
     r"更正|改正|纠正|应该[^，,。！？；\n]{1,16}?[，,](?:而)?(?:不是|不能)"
