@@ -102,3 +102,66 @@ def test_a_verdict_arriving_at_the_checked_result_goes_on_with_that_check():
     mol = _mol("Mia has 3 times as many stickers as Ben; together 84. How many does Mia give "
                "Ben so they have the same number?", steps)  # fmt: skip
     assert _target(mol, 5) == 2
+
+
+def test_a_slip_owned_after_a_dash_is_no_hedge():
+    assert lexicon.says_wrong("So the remainder is 1, not 2 — I slipped there.")
+    assert not lexicon.says_wrong("Hmm, 1, not 2, so maybe I slipped.")
+
+
+def test_a_value_claimed_again_for_another_quantity_is_the_claim_taken_back():
+    steps = ["The first ball is red with probability 6/10 = 3/5.",
+             "Then the second is red with probability 6/10 again, so 3/5 × 3/5 = 9/25.",
+             "Hmm, wait. Without replacement, 5 red balls are left among 9.",
+             "So the second probability is 5/9, not 6/10."]  # fmt: skip
+    mol = _mol("A bag has 6 red and 4 white balls; two are drawn without replacement. "
+               "P(both red)?", steps)  # fmt: skip
+    assert mol.doc.steps[3].kind == "correction" and _target(mol, 3) == 1
+
+
+def test_what_a_check_names_is_where_it_was_claimed_not_planned():
+    steps = ["Powers of 3 mod 5 probably cycle, so let me compute a few.",
+             "3^1 = 3, 3^2 = 9 ≡ 4, 3^3 ≡ 12 ≡ 2, 3^4 ≡ 6 ≡ 1 mod 5.", "So the cycle length is 4.",
+             "40 = 4 × 10, so 3^40 ≡ 1 mod 5.",
+             "Let me also make sure the cycle is right: 3^5 = 243 = 240 + 3, so 3^5 ≡ 3 ✓."]  # fmt: skip
+    assert _target(_mol("What is 3^40 mod 5?", steps), 4) == 2
+
+
+def test_a_power_written_with_a_superscript_is_no_product():
+    assert "3*10" not in content.read("½ × 10 × 3² = 45 米").exprs
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "That's about 5.9%, a bit less than 6.25%, which makes sense since one heart is gone.",
+        "v² = 2 × 10 × 45 = 900，v = 30 m/s，和 21.2 对不上。",
+        "问题在时间：½ × 10 = 5，所以 t² = 45 ÷ 5 = 9。",
+    ],
+)
+def test_plausibility_and_mismatch_cues(text):
+    assert behaviours(["The first leg takes 2 h.", text])[1] == "reflection"
+
+
+def test_methods_agreeing_after_a_correction_are_about_the_work_it_redid():
+    steps = ["h = ½gt², so 45 = ½ × 10 × t² and t² = 45 ÷ 10 = 4.5, t ≈ 2.12 s.",
+             "v = gt = 10 × 2.12 = 21.2 m/s.", "等一下，我再用 v² = 2gh 验证一下速度。",
+             "v² = 2 × 10 × 45 = 900，v = 30 m/s，和 21.2 对不上。",
+             "问题在时间：½ × 10 = 5，所以 t² = 45 ÷ 5 = 9，t = 3 秒，之前我把 ½ 漏掉了。",
+             "那么 v = gt = 10 × 3 = 30 m/s。", "这次两种算法结果一致。",
+             "再检查时间：t = 3 秒时下落 ½ × 10 × 3² = 45 米，正好是题目给的高度。"]  # fmt: skip
+    mol = _mol("小球从 45 米高处自由落下，g 取 10 m/s²，落地时间和速度？", steps)
+    assert _target(mol, 6) == 5  # the redone v = 30, not the first v = 21.2
+    assert _target(mol, 7) == 4  # "t = 3 秒时": the time the correction found
+
+
+def test_a_second_method_closing_on_the_same_result_is_about_the_first():
+    steps = ["设今年儿子 x 岁，父亲 4x 岁。", "5 年后：4x + 5 = 3(x + 5)，即 4x + 5 = 3x + 15，x = 10。",
+             "验证：10 岁和 40 岁，5 年后 15 岁和 45 岁，45 ÷ 15 = 3 ✓。",
+             "也可以用年龄差来想：今年差 3 倍的儿子年龄，5 年后差 2 倍的儿子年龄。",
+             "所以 3x = 2(x + 5)，x = 10，结果相同。"]  # fmt: skip
+    mol = _mol("今年父亲的年龄是儿子的 4 倍，5 年后是 3 倍。今年儿子几岁？", steps)
+    assert _target(mol, 4) == 1
+    whole = ["百位有 3 种，十位 3 种，个位 2 种，共 3 × 3 × 2 = 18 个。",
+             "换个角度验证：全部排列 24 个，减去百位是 0 的 6 个，24 − 6 = 18，结果一致。"]  # fmt: skip
+    assert _target(_mol("用 0、1、2、3 组成没有重复数字的三位数，有几个？", whole), 1) == 0

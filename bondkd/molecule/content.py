@@ -40,6 +40,13 @@ _CONFIRMS_AFTER = re.compile(
 _ALSO_BEFORE = re.compile(
     r"(?:也|同样)(?:是|为|等于)[ \t]?$|(?<![\w'’])(?:is|are) also[ \t]$", re.I
 )
+_AGAIN_AFTER = re.compile(r"[ \t]again(?![\w'’])", re.I)
+# A value put in for a variable: "when x = 2", "如果 x = 2", "t = 3 秒时", "x = 2 的话".
+_SUBSTITUTES_BEFORE = re.compile(
+    r"(?:(?<![\w'’])(?:if|when|with|for|at|plugging in|putting)|当|若|如果)[ \t]?[A-Za-z][ \t]?=[ \t]?$",
+    re.IGNORECASE,
+)
+_SUBSTITUTES_AFTER = re.compile(r"[ \t]?(?:[^\W\d_]{1,3}[ \t]?)?(?:时|的话)")
 _REJECT_SPAN = 32  # characters before a number that may reject it ("not of the original 20,000")
 # A number that qualifies what follows it is not the value rejected: "不是3的倍数" (not a
 # multiple of 3), "not 3 times as many", "not 2 more than".
@@ -48,7 +55,7 @@ _QUALIFIES_AFTER = re.compile(r"[ \t]?(?:的|倍|times\b|more\b|less\b|fewer\b)"
 # what is rejected, not its first operand.
 # ("not 1/2" rejects the half: a fraction; "not 3-4 days", a range.)
 _OPENS_EXPR = re.compile(r"(?:[ \t][-−–+*/×÷·][ \t]?|[*×÷·][ \t]?)[(（\d]")
-_POWER = re.compile(r"\)?\^")  # the number before is a base: "2^10", "(2^3)^3"
+_POWER = re.compile(r"\)?[\^²³]")  # the number before is a base: "2^10", "(2^3)^3", "3²"
 _OPERATOR = re.compile(r"[ \t]?([-−–+*/×÷·xX])[ \t]?$")
 # "12 times 167", "2004 divided by 12": an operator in words between two numbers
 _WORD_OPERATOR = re.compile(r"[ \t](times|plus|minus|divided by|multiplied by)[ \t]", re.IGNORECASE)
@@ -154,6 +161,8 @@ class Content:
     misread: bool = False  # it owns a misreading of the problem ("I misread the problem")
     bounds: frozenset[str] = frozenset()  # values written only as bounds ("below 80")
     also: frozenset[str] = frozenset()  # values claimed for another quantity ("也是 3/5")
+    # values put in for a variable ("t = 3 秒时下落 …", "if x = 2, then …"): a substitution
+    substituted: frozenset[str] = frozenset()
     confirmed: frozenset[str] = frozenset()  # values a verdict names ("确实是 4 种")
 
 
@@ -273,6 +282,15 @@ def read(text: str) -> Content:
         misread=wrong is not None and _MISREAD.search(text) is not None,
         bounds=frozenset(_bounds(text, found)),
         also=frozenset(_also(text, found, parts, fractions)),
+        substituted=frozenset(
+            quantities.canon(q.value)
+            for q in found
+            if _SUBSTITUTES_BEFORE.search(text, max(0, q.start - 18), q.start)
+            or (
+                _ASSIGNED.search(text, max(0, q.start - 6), q.start)
+                and _SUBSTITUTES_AFTER.match(text, q.end)
+            )
+        ),
         confirmed=frozenset(
             quantities.canon(q.value)
             for q in found
@@ -290,13 +308,19 @@ def read(text: str) -> Content:
 
 
 def _also(text: str, found: list, parts: set[int], fractions: dict[str, str]) -> set[str]:
-    """The values `text` claims "also" for another quantity ("也是 3/5": the fraction's value)."""
+    """The values `text` claims "also" or "again" for another quantity ("也是 3/5", "the
+    second is a heart with probability 13/52 again": the fraction's value)."""
     out = set()
     for k, q in enumerate(found):
-        if _ALSO_BEFORE.search(text, max(0, q.start - 10), q.start):
-            c = quantities.canon(q.value)
-            if k in parts and k + 1 < len(found):  # the numerator of a fraction
-                c = fractions.get(f"{c}/{quantities.canon(found[k + 1].value)}", c)
+        c, end = quantities.canon(q.value), q.end
+        if k in parts:  # a fraction: read at its numerator
+            key = f"{c}/{quantities.canon(found[k + 1].value)}" if k + 1 < len(found) else ""
+            if key not in fractions:
+                continue
+            c, end = fractions[key], found[k + 1].end
+        if _ALSO_BEFORE.search(text, max(0, q.start - 10), q.start) or _AGAIN_AFTER.match(
+            text, end
+        ):
             out.add(c)
     return out
 

@@ -105,7 +105,12 @@ def compared(ev: Evidence, j: int, is_refl: Sequence[bool], anchors: list[int | 
     since then that computed it, or else the value the second method ended with;
     naming no value, the first method's step it says again (most terms shared); failing
     all, the first method's last claim. None for any other step."""
-    if branch is None or not is_refl[j] or not lexicon.COMPARES_RE.search(ev.texts[j]):
+    text = ev.texts[j]
+    if branch is None or not is_refl[j]:
+        return None
+    if not lexicon.COMPARES_RE.search(text) and not (
+        lexicon.SAME_RESULT_RE.search(text) and not lexicon.checks_another_way(text)
+    ):
         return None
     last = anchors[j]
     # The value both reached: the one the check names (its own results first, the last
@@ -123,6 +128,8 @@ def compared(ev: Evidence, j: int, is_refl: Sequence[bool], anchors: list[int | 
     # A correction since the second method began put the first right: a value it computed
     # is the first method's now ("I added wrong before: it's 15" … "both methods agree on 15").
     fixed = [i for i in range(j - 1, branch - 1, -1) if corrects(ev, i)]
+    # (or the work redone after it: "t = 3 秒，之前我把 ½ 漏掉了", then "v = 10 × 3 = 30")
+    fixed += [i for i in range(j - 1, fixed[-1], -1) if not is_refl[i]] if fixed else []
     for kind, steps in (
         ("results", fixed),
         ("results", earlier),

@@ -194,6 +194,7 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
     applied: dict[str, int] = {}  # function application -> where its value was stated
     defined: set[str] = set()  # applications whose value a step stated
     term_first: dict[str, int] = {}
+    term_claimed: dict[str, int] = {}  # term -> the first step writing it with a value of its own
     term_last: dict[str, int] = {}
     scores, rejects, redos, producers, uses = [], [], [], [], []
     origins: list[int] = []
@@ -305,7 +306,7 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         for v in sorted(c.values - c.rejected):
             if v in asked_values and v not in producer:
                 continue
-            k = STRENGTH["small"] if small(v) and v not in c.confirmed else 1.0
+            k = STRENGTH["small"] if small(v) and v not in c.confirmed | c.substituted else 1.0
             # A whole number rounding a fraction comes from the step computing the fraction;
             # written for the first time ("so 13 days" after "So he needs 12.5 days"), from
             # where the fraction was last written: the claim it rounds.
@@ -361,8 +362,11 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         for t in c.terms:
             if _symbol(t) and t not in asked_terms and (i := term_last.get(t)) is not None:
                 u[i] += STRENGTH["term"]
-        # What a check names ("make sure the formula is right"): where it was first written.
-        for i in {term_first[t] for t in c.checked if t not in asked_terms and t in term_first}:
+        # What a check names ("make sure the formula is right"): where it was first written
+        # with a value ("make sure the cycle is right": "So the cycle length is 3", not
+        # "Powers of 2 mod 7 probably cycle"), else where it was first written.
+        names = {t for t in c.checked if t not in asked_terms}
+        for i in {term_claimed.get(t, term_first[t]) for t in names if t in term_first}:
             s[i] += STRENGTH["named"]
         terms: dict[int, float] = defaultdict(float)
         for t in c.terms:
@@ -435,6 +439,8 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         for t in c.terms:
             term_first.setdefault(t, j)
             term_last[t] = j
+            if c.values - asked_values:
+                term_claimed.setdefault(t, j)
     return Evidence(
         scores,
         rejects,

@@ -160,6 +160,12 @@ COMPARES_RE = re.compile(
     r"|[与和跟](?:上面|前面|之前|前述)(?:的结果|算的|得的|求的)?(?:一样|相同|一致)(?=[。！!]|$)",
     re.IGNORECASE,
 )
+# The verdict closing the last step of a second method opened before it ("所以 3x = 2(x + 5)，
+# x = 10，结果相同。"); a step that is a whole second method of its own ("换个角度验证：……
+# 24 − 6 = 18，结果一致。") checks what it reaches instead.
+SAME_RESULT_RE = re.compile(
+    r"(?<=[，,])(?:结论|结果|答案)(?:也|完全)?(?:一样|相同|一致)(?=[。！!]|$)"
+)
 
 
 # A step opening a supposed case: "Suppose A is a knight.", "If Cat did it: …", 假设甲说真话。
@@ -334,7 +340,7 @@ _HEDGE_BEFORE = re.compile(
     r"|one of (?:them|these|those|the two)|something|somewhere|可能|也许|是否|有没有|如果|或许"
     # A hedge reaches over three words, not over a clause ("four times, not three, so I
     # miscounted" owns a slip).
-    r"|以免|避免|某个地方|某处|哪里|有一步|某一步|哪一步)[^\w,;，；]{0,3}(?:\w{1,12}[^\w,;，；]{1,3}){0,3}$",
+    r"|以免|避免|某个地方|某处|哪里|有一步|某一步|哪一步)[^\w,;，；—–]{0,3}(?:\w{1,12}[^\w,;，；—–]{1,3}){0,3}$",
     re.IGNORECASE,
 )
 

@@ -281,7 +281,8 @@ REFLECTION_ANYWHERE_EN = [
     r"when (?:i|we) (?:treated|converted|computed|calculated|did|used|considered|counted)",
     r"(?:why|where) (?:the|this|is the) (?:discrepancy|difference|contradiction|conflict)",
     r"(?:this|that|it) (?:contradicts|conflicts with|disagrees with)|the confusion (?:is|was|arises)"
-    r"|(?:that|this|it|which) (?:all |also )?makes sense(?=[ \t]*(?:[.!;,)]|$)| (?:for|here|given)\b)",
+    r"|(?:that|this|it|which) (?:all |also )?makes sense(?=[ \t]*(?:[.!;,)]|$)| (?:for|here|given|since|because"
+    r"|as)\b)",
     r"(?:that|this|which)(?:['’]s| is) a contradiction",  # a case closing one is a deduction
     r"as (?:expected|predicted|estimated|(?:the|my|our) [^.,;!?\n]{1,25}?(?:suggested|predicted))",
     # Redoing one's own work ("Let me convert it step by step again").
@@ -330,7 +331,8 @@ REFLECTION_ANYWHERE_ZH = [
     r"(?<=[，,。])(?:这|都|也)?没(?:有)?问题(?=[。！!]|$)",  # "…，22 + 15 + 3 = 40，没问题。"
     r"[数算]一遍",  # a recount: "让我直接列出来数一遍：……"
     # "长比宽多 11 − 7 = 4 厘米，也符合。"; the slip a check looked for: "问题出在剩余量：……"
-    r"(?<=[，,])(?:也|都|同样)(?:符合|满足|成立)(?=[。！!]|$)|问题出在",
+    r"(?<=[，,])(?:也|都|同样)(?:符合|满足|成立)(?=[。！!]|$)|问题出?在(?=[^，。！？；\n]{0,8}?[:：])",
+    r"(?<![就也])(?:对不上|不一致|不吻合|不相符)",  # "和 21.2 对不上"
     r"(?:所以|因此|那么)(?:答案|结果)?(?:还是|仍然是|依然是)[ \t]?\d",  # 所以还是 6/36 = 1/6
 ]
 CHECKMARK = r"[✓✔☑]"
