@@ -165,3 +165,20 @@ def test_a_second_method_closing_on_the_same_result_is_about_the_first():
     whole = ["百位有 3 种，十位 3 种，个位 2 种，共 3 × 3 × 2 = 18 个。",
              "换个角度验证：全部排列 24 个，减去百位是 0 的 6 个，24 − 6 = 18，结果一致。"]  # fmt: skip
     assert _target(_mol("用 0、1、2、3 组成没有重复数字的三位数，有几个？", whole), 1) == 0
+
+
+def test_a_second_method_opened_to_check_is_about_what_its_comparison_names():
+    steps = ["能被 2 整除的有 100 ÷ 2 = 50 个。", "能被 3 整除的有 100 ÷ 3 = 33 个（取整）。",
+             "6 的倍数有 100 ÷ 6 = 16 个，被算了两次。", "所以是 50 + 33 − 16 = 67 个。",
+             "换个方法验证：不能被 2 也不能被 3 整除的数，每 6 个数里有 2 个（1 和 5）。",
+             "1 到 96 有 16 组，共 32 个；97 到 100 中只有 97 符合，所以共 33 个。",
+             "100 − 33 = 67，和前面的结果一样。"]  # fmt: skip
+    mol = _mol("1 到 100 中，能被 2 或 3 整除的数有多少个？", steps)
+    assert _target(mol, 6) == 3
+    assert _target(mol, 4) == 3  # not step 1, whose 33 the second method meets on the way
+
+
+def test_tracing_a_loop_once_more_is_a_check():
+    steps = ["i = 1, 4, 7 give squares 1, 16, 49, so the total is 66.",
+             "Let me trace the loop once more: i = 1 gives 1, i = 4 gives 17, i = 7 gives 66."]  # fmt: skip
+    assert behaviours(steps)[1] == "reflection"

@@ -107,9 +107,11 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
     # A check is carried out by the plain steps after it, up to another check or a branch.
     ends = [r or b == "exploration" for r, b in zip(is_refl, behaviour, strict=True)]
     last = {v: k for k, c in enumerate(ev.contents) for v in c.values}  # value -> last step
+    closing: set[int] = set()  # the steps comparing two methods
     for j in range(1, n):
         if (compared := episodes.compared(ev, j, is_refl, anchors, branches[j])) is not None:
             out.targets[j], out.kinds[j] = compared, _check_kind(ev.texts[j])
+            closing.add(j)
         elif is_refl[j]:
             before = out.targets.get(j - 1)
             owned = out.kinds.get(j - 1) == "correction" and lexicon.ADMISSION_RE.search(
@@ -149,6 +151,11 @@ def choose(ev: Evidence, behaviour: Sequence[str | None], energy: Energy) -> Lin
                 used = [cited, *(i for i in used if i != cited)]
             if used:
                 out.deductions[j] = used[:MAX_DEDUCTIONS]
+    # A second method opened to check and the comparison closing it are about one claim:
+    # the one the comparison names ("换个方法验证：……" … "100 − 33 = 67，和前面的结果一样").
+    for k in sorted(closing):  # of two comparisons closing one method, the later
+        if (opened := branches[k]) is not None and out.kinds.get(opened) == "cross_check":
+            out.targets[opened] = out.targets[k]
     out.tainted = replaced.tainted(ev.contents, out.superseded)
     out.redone = replaced.redone(ev.contents, out.superseded, out.tainted, out.targets, behaviour)
     return out

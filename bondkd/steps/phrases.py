@@ -287,7 +287,7 @@ REFLECTION_ANYWHERE_EN = [
     r"as (?:expected|predicted|estimated|(?:the|my|our) [^.,;!?\n]{1,25}?(?:suggested|predicted))",
     # Redoing one's own work ("Let me convert it step by step again").
     r"let(?:'s|’s| me| us) (?:do|convert|compute|calculate|count|add|work|go through|list|write out"
-    r"|enumerate)\b"
+    r"|enumerate|trace|run|step through|walk through|go over)\b"
     r"[^.!?\n]{0,30}?\b(?:again|once more|one more time)\b",
 ]
 REFLECTION_ANYWHERE_ZH = [
