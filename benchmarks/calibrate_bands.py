@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 
 from bondkd.config import AnalyzeConfig
-from bondkd.molecule import bonds
 from bondkd.pipeline import Analyzer
 from bondkd.read.files import iter_traces
 from bondkd.read.formats import parse_record
@@ -41,7 +40,7 @@ def gsm8k_pairs(analyzer: Analyzer, limit: int) -> tuple[list[float], list[float
             if n >= limit:
                 break
             te = analyzer.energies(parse_record(json.loads(line)))
-            behaviour = bonds.behaviours(te.texts)
+            behaviour = te.behaviour
             f = te.features
             for p, (j, i) in enumerate(te.energy.pairs.tolist()):
                 e = float(te.energy.energy[p])

@@ -191,7 +191,7 @@ class Analyzer:
             p = candidate_pairs(
                 [x.terms | x.numbers for x in f], cfg.energy.local_window, cfg.energy.long_range
             )
-            behaviour = bonds.behaviours(texts)
+            behaviour = bonds.behaviours(texts, ev)
             if extra := episodes.pairs(
                 ev, behaviour
             ):  # content links get energies wherever they point

@@ -182,3 +182,29 @@ def test_tracing_a_loop_once_more_is_a_check():
     steps = ["i = 1, 4, 7 give squares 1, 16, 49, so the total is 66.",
              "Let me trace the loop once more: i = 1 gives 1, i = 4 gives 17, i = 7 gives 66."]  # fmt: skip
     assert behaviours(steps)[1] == "reflection"
+
+
+def test_redone_work_after_a_value_rejected_checks_nothing():
+    steps = ["(x + y)² = x² + 2xy + y², so 400 = 208 + 2xy and 2xy = 182.", "Then xy = 91.",
+             "Check: the roots of t² − 20t + 91 = 0 are 13 and 7, but 169 + 49 = 218, not 208.",
+             "Going back: 400 − 208 = 192, not 182.", "So 2xy = 192 and xy = 96.",
+             "Redo the roots: t² − 20t + 96 = 0, discriminant 400 − 384 = 16, t = 12 or 8."]  # fmt: skip
+    mol = _mol("x + y = 20 and x² + y² = 208. What is xy?", steps)
+    assert mol.doc.steps[3].kind == "correction"
+    assert mol.doc.steps[5].role != "reflection"  # the roots redone after the correction
+
+
+def test_a_count_confirmed_mid_sentence_is_a_verdict():
+    steps = ["至少两枚正面的结果有 4 种，概率是 4/8 = 1/2。", "至少两个正面的有前 4 种，确实是 4 种，4/8 = 1/2。"]
+    assert behaviours(steps)[1] == "reflection"
+    assert behaviours(["丙说“乙在说谎”。", "乙说“丙在说谎”，丙确实在说谎，所以乙说的是真话。"])[1] is None
+
+
+def test_an_equation_derived_again_word_for_word_re_runs_its_first_derivation():
+    steps = ["给定的等式是：", "a^2 * b + 1/(a - b) = 4b", "由于 a > 0，我们得到 a = 2。",
+             "我们可以将 a = 2 代入原始等式中：", "(2)^2 * b + 1/(2 - b) = 4b", "4b + 1/(2 - b) = 4b",
+             "但是，这是不可能的。", "让我们回到原始等式并重新审视它：", "a^2 * b + 1/(a - b) = 4b",
+             "我们将 a = 2 代入：", "(2)^2 * b + 1/(2 - b) = 4b"]  # fmt: skip
+    mol = _mol("已知实数 a>b>0，且满足 a^2 b + 1/(a-b) = 4b，则 a+2b=", steps)
+    assert _target(mol, 10) == 4  # the substitution derived again
+    assert mol.doc.steps[8].role != "reflection"  # the starting equation restated

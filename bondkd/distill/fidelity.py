@@ -63,7 +63,7 @@ def bond_types_with(t, att: np.ndarray, cfg: AnalyzeConfig) -> np.ndarray:
     pe = PairEnergies(t.pairs, comps, np.clip(energy, 0, 1))
     out = np.zeros_like(t.bond_types)
     ev = gather(t.question, texts)
-    typed, _, _ = link_and_bond(pe, behaviours(texts), ev, cfg.bands(), cfg.bonds.max_per_step)
+    typed, _, _ = link_and_bond(pe, behaviours(texts, ev), ev, cfg.bands(), cfg.bonds.max_per_step)
     for b in typed:
         out[b.source, b.target] = BOND_CODES[b.type]
     return out

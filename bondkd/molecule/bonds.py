@@ -70,9 +70,11 @@ _HEDGED_CONCLUSION = re.compile(
 )
 
 
-def behaviours(texts: list[str]) -> list[Behaviour]:
+def behaviours(texts: list[str], ev: Evidence | None = None) -> list[Behaviour]:
     """What each step does, from its cues. Nothing before the first step that claims more
-    than what the task is (`lexicon.STATES_TASK_RE`) checks: there is nothing to check yet."""
+    than what the task is (`lexicon.STATES_TASK_RE`) checks: there is nothing to check yet.
+    With the content evidence `ev`, a step rejecting an earlier value ("400 − 208 = 192,
+    not 182") is a correction too, whose redone work ("Redo the roots: …") checks nothing."""
     out: list[Behaviour] = []
     cues: dict[str, tuple[str | None, bool, bool]] = {}  # a looping trace repeats its steps
     claimed = False  # whether a step before states more than the task: something to check
@@ -97,7 +99,7 @@ def behaviours(texts: list[str]) -> list[Behaviour]:
         if reflects and (not claimed or _closes_case(texts, k)):
             reflects = False
         claimed = claimed or not lexicon.STATES_TASK_RE.match(text)
-        if wrong:
+        if wrong or (ev is not None and ev.rejects[k]):
             corrected_at = k
         if reflects and lexicon.REDO_RE.match(text) and corrected_at >= k - REDO_AFTER:
             # "重新算：…", "Let me redo the rest of the table" soon after a correction redoes

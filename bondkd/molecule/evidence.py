@@ -63,6 +63,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from bondkd import quantities
+from bondkd.molecule import taken_back
 from bondkd.molecule.content import (
     Content,
     compact,
@@ -72,11 +73,12 @@ from bondkd.molecule.content import (
     roundings,
     small,
 )
+from bondkd.molecule.taken_back import LOOKBACK, OP_LOOKBACK
 from bondkd.molecule.tested import OPERAND, computed_at, ended, operation_at, tested
 from bondkd.quantities import sources
 
 STRENGTH = {
-    "rejected": 3.0,
+    "rejected": taken_back.REJECTED,
     "expression": 1.0,
     "result": 1.0,
     "mention": 0.5,
@@ -94,29 +96,14 @@ STRENGTH = {
 
 MIN_TERMS = 3  # a step with fewer content terms and no numbers states nothing to check
 LOOKAHEAD = 2
+MIN_LINE = 8  # characters of an equation written again that make it a re-run
 MAX_DEDUCTIONS = 3
 # A calculation redone alike at least RERUN_GAP steps after it was first claimed, at most
 # RERUN steps after a check began, re-runs it as part of that check.
 RERUN_GAP, RERUN = 3, 6
-# Steps back that a comparison of methods, or a rejected expression, looks for its origin.
-LOOKBACK = 256
 _LETTER = re.compile(r"[A-Za-z]")
-# An operation written between two terms, numbers or not ("长 + 宽", "2x − 5").
-_WRITES_OP = {
-    op: re.compile(rf"[\w)）] ?(?:{signs}) ?[\w(（]")
-    for op, signs in {"+": r"\+", "-": "[−–]| - ", "*": "[×*·]", "/": "÷| / "}.items()
-}
-# Steps back that a rejected operation ("应该减去，不是加上") looks for the expression using it.
-OP_LOOKBACK = 6
 # Terms in more steps than this say nothing about where content came from.
 MAX_TERM_STEPS = 4
-
-
-def _first_writing(form: str, texts: Sequence[str], j: int, cache: dict[int, str]) -> int | None:
-    for i in range(max(0, j - LOOKBACK), j):
-        if form in (cache.get(i) or cache.setdefault(i, compact(texts[i]))):
-            return i
-    return None
 
 
 @dataclass
@@ -200,82 +187,40 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
     origins: list[int] = []
     introduced: list[frozenset[str]] = []
     cites: list[int | None] = []
-    compacted: dict[int, str] = {}  # step -> compact(text), made when a rejection asks
     claimed: dict[str, tuple[int, float]] = {}  # expression -> (latest step claiming it, value)
     claimed_first: dict[str, tuple[int, float]] = {}
     reruns: list[int | None] = []
-    taken_back: set[int] = set()  # steps a later step has rejected
+    lines: dict[str, int] = {}  # a step's text, compacted -> the first step writing it
+    seen = taken_back.Seen(texts, contents, asked_values, producer, stated, expr_first, given_first)
+    took_back: set[int] = set()  # steps a later step has rejected
     for j, c in enumerate(contents):
         s: dict[int, float] = defaultdict(float)
-        r: dict[int, float] = defaultdict(float)
         pr: dict[int, float] = defaultdict(float)
         u: dict[int, float] = defaultdict(float)
-        for v in sorted(c.rejected | (c.blamed - c.results)):
-            # A given of the question is no claim of the trace's to take back ("the tax
-            # is on $60, not $80" confirms the base): only a value the trace computed is,
-            # or a given one of the two steps before computed with ("10 / 50 = 20%", then
-            # "relative to the original price, 40, not 50"; "1500 × 4 = 6000 J." "That's 6
-            # kJ." "Wait, … 4 minutes is 240 s, not 4.") or, just before, wrote beside a
-            # result ("15% of 20,000 is 3,000", then "15% of the new value, not of 20,000").
-            i = producer.get(v, None if v in asked_values else stated.get(v))
-            for near in (j - 1, j - 2) if i is None else ():
-                if near < 0 or (near < j - 1 and v not in c.rejected):
-                    break
-                b = contents[near]
-                if any(v in OPERAND.findall(e) for e in b.exprs) or (
-                    near == j - 1 and v in c.rejected and v in b.values and b.results
-                ):
-                    i = near
-                    break
-            # "8.50 / 0.10 is 85, not 8.5": the step whose calculation it redoes, when one
-            # reached the value that way (8.50 itself was computed before, as dollars).
-            redone = next((k for k in range(j - 1, max(-1, j - 1 - OP_LOOKBACK), -1)
-                           if v in contents[k].results and contents[k].exprs & c.exprs), None)  # fmt: skip
-            if redone is not None:
-                i = redone
-            elif i is not None and (also := [k for k in range(i + 1, j) if v in contents[k].also]):
-                i = also[-1]  # "第二次也是 3/5", then "第二次是 2/4，不是 3/5": that claim
-            elif i is not None and i < j - 1 and v in contents[j - 1].results:
-                # Computed again in the claim just made ("P(first) = 1/2", "P(second) = 1/2,
-                # so 1/4", then "the second is 4/9, not 1/2"): that claim.
-                i = j - 1
-            if i is not None:
-                r[tested(contents, c, v, i, j)] += STRENGTH["rejected"]
+        r = taken_back.rejected(j, c, seen)
         d: dict[int, float] = defaultdict(float)
         for e, x in sorted(c.claims):  # "Actually, 0.15 × 240 is 36": redone, another value
             prior = claimed.get(e)
-            if prior is not None and prior[0] not in taken_back and disagree(prior[1], x):
+            if prior is not None and prior[0] not in took_back and disagree(prior[1], x):
                 d[prior[0]] += STRENGTH["rejected"]
         alike = [
             was[0]
             for e, x in c.claims
             if (was := claimed_first.get(e)) and j - was[0] >= RERUN_GAP and not disagree(was[1], x)
         ]
+        # An equation written again word for word ("(2)^2 * b + 1/(2 - b) = 4b" after going
+        # back to the start) re-runs the step that first derived it; the starting equation
+        # restated does not.
+        line = compact(texts[j]).rstrip("。.:：")
+        if (
+            not alike
+            and "=" in line
+            and len(line) >= MIN_LINE
+            and (at := lines.get(line)) is not None
+        ):
+            alike = [at] if at != equation and j - at >= RERUN_GAP else []
+        lines.setdefault(line, j)
         reruns.append(alike[-1] if alike else None)  # where its last calculation was made
-        for form in sorted(c.rejected_forms):  # the step that first wrote it
-            if (i := _first_writing(form, texts, j, compacted)) is not None:
-                r[i] += STRENGTH["rejected"]
-        # where the latest sum (product ...) was first written; a check that found a value
-        # wrong ("2 × 19 + 7 = 45, not 31") made no slip of its own
-        for op in sorted(c.rejected_ops):
-            i = next((k for k in range(j - 1, max(-1, j - 1 - OP_LOOKBACK), -1)
-                      if any(op in e for e in contents[k].exprs) and not contents[k].rejected),
-                     None)  # fmt: skip
-            if i is not None:
-                r[min(expr_first[e] for e in contents[i].exprs if op in e)] += STRENGTH["rejected"]
-            else:  # algebra carries no numbers to read: "周长 = 长 + 宽 = x + 4 + x", "我只加了一次"
-                i = next((k for k in range(j - 1, max(-1, j - 1 - OP_LOOKBACK), -1)
-                          if _WRITES_OP[op].search(texts[k])), None)  # fmt: skip
-                if i is not None:
-                    r[i] += STRENGTH["rejected"]
-        if c.misread:  # the givens it reads again: where they were first used
-            for i in {given_first[v] for v in c.values & asked_values if v in given_first}:
-                r[i] += STRENGTH["rejected"]
-        for w in sorted(c.rejected_words):  # "not hours": the latest step that wrote hours
-            i = next((k for k in range(j - 1, max(-1, j - 1 - OP_LOOKBACK), -1)
-                      if w in contents[k].terms), None)  # fmt: skip
-            if i is not None:
-                r[i] += STRENGTH["rejected"]
         for e in sorted(c.exprs):
             if (i := expr_first.get(e)) is not None:
                 pr[i] += STRENGTH["expression"]
@@ -384,7 +329,7 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         scores.append(dict(best))
         rejects.append(dict(r))
         redos.append(dict(d))
-        taken_back.update(r, d)  # a redo after the correction agrees with it, corrects nothing
+        took_back.update(r, d)  # a redo after the correction agrees with it, corrects nothing
         producers.append(dict(pr))
         uses.append(dict(u))
         # A step whose results and expressions were all stated before restates them; one
