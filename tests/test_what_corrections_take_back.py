@@ -195,9 +195,15 @@ def test_redone_work_after_a_value_rejected_checks_nothing():
 
 
 def test_a_count_confirmed_mid_sentence_is_a_verdict():
-    steps = ["至少两枚正面的结果有 4 种，概率是 4/8 = 1/2。", "至少两个正面的有前 4 种，确实是 4 种，4/8 = 1/2。"]
+    steps = [
+        "至少两枚正面的结果有 4 种，概率是 4/8 = 1/2。",
+        "至少两个正面的有前 4 种，确实是 4 种，4/8 = 1/2。",
+    ]
     assert behaviours(steps)[1] == "reflection"
-    assert behaviours(["丙说“乙在说谎”。", "乙说“丙在说谎”，丙确实在说谎，所以乙说的是真话。"])[1] is None
+    assert (
+        behaviours(["丙说“乙在说谎”。", "乙说“丙在说谎”，丙确实在说谎，所以乙说的是真话。"])[1]
+        is None
+    )
 
 
 def test_an_equation_derived_again_word_for_word_re_runs_its_first_derivation():
@@ -208,3 +214,27 @@ def test_an_equation_derived_again_word_for_word_re_runs_its_first_derivation():
     mol = _mol("已知实数 a>b>0，且满足 a^2 b + 1/(a-b) = 4b，则 a+2b=", steps)
     assert _target(mol, 10) == 4  # the substitution derived again
     assert mol.doc.steps[8].role != "reflection"  # the starting equation restated
+
+
+def test_a_factorial_taken_back_is_the_calculation_not_its_number():
+    assert content.read("(4 − 1)! = 6, not 4! = 24.").rejected_forms == {"4!=24"}
+    steps = ["Circular arrangements of 5 people: (5 − 1)! = 24.", "Glue Ann and Bob: 4 units.",
+             "4 units can be arranged in 4! = 24 ways, so 24 × 2 = 48 with them together.",
+             "But 24 − 48 is negative, which is impossible.",
+             "I forgot the circle: 4 units around a table give (4 − 1)! = 6, not 4! = 24."]  # fmt: skip
+    mol = _mol("5 people at a round table; Ann and Bob apart. How many ways?", steps)
+    assert mol.doc.steps[3].role == "reflection"  # "which is impossible"
+    assert _target(mol, 4) == 2
+
+
+def test_a_given_written_again_in_other_units_takes_back_its_calculation():
+    steps = ["Volume = 2 × 50 × 40 = 4000.", "So the tank holds 4000 litres.",
+             "Wait, I mixed metres and centimetres: 2 m is 200 cm."]  # fmt: skip
+    mol = _mol("A tank is 2 m long, 50 cm wide and 40 cm deep. How many litres?", steps)
+    assert mol.doc.steps[2].kind == "correction" and _target(mol, 2) == 0
+
+
+def test_trial_cases_settled_with_check_marks_are_alternatives():
+    steps = ["所以最后是甲，乙和丙是第一、第二。", "先试乙第一、丙第二：甲第三，甲不是第一 ✓，乙不是最后 ✓。",
+             "再试丙第一、乙第二：甲第三，同样三句话都成立。"]  # fmt: skip
+    assert behaviours(steps)[1:] == ["exploration", "exploration"]

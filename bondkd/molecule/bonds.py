@@ -88,7 +88,7 @@ def behaviours(texts: list[str], ev: Evidence | None = None) -> list[Behaviour]:
                 kind = "reflection"  # "换个方法验证：…", "Another way to see it: … Same."
             elif kind != "exploration" and lexicon.opens_alternative(text):
                 kind = "exploration"  # "Wait, perhaps using the gap method."
-            elif kind is None and lexicon.opens_case(text):
+            elif kind in (None, "sequence") and lexicon.opens_case(text):
                 kind = "exploration"  # "如果是小红做的：小明和小红都说了假话，不符合。"
             wrong = lexicon.says_wrong(text)
             reflects = kind != "exploration" and (

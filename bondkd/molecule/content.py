@@ -54,7 +54,9 @@ _QUALIFIES_AFTER = re.compile(r"[ \t]?(?:的|倍|times\b|more\b|less\b|fewer\b)"
 # A rejected number that opens a calculation ("not 3 × (184 − 37)"): the calculation is
 # what is rejected, not its first operand.
 # ("not 1/2" rejects the half: a fraction; "not 3-4 days", a range.)
-_OPENS_EXPR = re.compile(r"(?:[ \t][-−–+*/×÷·][ \t]?|[*×÷·][ \t]?)[(（\d]")
+_OPENS_EXPR = re.compile(
+    r"(?:[ \t][-−–+*/×÷·][ \t]?|[*×÷·][ \t]?)[(（\d]|![ \t]?[=×*·]"
+)  # "not 4! = 24"
 _POWER = re.compile(r"\)?[\^²³]")  # the number before is a base: "2^10", "(2^3)^3", "3²"
 _OPERATOR = re.compile(r"[ \t]?([-−–+*/×÷·xX])[ \t]?$")
 # "12 times 167", "2004 divided by 12": an operator in words between two numbers
@@ -68,7 +70,7 @@ _OP_CANON = str.maketrans({"×": "*", "·": "*", "x": "*", "X": "*", "÷": "/", 
 # reasoning: "3(2x − 5) = 6x − 5" computes no 6. Units ("5m", "2s", "3h") stay values.
 _COEFFICIENT = re.compile(r"[a-dijknp-ru-z]+(?![A-Za-z])")  # "2xy", "3ab" too
 # A rejected expression ("不是 6x − 5") runs to the end of its clause.
-_FORM_END = re.compile(r"[,，。;；!！?？\n]")
+_FORM_END = re.compile(r"[,，。;；！?？\n]|(?<!\d)!|\.(?!\d)")  # "4! = 24" is a factorial
 _CONTINUATION = frozenset("=+-*/×÷·)）,，")  # what a step opening mid-expression begins with
 _ASSIGNED = re.compile(r"(?<![\w'’])[A-Za-z][ \t]?=[ \t]?$")  # "a = " before a number
 _COMPACT = str.maketrans({"−": "-", "×": "*", "÷": "/", "（": "(", "）": ")"})

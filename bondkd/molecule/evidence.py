@@ -56,6 +56,7 @@ The strengths were chosen on the `tune` part of datasets/labelled.jsonl, never o
 
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -415,6 +416,12 @@ def _converted(v: str, stated: dict[str, int], j: int) -> int | None:
     found = [i for f in UNIT_FACTORS for w in (x * f, x / f)
              if (i := stated.get(quantities.canon(w))) is not None and j - i <= CONVERTED]  # fmt: skip
     return max(found, default=None)
+
+
+def converts(a: str, b: str) -> bool:
+    """Whether value `b` is value `a` in another unit (a `UNIT_FACTORS` multiple or part)."""
+    x, y = float(a), float(b)
+    return x != 0 and any(math.isclose(y, x * f) or math.isclose(y, x / f) for f in UNIT_FACTORS)
 
 
 def _symbol(term: str) -> bool:

@@ -60,7 +60,14 @@ from dataclasses import dataclass, field
 from bondkd.molecule import episodes, replaced
 from bondkd.molecule.content import fragment, slip, small
 from bondkd.molecule.episodes import SHARED_TERMS
-from bondkd.molecule.evidence import LOOKAHEAD, MAX_DEDUCTIONS, OPERAND, STRENGTH, Evidence
+from bondkd.molecule.evidence import (
+    LOOKAHEAD,
+    MAX_DEDUCTIONS,
+    OPERAND,
+    STRENGTH,
+    Evidence,
+    converts,
+)
 from bondkd.steps import lexicon
 
 MIN_EVIDENCE = 0.5  # below this a step's own content does not name a target
@@ -259,6 +266,15 @@ def _continues(ev: Evidence, j: int) -> bool:
     )
 
 
+def _converts_given(ev: Evidence, j: int, window: range) -> int | None:
+    """The latest step in `window` that calculated with a given that step j writes again
+    in other units, or None."""
+    mine = ev.contents[j].values
+    given = [v for v in mine & ev.given if any(converts(v, w) for w in mine - {v})]
+    return next((i for i in reversed(window) for e in ev.contents[i].exprs
+                 if any(v in OPERAND.findall(e) for v in given)), None)  # fmt: skip
+
+
 def _check_kind(text: str) -> str:
     """A check by a second method also opens an alternative: "cross_check"."""
     return "cross_check" if lexicon.checks_another_way(text) else "check"
@@ -303,6 +319,10 @@ def _reflection_target(
         # The same calculation redone with another operation or operand ("应该是 12 − 8 = 4"
         # after "12 + 8 = 20", "宽是 18 ÷ 3" after "宽是 18 ÷ 2").
         if (other := _redoes(ev, j, window)) is not None:
+            return other
+        # A given written again in other units ("I mixed metres and centimetres: 2 m is
+        # 200 cm") takes back the calculation that used it as it was.
+        if (other := _converts_given(ev, j, window)) is not None:
             return other
         redone = {i: x for i, x in ev.producers[j].items() if x >= STRENGTH["result"]}
         if redone:

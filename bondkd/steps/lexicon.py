@@ -170,7 +170,8 @@ SAME_RESULT_RE = re.compile(
 
 # A step opening a supposed case: "Suppose A is a knight.", "If Cat did it: …", 假设甲说真话。
 SUPPOSES_RE = re.compile(
-    r"^\W{0,3}(?:(?:先|再|那么|现在|最后|其次)?(?:假设|假如|如果|若|当)|(?:now |then )?(?:suppose|assume|if)"
+    r"^\W{0,3}(?:(?:先|再|那么|现在|最后|其次)?(?:假设|假如|如果|若|当)|(?:先|再|最后)试(?:一下|试)?"
+    r"|(?:now |then )?(?:suppose|assume|if)"
     r"(?![\w'’]))",
     re.IGNORECASE,
 )
@@ -187,9 +188,11 @@ CASE_FAILS_RE = re.compile(
 # A supposed case settled in the same step ("如果是小红做的：……不符合。", "If Ben did it,
 # two statements are true: impossible."): an alternative, where a bare conditional in a
 # deduction ("如果一个物体是金属，它就能导电") settles nothing.
-_CASE_OPENING = re.compile(r"\s{0,3}(?:如果|假如|要是|if(?![\w'’]))", re.IGNORECASE)
+_CASE_OPENING = re.compile(
+    r"\s{0,3}(?:如果|假如|要是|(?:先|再|最后)试(?:一下|试)?|if(?![\w'’]))", re.IGNORECASE
+)  # "先试乙第一、丙第二：……三句话都成立。"
 _CASE_VERDICT = re.compile(
-    r"不?符合|矛盾|不?成立|不?满足|不行|行不通|说不通"
+    r"不?符合|矛盾|不?成立|不?满足|不行|行不通|说不通|[✓✔]"
     r"|(?<![\w'’])(?:consistent|contradict\w*|impossible|works|fits|fails|ruled out"
     r"|(?:that|this|it)(?:['’]s| is) out)(?![\w'’])",
     re.IGNORECASE,

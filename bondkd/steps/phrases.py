@@ -233,6 +233,8 @@ REFLECTION_ANYWHERE_EN = [
     r"|sanity[- ]check"
     r"|double[- ]?check(?:ing|ed)?",
     r"(?:that|this)(?:'s|’s| is| was) (?:wrong|not right|incorrect|a mistake)",
+    # a result the question cannot have: "But 24 − 48 is negative, which is impossible."
+    r"(?:which|that|this|it)(?:['’]s| is) (?:impossible|absurd)|can(?:not|['’]t) be negative",
     # the slip a check was looking for: "Found it: 150 / 100 is 1.5 h, I wrote 1.2."
     r"^\W{0,3}(?:found it|there it is)(?=\W)",
     r"made (?:a |an )?(?:mistake|error)|miscalculat\w*|messed up",
