@@ -40,6 +40,7 @@ _CONFIRMS_AFTER = re.compile(
 _ALSO_BEFORE = re.compile(
     r"(?:也|同样)(?:是|为|等于)[ \t]?$|(?<![\w'’])(?:is|are) also[ \t]$", re.I
 )
+_ALSO_WORD = re.compile(r"也|同样|also|again", re.I)
 _AGAIN_AFTER = re.compile(r"[ \t]again(?![\w'’])", re.I)
 # A value put in for a variable: "when x = 2", "如果 x = 2", "t = 3 秒时", "x = 2 的话".
 _SUBSTITUTES_BEFORE = re.compile(
@@ -130,6 +131,9 @@ _BOUND_BEFORE = re.compile(
     r"(?:(?<![\w'’])(?:below|above|under|over|(?:less|more|greater|smaller|lower|higher) than"
     r"|at (?:most|least))|低于|高于|小于|大于|少于|多于|不到|超过)[ \t]?(?:[$€£¥][ \t]?)?$",
     re.IGNORECASE,
+)
+_BOUND_WORD = re.compile(
+    r"below|above|under|over|than|at (?:most|least)|低于|高于|小于|大于|少于|多于|不到|超过", re.I
 )
 # A word a correction rejects ("that's minutes, not hours"): a unit or a name, not a verdict.
 _REJECT_WORD = re.compile(r"(?<![\w'’])not ([a-z]{3,})(?![\w'’])", re.IGNORECASE)
@@ -282,11 +286,13 @@ def read(text: str) -> Content:
         defined=frozenset(f for f, m in applied.items() if _defines(text, m)),
         original=_ORIGINAL.search(text) is not None,
         misread=wrong is not None and _MISREAD.search(text) is not None,
-        bounds=frozenset(_bounds(text, found)),
-        also=frozenset(_also(text, found, parts, fractions)),
+        # (each read only where its words occur: most steps have none, and long traces
+        # have hundreds of numbers)
+        bounds=frozenset(_bounds(text, found) if _BOUND_WORD.search(text) else ()),
+        also=frozenset(_also(text, found, parts, fractions) if _ALSO_WORD.search(text) else ()),
         substituted=frozenset(
             quantities.canon(q.value)
-            for q in found
+            for q in (found if "=" in text else ())
             if _SUBSTITUTES_BEFORE.search(text, max(0, q.start - 18), q.start)
             or (
                 _ASSIGNED.search(text, max(0, q.start - 6), q.start)

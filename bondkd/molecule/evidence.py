@@ -212,15 +212,11 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         # An equation written again word for word ("(2)^2 * b + 1/(2 - b) = 4b" after going
         # back to the start) re-runs the step that first derived it; the starting equation
         # restated does not.
-        line = compact(texts[j]).rstrip("。.:：")
-        if (
-            not alike
-            and "=" in line
-            and len(line) >= MIN_LINE
-            and (at := lines.get(line)) is not None
-        ):
-            alike = [at] if at != equation and j - at >= RERUN_GAP else []
-        lines.setdefault(line, j)
+        if "=" in texts[j]:
+            line = compact(texts[j]).rstrip("。.:：")
+            if not alike and len(line) >= MIN_LINE and (at := lines.get(line)) is not None:
+                alike = [at] if at != equation and j - at >= RERUN_GAP else []
+            lines.setdefault(line, j)
         reruns.append(alike[-1] if alike else None)  # where its last calculation was made
         for e in sorted(c.exprs):
             if (i := expr_first.get(e)) is not None:
@@ -331,6 +327,8 @@ def gather(question: str, texts: Sequence[str], top: int = 6) -> Evidence:
         rejects.append(dict(r))
         redos.append(dict(d))
         took_back.update(r, d)  # a redo after the correction agrees with it, corrects nothing
+        if c.also:
+            seen.also_at.update(dict.fromkeys(c.also, j))
         producers.append(dict(pr))
         uses.append(dict(u))
         # A step whose results and expressions were all stated before restates them; one

@@ -36,11 +36,17 @@ class Seen:
     stated: dict[str, int]  # value -> the latest step writing it
     expr_first: dict[str, int]  # expression -> the first step writing it
     given_first: dict[str, int]  # a value of the question's -> the first step writing it
+    also_at: dict[str, int] = field(
+        default_factory=dict
+    )  # value -> the latest step claiming it "also"
     compacted: dict[int, str] = field(default_factory=dict)  # step -> compact(text), on demand
 
 
 def rejected(j: int, c: Content, seen: Seen) -> dict[int, float]:
     """Step j's (content `c`) evidence for the steps whose content it takes back."""
+    took = c.rejected or c.blamed or c.rejected_forms or c.rejected_ops or c.rejected_words
+    if not (took or c.misread):  # most steps take nothing back
+        return {}
     contents, texts, producer, stated = seen.contents, seen.texts, seen.producer, seen.stated
     asked_values, expr_first, given_first = seen.asked_values, seen.expr_first, seen.given_first
     compacted = seen.compacted
@@ -68,8 +74,8 @@ def rejected(j: int, c: Content, seen: Seen) -> dict[int, float]:
                        if v in contents[k].results and contents[k].exprs & c.exprs), None)  # fmt: skip
         if redone is not None:
             i = redone
-        elif i is not None and (also := [k for k in range(i + 1, j) if v in contents[k].also]):
-            i = also[-1]  # "第二次也是 3/5", then "第二次是 2/4，不是 3/5": that claim
+        elif i is not None and i < seen.also_at.get(v, -1) < j:
+            i = seen.also_at[v]  # "第二次也是 3/5", then "第二次是 2/4，不是 3/5": that claim
         elif i is not None and i < j - 1 and v in contents[j - 1].results:
             # Computed again in the claim just made ("P(first) = 1/2", "P(second) = 1/2,
             # so 1/4", then "the second is 4/9, not 1/2"): that claim.
