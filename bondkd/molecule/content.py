@@ -127,14 +127,14 @@ _MISREAD = re.compile(
 )
 # A number written as a bound ("should pull the average below 80", "77 略小于 81"): what a
 # result is weighed against, not the result checked.
+_BOUNDS_EN = (
+    r"below|above|under|over|(?:less|more|greater|smaller|lower|higher) than|at (?:most|least)"
+)
+_BOUNDS_ZH = "低于|高于|小于|大于|少于|多于|不到|超过"
 _BOUND_BEFORE = re.compile(
-    r"(?:(?<![\w'’])(?:below|above|under|over|(?:less|more|greater|smaller|lower|higher) than"
-    r"|at (?:most|least))|低于|高于|小于|大于|少于|多于|不到|超过)[ \t]?(?:[$€£¥][ \t]?)?$",
-    re.IGNORECASE,
+    rf"(?:(?<![\w'’])(?:{_BOUNDS_EN})|{_BOUNDS_ZH})[ \t]?(?:[$€£¥][ \t]?)?$", re.IGNORECASE
 )
-_BOUND_WORD = re.compile(
-    r"below|above|under|over|than|at (?:most|least)|低于|高于|小于|大于|少于|多于|不到|超过", re.I
-)
+_BOUND_WORD = re.compile(rf"{_BOUNDS_EN}|{_BOUNDS_ZH}", re.IGNORECASE)
 # A word a correction rejects ("that's minutes, not hours"): a unit or a name, not a verdict.
 _REJECT_WORD = re.compile(r"(?<![\w'’])not ([a-z]{3,})(?![\w'’])", re.IGNORECASE)
 _VERDICT_WORDS = frozenset({"right", "correct", "wrong", "true", "false", "sure", "possible",

@@ -1,5 +1,5 @@
-"""Cue words and patterns, English and Chinese: the phrases of bondkd.steps.phrases compiled,
-plus tiny matchers.
+"""Cue words and patterns, English and Chinese: the phrases of bondkd.steps.phrases (and of
+a correction, bondkd.steps.correction_phrases) compiled, plus tiny matchers.
 
 Every cue class is a list of regex fragments per language (bondkd.steps.phrases).
 Fragments are compiled once into regexes anchored at the *opening* of a step: after
@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from bondkd.steps.correction_phrases import CORRECTION_EN, CORRECTION_ZH
 from bondkd.steps.phrases import (
     AGAIN,
     AGREES,
@@ -33,8 +34,6 @@ from bondkd.steps.phrases import (
     CHECK_PURPOSE_EN,
     CHECK_PURPOSE_ZH,
     CHECKMARK,
-    CORRECTION_EN,
-    CORRECTION_ZH,
     LOOKS_BACK_EN,
     LOOKS_BACK_ZH,
     PHRASES,
